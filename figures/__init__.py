@@ -1,0 +1,1 @@
+"""Paper-style figures and reports, built from stored results only."""

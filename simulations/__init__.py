@@ -1,0 +1,1 @@
+"""Experiments built on theorem_lab: sweeps, the results store, AIR spectra, benchmarks."""

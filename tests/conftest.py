@@ -1,0 +1,49 @@
+"""Shared fixtures and the hypothesis profiles.
+
+Profiles (SciPy's conftest.py does the same): ``ci`` (default: derandomized, bounded) and
+``thorough`` (long hunts). Choose with HYPOTHESIS_PROFILE=thorough.
+"""
+
+import os
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, settings
+
+settings.register_profile("ci", derandomize=True, max_examples=25, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("thorough", max_examples=500, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+def _namespaces():
+    out = [pytest.param("numpy", id="numpy")]
+    out.append(pytest.param("torch", id="torch"))
+    try:
+        import cupy  # noqa: F401
+        cupy_ok = cupy.cuda.runtime.getDeviceCount() > 0
+    except Exception:
+        cupy_ok = False
+    out.append(pytest.param("cupy", id="cupy", marks=pytest.mark.skipif(not cupy_ok, reason="no CuPy GPU")))
+    return out
+
+
+@pytest.fixture(params=_namespaces())
+def xp_name(request):
+    """Backend name for array-namespace tests: numpy always, torch (CPU), CuPy when a GPU exists."""
+    if request.param == "torch":
+        pytest.importorskip("torch")
+    return request.param
+
+
+def as_namespace(a, name):
+    """Convert a numpy array into the namespace ``name`` (float64)."""
+    a = np.asarray(a, dtype=np.float64)
+    if name == "numpy":
+        return a
+    if name == "torch":
+        import torch
+        return torch.as_tensor(a)
+    import cupy
+    return cupy.asarray(a)

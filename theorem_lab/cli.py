@@ -1,0 +1,82 @@
+"""`theorem-lab`: the one composition root.
+
+Each command lives in its own module with two functions, ``configure(parser)`` (declare the
+options) and ``run(args) -> int`` (the exit code); this file maps names to modules and imports
+only the module of the command being run, so ``theorem-lab --help`` stays fast.
+
+Exit codes: 0 ok, 1 a run failed, 2 bad input (one line on stderr, no traceback), 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+# name -> (module, one-line help). Modules live in whichever layer owns the command.
+COMMANDS = {
+    "sweep": ("simulations.sweep_cli", "the headline experiment: grids of runs, verdicts, a results store"),
+    "export": ("simulations.export_cli", "write a stored sweep as tidy CSV"),
+    "air": ("simulations.air_cli", "anisotropic information retrieval: label energy in the top NTK eigenspace"),
+    "constants": ("proofs_check.constants_cli", "Theorem 1's constants in closed form and evaluated"),
+    "check": ("proofs_check.check_cli", "check every lemma's inequality numerically"),
+    "bench": ("simulations.bench_cli", "benchmarks: GD step vs its two GEMMs, Gram vs torch.func"),
+}
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line naming the option, then exit 2."""
+
+    def error(self, message):
+        sys.stderr.write(f"{self.prog}: error: {message}\n")
+        raise SystemExit(2)
+
+
+def _available():
+    out = {}
+    for name, (module, help_) in COMMANDS.items():
+        if importlib.util.find_spec(module.split(".")[0]) is not None:
+            out[name] = (module, help_)
+    return out
+
+
+def build_parser(command: "str | None" = None) -> argparse.ArgumentParser:
+    parser = _Parser(prog="theorem-lab", description=__doc__.split("\n\n")[0].strip("`"))
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for name, (module, help_) in _available().items():
+        p = sub.add_parser(name, help=help_, description=help_)
+        if name == command:
+            try:
+                importlib.import_module(module).configure(p)
+            except ModuleNotFoundError as exc:
+                if exc.name != module:
+                    raise
+    return parser
+
+
+def main(argv=None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    command = next((a for a in argv if not a.startswith("-")), None)
+    parser = build_parser(command)
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    try:
+        module = importlib.import_module(COMMANDS[args.command][0])
+    except ModuleNotFoundError:
+        sys.stderr.write(f"theorem-lab: error: the '{args.command}' command is not built yet\n")
+        return 2
+    from .errors import ParameterError
+    try:
+        return int(module.run(args) or 0)
+    except ParameterError as exc:
+        sys.stderr.write(f"theorem-lab {args.command}: error: {exc}\n")
+        return 2
+    except KeyboardInterrupt:
+        sys.stderr.write("theorem-lab: interrupted; results finished so far are saved\n")
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
