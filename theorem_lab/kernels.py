@@ -88,3 +88,20 @@ def lambda_max(W, X, activation, v=None, iters: int = 200, rtol: float = 1e-7) -
             return new
         lam = new
     return lam
+
+
+def track_spectrum(W, X, X_centers, U, activation, v=None) -> dict:
+    """The training-time spectral quantities of Theorem 1 at weights W (issue: track_every).
+
+    sigma_min_S+ : σ_min(J(W, X̃), S₊) with U an orthonormal basis of S₊ (Lemma 2, L6-H1)
+    lambda_min   : λ_min(J(W, X) J(W, X)ᵀ)  (= σ_min(J)², stage II / I-8)
+    top_eig_i    : the K largest eigenvalues of the empirical NTK J(W, X)J(W, X)ᵀ, i = 1..K
+    """
+    Uh = to_numpy(U).astype(np.float64)
+    Gc = to_numpy(jacobian_gram(W, X_centers, activation, v=v)).astype(np.float64)
+    G = to_numpy(jacobian_gram(W, X, activation, v=v)).astype(np.float64)
+    ev = np.linalg.eigvalsh((G + G.T) / 2)
+    out = {"sigma_min_S+": float(np.sqrt(max(np.linalg.eigvalsh(Uh.T @ Gc @ Uh)[0], 0.0))),
+           "lambda_min": float(ev[0])}
+    out.update({f"top_eig_{i + 1}": float(e) for i, e in enumerate(ev[::-1][: Uh.shape[1]])})
+    return out

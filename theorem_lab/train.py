@@ -24,7 +24,7 @@ from .backend import resolve_backend
 from .covariance import infinite_width_gram, smallest_eigenvalue
 from .data import ClusterableData
 from .errors import check_choice, check_int, check_real, fail
-from .kernels import lambda_max, support_basis
+from .kernels import lambda_max, support_basis, track_spectrum
 from .network import TwoLayerNet
 from .schedules import Schedule, T2, label_function, parse_schedule
 from .step import GradientStep
@@ -81,14 +81,19 @@ def lso_stopping_time(data: ClusterableData, Gamma: float, lr: float, lam_C: flo
 def train(data: ClusterableData, net: TwoLayerNet, method: str = "self-distill", steps: int = 3000,
           lr="auto", schedule="linear", label_fn: str = "clipped", backend: str = "numpy",
           device: str = "cpu", dtype: str = "float64", log_every: int = 10,
-          rho_h: Optional[float] = None,
+          rho_h: Optional[float] = None, track_every: Optional[int] = None,
           progress: Optional[Callable[[int], None]] = None) -> Trajectory:
     """Run one of ``METHODS`` from ``net.W`` on ``data``; return the ``Trajectory``.
 
     A non-finite or exploding loss stops the run with status 'diverged' at that step; Ctrl-C
     stops it with status 'interrupted'. Either way the trajectory so far is returned.
+    ``track_every=m`` adds, every m steps, the spectral quantities of
+    ``kernels.track_spectrum`` (σ_min(J(W_t, X̃), S₊), λ_min(J_tJ_tᵀ), the top-K NTK
+    eigenvalues) to ``traj.tracked``; they cost an n×n eigendecomposition each.
     ``progress(t)`` is called after each step (for progress bars).
     """
+    if track_every is not None:
+        check_int("track_every", track_every, _OWNER, low=1)
     cfg = TrainConfig(method, steps, lr, schedule, label_fn, rho_h, backend, device, dtype,
                       log_every).validated()
     sched = parse_schedule("constant:value=1" if method != "self-distill" else schedule, steps)
@@ -122,7 +127,8 @@ def train(data: ClusterableData, net: TwoLayerNet, method: str = "self-distill",
     def accuracy(f, labels):
         return float(xp.mean(xp.astype(xp.sign(f) == labels, f.dtype))) if labels.shape[0] else float("nan")
 
-    rows, alphas = [], []
+    X_centers = put(data.X_centers) if track_every is not None else None
+    rows, alphas, tracked = [], [], []
     info = {"status": "finished", "lr": eta, "lr_rule": lr if isinstance(lr, str) else "fixed",
             "lambda_max_J0": lam_max, "lambda_C": lam_C, "schedule": sched.spec, "T1": None,
             "T1_stable": None, "early_stop_step": tau_lso, "diverged_step": None,
@@ -155,7 +161,7 @@ def train(data: ClusterableData, net: TwoLayerNet, method: str = "self-distill",
                 stop_W = xp.asarray(W, copy=True)
             loss0 = loss if loss0 is None else loss0
             diverged = not math.isfinite(loss) or loss > DIVERGE_FACTOR * max(loss0, 1.0)
-            if diverged or t % log_every == 0 or t == steps:
+            if diverged or t % log_every == 0 or t == steps or (track_every and t % track_every == 0):
                 f_test = net.with_weights(W).forward(X_test) if X_test.shape[0] else X_test[:, 0]
                 rows.append({
                     "step": t, "alpha": alpha, "loss": loss, "l2_clean": l2_clean,
@@ -164,6 +170,8 @@ def train(data: ClusterableData, net: TwoLayerNet, method: str = "self-distill",
                     "acc_noisy": acc_noisy, "margin": float(xp.min(y_true * f)),
                     "dist_init": norm(W - W0), "path_length": path,
                     "test_l2": norm(f_test - y_test), "test_acc": accuracy(f_test, y_test)})
+                if track_every is not None and (t % track_every == 0 or t == steps):
+                    tracked.append((t, track_spectrum(W, X, X_centers, U, act, v)))
             if diverged:
                 info.update(status="diverged", diverged_step=t)
                 break
@@ -189,5 +197,9 @@ def train(data: ClusterableData, net: TwoLayerNet, method: str = "self-distill",
     info["early_stop"] = snapshot(stop_W, tau_lso) if stop_W is not None else None
     info["seconds"] = time.perf_counter() - started
     traj = Trajectory.from_rows(rows, info)
+    if tracked:
+        names = list(tracked[0][1])
+        traj.tracked = {"tracked_step": np.array([s for s, _ in tracked], dtype=float),
+                        **{k: np.array([q[k] for _, q in tracked]) for k in names}}
     traj.W_final = W
     return traj

@@ -1,0 +1,30 @@
+"""`theorem-lab bench step|gram`: performance measured as ratios against an in-process baseline.
+
+Each benchmark lives in its own module (``simulations.bench_step``, ``simulations.bench_gram``)
+with ``configure(parser)`` and ``run(args)``; this module only dispatches.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+BENCHMARKS = {
+    "step": ("simulations.bench_step", "one GD step vs its two GEMMs (ratio, GFLOP/s)"),
+    "gram": ("simulations.bench_gram", "jacobian_gram vs torch.func's NTK (speed-up, peak memory)"),
+}
+
+
+def configure(parser):
+    sub = parser.add_subparsers(dest="bench", metavar="BENCHMARK", required=True,
+                                parser_class=type(parser))
+    for name, (module, help_) in BENCHMARKS.items():
+        p = sub.add_parser(name, help=help_, description=help_)
+        try:
+            importlib.import_module(module).configure(p)
+        except ModuleNotFoundError as exc:
+            if exc.name != module:
+                raise
+
+
+def run(args) -> int:
+    return importlib.import_module(BENCHMARKS[args.bench][0]).run(args)
