@@ -1,0 +1,41 @@
+"""Hypothesis strategies shared by the whole suite (one place, as array-api-tests does).
+
+Each strategy draws *valid* configurations; tests of invalid input build their own values.
+Add new strategies at the end of the file, one block per area.
+"""
+
+from __future__ import annotations
+
+from hypothesis import assume
+from hypothesis import strategies as st
+
+import theorem_lab as tl
+
+SMOOTH_ACTIVATIONS = ("tanh", "softplus", "erf")
+
+
+@st.composite
+def data_configs(draw, max_n: int = 120, max_K: int = 6, max_d: int = 12):
+    """Keyword arguments for ``make_clusterable`` that it must accept."""
+    K = draw(st.integers(2, max_K))
+    n = draw(st.integers(2 * K, max(2 * K, max_n)))
+    d = draw(st.integers(2, max_d))
+    eps = draw(st.floats(1e-3, 2.0))
+    n_min = n // K
+    # round(rho * n_l) / n_l < 1/2 for the smallest cluster size n_min and the largest n_min + 1
+    rho = draw(st.floats(0.0, 0.49))
+    assume(all(round(rho * m) / m < 0.5 for m in (n_min, n_min + 1)))
+    seed = draw(st.integers(0, 2**31 - 1))
+    n_test = draw(st.integers(0, 50))
+    return dict(n=n, K=K, d=d, eps=eps, rho=rho, seed=seed, n_test=n_test)
+
+
+@st.composite
+def small_problems(draw, activations=SMOOTH_ACTIVATIONS, max_n: int = 40, max_k: int = 64):
+    """(data, net): a small clusterable set and a matching network, for exact-algebra tests."""
+    cfg = draw(data_configs(max_n=max_n, max_K=4, max_d=8))
+    data = tl.make_clusterable(**cfg)
+    k = 2 * draw(st.integers(1, max_k // 2))
+    net = tl.TwoLayerNet.init(d=cfg["d"], k=k, activation=draw(st.sampled_from(activations)),
+                              seed=draw(st.integers(0, 2**31 - 1)))
+    return data, net
