@@ -47,3 +47,18 @@ def as_namespace(a, name):
         return torch.as_tensor(a)
     import cupy
     return cupy.asarray(a)
+
+
+def pytest_collection_modifyitems(config, items):
+    """`slow` tests (long hunts, large sizes) run only with THEOREM_LAB_SLOW=1; `gpu` tests only with CUDA."""
+    run_slow = os.environ.get("THEOREM_LAB_SLOW") == "1"
+    try:
+        import torch
+        has_cuda = torch.cuda.is_available()
+    except ImportError:
+        has_cuda = False
+    for item in items:
+        if "slow" in item.keywords and not run_slow:
+            item.add_marker(pytest.mark.skip(reason="slow: set THEOREM_LAB_SLOW=1"))
+        if "gpu" in item.keywords and not has_cuda:
+            item.add_marker(pytest.mark.skip(reason="needs a CUDA device"))
