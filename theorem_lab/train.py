@@ -43,7 +43,7 @@ class TrainConfig:
 
     method: Literal["self-distill", "gd", "early-stop"] = "self-distill"
     steps: int = 3000                  # GD steps
-    lr: "float | str" = "auto"         # a number, 'auto' (1/λ_max(J₀J₀ᵀ)) or 'theorem' (1/(2Γ²n))
+    lr: "float | str" = "auto"         # a number, 'auto' (1/λ_max(J₀J₀ᵀ); None means this) or 'theorem' (1/(2Γ²n))
     schedule: str = "linear"           # α_t spec, see schedules.py; ignored (α ≡ 1) for gd, early-stop
     label_fn: str = "clipped"          # h: 'clipped' (Theorem 1), 'sign' (hardmax), 'identity'
     rho_h: Optional[float] = None      # ρ inside the clipped h; None = the data's realised max ρ_l
@@ -94,6 +94,7 @@ def train(data: ClusterableData, net: TwoLayerNet, method: str = "self-distill",
     """
     if track_every is not None:
         check_int("track_every", track_every, _OWNER, low=1)
+    lr = "auto" if lr is None else lr
     cfg = TrainConfig(method, steps, lr, schedule, label_fn, rho_h, backend, device, dtype,
                       log_every).validated()
     sched = parse_schedule("constant:value=1" if method != "self-distill" else schedule, steps)
