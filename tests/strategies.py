@@ -39,3 +39,26 @@ def small_problems(draw, activations=SMOOTH_ACTIVATIONS, max_n: int = 40, max_k:
     net = tl.TwoLayerNet.init(d=cfg["d"], k=k, activation=draw(st.sampled_from(activations)),
                               seed=draw(st.integers(0, 2**31 - 1)))
     return data, net
+
+
+# --- kernels (issue 4): small instances for the Jacobian-algebra oracle -----------------------
+@st.composite
+def kernel_instances(draw, smooth_only: bool = False):
+    """Two weight matrices, two data matrices of n rows (the second a perturbation of the first,
+    as the centres are of the data), an activation and a random subspace basis (n, m)."""
+    import numpy as np
+
+    n = draw(st.integers(1, 7))
+    d = draw(st.integers(1, 4))
+    k = 2 * draw(st.integers(1, 4))
+    acts = SMOOTH_ACTIVATIONS if smooth_only else SMOOTH_ACTIVATIONS + ("relu",)
+    act = draw(st.sampled_from(acts))
+    rng = np.random.default_rng(draw(st.integers(0, 2**31 - 1)))
+    X1 = rng.standard_normal((n, d))
+    X1 /= np.linalg.norm(X1, axis=1, keepdims=True)
+    scale = draw(st.sampled_from([1e-3, 0.1, 1.0]))
+    W1 = rng.standard_normal((k, d))
+    m = draw(st.integers(1, n))
+    return dict(W1=W1, W2=W1 + scale * rng.standard_normal((k, d)),
+                X1=X1, X2=X1 + scale * rng.standard_normal((n, d)),
+                activation=act, basis=rng.standard_normal((n, m)))
