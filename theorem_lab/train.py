@@ -190,7 +190,9 @@ def train(data: ClusterableData, net: TwoLayerNet, method: str = "self-distill",
         fw = net.with_weights(Ws)
         f, f_test = fw.forward(X), fw.forward(X_test) if X_test.shape[0] else None
         return {"step": at, "l2_clean": norm(f - y_true), "acc_clean": accuracy(f, y_true),
-                "test_acc": accuracy(f_test, y_test) if f_test is not None else float("nan")}
+                "test_acc": accuracy(f_test, y_test) if f_test is not None else float("nan"),
+                "l2_noisy": norm(f - y), "margin": float(xp.min(y_true * f)),
+                "dist_init": norm(Ws - W0)}
 
     info["steps_done"] = t
     info["T2"] = T2(np.array(alphas), n)
