@@ -1,0 +1,167 @@
+"""`theorem-lab constants`: Theorem 1's constants in closed form (pretty and LaTeX) and evaluated.
+
+    theorem-lab constants --n 1000 --clusters 10 --rho 0.3 --delta 0.1 --activation tanh
+    theorem-lab constants ... --from-data --d 50 --eps 0.05 --seed 0     (measured Λ, λ(C), c_low, ρ)
+    theorem-lab constants ... --schedule linear:start=100,end=5000 --steps 6000
+
+Without --from-data, λ(C) and Λ take their largest possible values (the most favourable to the
+theorem): λ(C) ≤ E[φ'(g)²] (equality for orthogonal centres) and Λ ≤ 8Γ²ε² (spec §1.6, I-9);
+c_low = 1 (balanced). T₂ comes from --schedule, else from the derived lower bound T₂ ≥ 5√n/(3κ₁(1−2ρ)).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+
+from theorem_lab.activations import ACTIVATIONS, get_activation
+from theorem_lab.errors import check_choice, check_int, check_real
+
+from . import constants as C
+
+_OWNER = "constants"
+
+
+def configure(parser) -> None:
+    parser.add_argument("--n", type=int, default=1000, help="training points")
+    parser.add_argument("--clusters", type=int, default=10, help="K")
+    parser.add_argument("--d", type=int, default=50, help="input dimension")
+    parser.add_argument("--rho", type=float, default=0.3, help="label-noise level ρ < 1/2")
+    parser.add_argument("--delta", type=float, default=0.1, help="failure probability δ")
+    parser.add_argument("--eps", type=float, default=0.05, help="cluster radius ε")
+    parser.add_argument("--activation", default="tanh", choices=ACTIVATIONS)
+    parser.add_argument("--c-low", type=float, default=1.0, help="balance constant c_low")
+    parser.add_argument("--lambda-C", type=float, default=None, help="λ(C) (default: its upper bound)")
+    parser.add_argument("--Lambda", type=float, default=None, help="Λ (default: its upper bound 8Γ²ε²)")
+    parser.add_argument("--c3", type=float, default=1.0, help="Hoeffding constant c₃ (free, F1)")
+    parser.add_argument("--c4", type=float, default=1.0, help="Bernstein constant c₄ (free, F9)")
+    parser.add_argument("--reading", default="A", choices=C.READINGS, help="α_I reading (spec §1.10)")
+    parser.add_argument("--from-data", action="store_true", help="measure Λ, λ(C), c_low, ρ, ε on generated data")
+    parser.add_argument("--seed", type=int, default=0, help="data seed (with --from-data)")
+    parser.add_argument("--schedule", default=None, help="α_t spec; checks the slow-decay conditions")
+    parser.add_argument("--steps", type=int, default=100000, help="schedule horizon")
+    parser.add_argument("--latex", action="store_true", help="print LaTeX instead of pretty forms")
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+
+
+def resolve_values(args) -> "tuple[dict, dict]":
+    """{sympy symbol: number} for the instance, and a dict of notes on where each came from."""
+    n = check_int("n", args.n, _OWNER, low=2)
+    K = check_int("clusters", args.clusters, _OWNER, low=2)
+    rho = check_real("rho", args.rho, _OWNER, low=0.0, high=0.5, high_open=True)
+    delta = check_real("delta", args.delta, _OWNER, low=0.0, high=1.0, low_open=True, high_open=True)
+    eps = check_real("eps", args.eps, _OWNER, low=0.0, high=2.0, low_open=True)
+    act = get_activation(check_choice("activation", args.activation, _OWNER, ACTIVATIONS), _OWNER)
+    G = act.Gamma
+    notes = {}
+    c_low = check_real("c_low", args.c_low, _OWNER, low=0.0, high=1.0, low_open=True)
+    if args.from_data:
+        from theorem_lab.data import make_clusterable
+        from .lemmas_jacobian import data_constants
+        data = make_clusterable(n=n, K=K, d=args.d, eps=eps, rho=rho, seed=args.seed, n_test=0)
+        m = data_constants(data, act)
+        lamC, Lam, c_low, rho, eps = m["lambda_C"], m["Lambda"], m["c_low"], m["rho"], m["eps_obs"]
+        notes["source"] = f"measured on make_clusterable(n={n}, K={K}, d={args.d}, eps={args.eps}, seed={args.seed})"
+    else:
+        from theorem_lab.covariance import dphi_correlation
+        lamC_max = float(dphi_correlation(np.array(1.0), act))
+        lamC = lamC_max if args.lambda_C is None else check_real("lambda_C", args.lambda_C, _OWNER, low=0.0, low_open=True)
+        Lam = min(lamC, 8 * G**2 * eps**2) if args.Lambda is None else check_real("Lambda", args.Lambda, _OWNER, low=0.0, low_open=True)
+        notes["source"] = ("upper bounds: λ(C) ≤ E[φ'(g)²], Λ ≤ min(λ(C), 8Γ²ε²) (most favourable)"
+                           if args.lambda_C is None and args.Lambda is None else "given")
+    vals = {C.n: n, C.K: K, C.d: args.d, C.rho: rho, C.delta: delta, C.Gamma: G, C.c_low: c_low,
+            C.lam_C: lamC, C.Lam: Lam, C.eps: eps, C.c3: args.c3, C.c4: args.c4}
+    return vals, notes
+
+
+def schedule_report(spec: str, steps: int, vals: dict, reading: str) -> dict:
+    """Does α_t meet (T1-H6), (T1-H7), (T1-H8)? Which fails first (smallest t)?"""
+    from theorem_lab.schedules import T2, parse_schedule
+    n, rho = int(vals[C.n]), float(vals[C.rho])
+    a = parse_schedule(spec, steps).values(steps)
+    t2 = T2(a, n)
+    jumps = 2 * math.sqrt(n) * (a[:-1] - a[1:])
+    b1 = C.evaluate(C.slow_decay_bound(reading), vals)
+    b2 = C.evaluate(C.slow_decay_bound_II, vals)
+    T1 = math.ceil(C.evaluate(C.T1_derived(reading), vals))
+    req = max(C.evaluate(e, vals) for e in C.alpha_T1_required(reading))
+    fails = []
+    lim = len(jumps) if t2 is None else t2
+    bad1 = np.flatnonzero(jumps[:lim] > b1)
+    if bad1.size:
+        fails.append((int(bad1[0]), f"T1-H6: 2√n(α_t−α_t+1) = {jumps[bad1[0]]:.3g} > κ₁(1−2ρ) = {b1:.3g}"))
+    if t2 is not None:
+        bad2 = np.flatnonzero(jumps[t2:] > b2)
+        if bad2.size:
+            fails.append((int(t2 + bad2[0]), f"T1-H7: 2√n(α_s−α_s+1) = {jumps[t2 + bad2[0]]:.3g} > κ₂(1−2ρ) = {b2:.3g}"))
+    aT1 = a[min(T1, steps)]
+    if aT1 < req:
+        fails.append((min(T1, steps), f"T1-H8: α_T1 = {aT1:.4g} < {req:.6g} (T1 = {T1})"))
+    if t2 is None:
+        fails.append((steps, f"α_t never drops below 1/(24√n) within {steps} steps: T₂ undefined"))
+    fails.sort()
+    return {"T2": t2, "C1": float(jumps[:lim].max()) if lim else 0.0, "C1_bound": b1,
+            "C2": float(jumps[t2:].max()) if t2 is not None and t2 < len(jumps) else 0.0, "C2_bound": b2,
+            "alpha_T1": float(aT1), "alpha_T1_required": req, "T1": T1,
+            "meets": not fails, "first_failure": fails[0][1] if fails else None,
+            "failures": [f for _, f in fails]}
+
+
+def quantities(vals: dict, reading: str) -> list:
+    """[(name, expr, value)] for every quantity, T₂ already in ``vals``."""
+    q = [("eta", C.eta), ("beta", C.beta), ("L_h", C.L_h), ("alpha_I^2", C.alpha_I_sq(reading)),
+         ("alpha_II^2", C.alpha_II_sq), ("kappa_1", C.kappa1(reading)), ("kappa_2", C.kappa2),
+         ("kappa_3", C.kappa3(reading)),
+         ("alpha_T1 >= (entry 1)", C.alpha_T1_required(reading)[0]),
+         ("alpha_T1 >= (entry 2)", C.alpha_T1_required(reading)[1]),
+         ("T1 printed (Lambda)", C.T1_printed_Lambda), ("T1 printed (lambda(C))", C.T1_printed_lamC),
+         (f"T1 derived (reading {reading})", C.T1_derived(reading)),
+         ("T2 lower bound (derived)", C.T2_lower(reading)), ("Theta", C.Theta), ("M", C.M),
+         ("eps_max (F10)", C.eps_max), ("I-9 eps_min if T1 uses Lambda", C.I9_eps_min),
+         ("I-8 wide-limit sigma_min/(2 alpha_II)", C.I8_limit_ratio),
+         ("L8-H2 exact", C.L8_H2), ("I-7 printed n^3T2^4log/(1-2rho)^2", C.I7_printed),
+         ("I-7 corrected n^2T2^4log/(1-2rho)^4", C.I7_corrected)]
+    q += [(f"width {k}", e) for k, e in C.WIDTH_TERMS.items()]
+    return [(name, e, C.evaluate(e, vals)) for name, e in q]
+
+
+def run(args) -> int:
+    import sympy as sp
+    vals, notes = resolve_values(args)
+    steps = check_int("steps", args.steps, _OWNER, low=1)
+    sched = schedule_report(args.schedule, steps, vals, args.reading) if args.schedule else None
+    if sched and sched["T2"] is not None:
+        vals[C.T2], notes["T2"] = sched["T2"], f"from the schedule {args.schedule}"
+    else:
+        vals[C.T2] = math.ceil(C.evaluate(C.T2_lower(args.reading), vals))
+        notes["T2"] = "the derived lower bound 5√n/(3κ₁(1−2ρ)) (no schedule given)"
+    rows = quantities(vals, args.reading)
+    w_name, w_vals = C.binding_term(C.WIDTH_TERMS, vals)
+    p_name, p_vals = C.binding_term(C.WIDTH_PRINTED, vals)
+    a1, a2 = (C.evaluate(e, vals) for e in C.alpha_T1_required(args.reading))
+    summary = {"inputs": {str(k): float(v) for k, v in vals.items()}, "notes": notes,
+               "quantities": {name: value for name, _, value in rows},
+               "width_required": w_vals[w_name], "width_binding_term": w_name,
+               "width_printed_binding_term": p_name, "eps_max": C.evaluate(C.eps_max, vals),
+               "alpha_T1_binding": "entry 1 (1-kappa3(1-2rho))" if a1 >= a2 else "entry 2 ((7-6rho)/(8-8rho))",
+               "schedule": sched}
+    if args.json:
+        print(json.dumps(summary, indent=1, default=float))
+        return 0
+    for k, v in notes.items():
+        print(f"# {k}: {v}")
+    print("# inputs: " + ", ".join(f"{k}={float(v):.6g}" for k, v in vals.items()))
+    for name, e, value in rows:
+        form = sp.latex(e) if args.latex else sp.pretty(e, use_unicode=True)
+        print(f"\n{name} = {value:.6g}\n{form}")
+    print(f"\nsmallest width k = {w_vals[w_name]:.4g}; binding term: {w_name}")
+    print("  terms: " + ", ".join(f"{k}={v:.3g}" for k, v in w_vals.items()))
+    print(f"  printed O-form binding term (constants 1): {p_name}")
+    print(f"largest radius eps = {summary['eps_max']:.4g} (F10, with T2 = {vals[C.T2]})")
+    print(f"alpha_T1 requirement binds at {summary['alpha_T1_binding']}: max({a1:.6g}, {a2:.6g})")
+    if sched:
+        print(f"schedule {args.schedule}: " + ("meets the slow-decay conditions" if sched["meets"]
+                                               else f"fails first: {sched['first_failure']}"))
+    return 0
