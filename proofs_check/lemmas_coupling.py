@@ -142,7 +142,7 @@ def lemma8(run: PairedRun, consts: dict) -> dict:
     act, X, Xc = run.activation, run.data.X, run.data.X_centers
     Us = support_basis(run.data.cluster)
     P = Us @ Us.T
-    rows = {key: [] for key in ("a", "b", "c", "d", "e_thy", "e_meas", "perp", "f", "h_pre", "h_post", "p", "p0", "dd", "g")}
+    rows = {key: [] for key in ("a", "b", "c", "d", "e_thy", "e_meas", "e_one", "perp", "f", "h_pre", "h_post", "p", "p0", "dd", "g")}
     sign_ok = np.all(np.sign(run.fc) == run.data.y_true, axis=1)
     T1 = first_stable(sign_ok[: T2 + 1]) if T2 >= 0 else None
     for t in range(T2 + 1):
@@ -171,6 +171,7 @@ def lemma8(run: PairedRun, consts: dict) -> dict:
         a_meas = sigma_min_S(run, t, "c")
         rows["e_thy"].append((t, check_le(contr, (1 - eta * aII**2 / 2) * p[t])))
         rows["e_meas"].append((t, check_le(contr, (1 - eta * a_meas**2 / 2) * p[t])))
+        rows["e_one"].append((t, check_le(contr, p[t])))
         rows["perp"].append((t, Check(float(np.linalg.norm(diff - P @ diff)), p[t],
                                       float(np.linalg.norm(diff - P @ diff) / p[t]) if p[t] > 0 else 0.0, True)))
         h = check_le(p[t + 1], p[t] + eta * beta * (Th + (1 + Lh) * p[t])
@@ -178,6 +179,7 @@ def lemma8(run: PairedRun, consts: dict) -> dict:
         rows["h_pre" if (T1 is None or t < T1) else "h_post"].append((t, h))
     names = {"a": "L8-a |J_t-J~_t|", "b": "L8-b |Jbar-Jbar~|", "c": "L8-c d_{t+1}", "d": "L8-d p_{t+1}",
              "e_thy": "I-4 L8-e contraction, alpha_II", "e_meas": "I-4 L8-e contraction, alpha=sigma_min(J~_t,S+)",
+             "e_one": "I-4 repaired: non-expansion <= p_t",
              "perp": "I-4 |(I-P)(f_t-f~_t)|/p_t (info)", "f": "L8-f |r_t|", "h_pre": "L8-h p_{t+1}, t<T1",
              "h_post": "L8-h p_{t+1}, t>=T1", "p": f"L8 p_t bound {tag}",
              "p0": f"L8 p_t-p_0 bound (repaired base) {tag}", "dd": f"L8 d_t bound {tag}",

@@ -32,7 +32,8 @@ def lam(X, activation) -> float:
 
 def data_constants(data: ClusterableData, activation) -> dict:
     """λ(C), λ(X), Λ, c_low, c_up, ρ, ε_obs of a data set (Q-1, Q-2)."""
-    lc, lx = lam(data.centers, activation), lam(data.X, activation)
+    # Σ is PSD: a negative λ_min is float error, clipped to 0
+    lc, lx = max(lam(data.centers, activation), 0.0), max(lam(data.X, activation), 0.0)
     return {"lambda_C": lc, "lambda_X": lx, "Lambda": min(lc, lx), "c_low": data.c_low,
             "c_up": data.c_up, "rho": data.rho, "eps_obs": data.eps_observed, "n": data.n,
             "K": data.K, "d": data.d}

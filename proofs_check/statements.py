@@ -28,6 +28,7 @@ LEMMAS = ("1", "2", "3", "4", "5", "6", "7", "8", "stage2", "theorem")
 PROBABILISTIC = {"L1-iii": "delta", "L2-iii": "delta"}
 ACTS = ("erf", "tanh", "softplus")
 MAX_RESAMPLE = 50
+MAX_WIDTH = 8000   # largest k drawn for the probabilistic statements
 
 
 def _data(cfg: dict):
@@ -63,19 +64,19 @@ def _base(rng, max_n=40, max_K=4, max_d=10, k_range=(8, 512), eps_range=(0.01, 0
 
 def _sample_prob(rng, which: str) -> dict:
     """A configuration at the width threshold of (L1-iii) or (L2-iii)."""
-    for _ in range(MAX_RESAMPLE):
-        cfg = _base(rng, max_n=10, max_K=4, max_d=10, eps_range=(0.5, 2.0))
-        cfg.update(delta=0.1, activation=str(rng.choice(ACTS)))
+    for _ in range(4 * MAX_RESAMPLE):
+        cfg = _base(rng, max_n=8, max_K=3, max_d=12, eps_range=(1.0, 2.0))
+        cfg.update(delta=0.1, activation=str(rng.choice(ACTS)), d=int(rng.integers(6, 13)))
         data = _data(cfg)
         G = 1.0
         if which == "L1-iii":
             thr = lj.lemma1_width(data.n, lj.lam(data.X, cfg["activation"]), G, cfg["delta"])
         else:
             thr = lj.lemma2_width(data.K, lj.lam(data.centers, cfg["activation"]), G, cfg["delta"])
-        if thr <= 6000:
+        if thr <= MAX_WIDTH:
             cfg["k"] = 2 * math.ceil(thr / 2)
             return cfg
-    raise ParameterError("no configuration with a width threshold below 6000 was found")
+    raise ParameterError(f"no configuration with a {which} width threshold below {MAX_WIDTH} was found")
 
 
 def _schedule_fast(rng) -> "tuple[str, int]":

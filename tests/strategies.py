@@ -62,3 +62,25 @@ def kernel_instances(draw, smooth_only: bool = False):
     return dict(W1=W1, W2=W1 + scale * rng.standard_normal((k, d)),
                 X1=X1, X2=X1 + scale * rng.standard_normal((n, d)),
                 activation=act, basis=rng.standard_normal((n, m)))
+
+
+# --- proofs_check: configurations for the lemma checkers (proofs_check/statements.py) --------------
+
+@st.composite
+def lemma_configs(draw, lemma: str):
+    """A configuration that ``proofs_check.statements.evaluate(lemma, cfg)`` accepts, drawn by
+    hypothesis (so failures shrink): the statement sampler run from a drawn seed."""
+    import numpy as np
+    from proofs_check.statements import sample
+    return sample(lemma, np.random.default_rng(draw(st.integers(0, 2**31 - 1))))
+
+
+@st.composite
+def weight_pairs(draw, max_k: int = 64, max_d: int = 8):
+    """(W, W̃): two k×d weight matrices, W̃ a perturbation of W of relative size in [1e-3, 3]."""
+    import numpy as np
+    k = 2 * draw(st.integers(1, max_k // 2))
+    d = draw(st.integers(2, max_d))
+    rng = np.random.default_rng(draw(st.integers(0, 2**31 - 1)))
+    W = rng.standard_normal((k, d))
+    return W, W + draw(st.floats(1e-3, 3.0)) * rng.standard_normal((k, d))

@@ -1,0 +1,89 @@
+"""Every lemma checker on hypothesis-drawn configurations: deterministic inequalities hold on every
+example; statements with hypotheses hold wherever their hypotheses hold ([hyp ok])."""
+
+from hypothesis import given, settings
+
+from proofs_check.statements import evaluate
+from tests.strategies import lemma_configs
+
+# (lemma, statements that must hold on every example; findings excluded, see test_findings.py)
+DETERMINISTIC = {
+    "1": ["L1-i", "L1-i sharp", "L1-ii", "L1-ii sharp", "E-14 sigma_min<=Gamma",
+          "E-14 lambda(X)<=8G^2eps^2", "E-14 lambda(X)<=2G^2min|xi-xj|^2"],
+    "2": ["L2-i", "L2-i c_up", "L2-ii", "L2-iv range in S+", "L2-iii intermediate"],
+    "3": ["L3", "L3 (3b)", "L3 (3d) Frobenius", "L3 (3d) printed spectral", "L3 (3d) final"],
+    "4": ["L4", "L4 (I-15)"],
+    "5": ["L5 identity", "L5 target decomposition"],
+    "7": ["L7 |G|<=Gamma^2 n"],
+    "8": ["L8-a |J_t-J~_t|", "L8-b |Jbar-Jbar~|", "L8-c d_{t+1}", "L8-d p_{t+1}", "L8-f |r_t|",
+          "I-4 repaired: non-expansion <= p_t", "L8 p_t-p_0 bound (repaired base) [hyp fail]"],
+    "stage2": ["F7 sigma_min(J(W0,Xc),S+)>=2alpha_II"],
+}
+
+
+def _assert_all(res: dict, names, cfg):
+    for name in names:
+        if name not in res:
+            continue
+        chk = res[name]
+        assert chk.holds, f"{name} fails: {chk} on {cfg}"
+
+
+@settings(max_examples=25)
+@given(cfg=lemma_configs("1"))
+def test_lemma1(cfg):
+    _assert_all(evaluate("1", cfg), DETERMINISTIC["1"], cfg)
+
+
+@settings(max_examples=25)
+@given(cfg=lemma_configs("2"))
+def test_lemma2(cfg):
+    _assert_all(evaluate("2", cfg), DETERMINISTIC["2"], cfg)
+
+
+@settings(max_examples=15)
+@given(cfg=lemma_configs("3"))
+def test_lemma3(cfg):
+    _assert_all(evaluate("3", cfg), DETERMINISTIC["3"], cfg)
+
+
+@settings(max_examples=15)
+@given(cfg=lemma_configs("4"))
+def test_lemma4(cfg):
+    _assert_all(evaluate("4", cfg), DETERMINISTIC["4"], cfg)
+
+
+@settings(max_examples=8)
+@given(cfg=lemma_configs("5"))
+def test_lemma5_identity(cfg):
+    _assert_all(evaluate("5", cfg), DETERMINISTIC["5"], cfg)
+
+
+@settings(max_examples=25)
+@given(cfg=lemma_configs("7"))
+def test_lemma7_where_hypotheses_hold(cfg):
+    res = evaluate("7", cfg)
+    _assert_all(res, DETERMINISTIC["7"], cfg)
+    _assert_all(res, [k for k in res if k.endswith("[hyp ok]")], cfg)
+
+
+@settings(max_examples=12)
+@given(cfg=lemma_configs("6"))
+def test_lemma6_where_hypotheses_hold(cfg):
+    res = evaluate("6", cfg)
+    claims = [k for k in res if "[hyp ok]" in k and not k.startswith("I-13")]
+    _assert_all(res, claims + ["L6 (6) |dW~|<=eta beta |rbar|", "L6 (8)-(9) E-20(i)",
+                               "L6 (10) E-20(ii)"], cfg)
+
+
+@settings(max_examples=20)
+@given(cfg=lemma_configs("8"))
+def test_lemma8_intermediate_inequalities(cfg):
+    _assert_all(evaluate("8", cfg), DETERMINISTIC["8"], cfg)
+
+
+@settings(max_examples=12)
+@given(cfg=lemma_configs("stage2"))
+def test_stage2(cfg):
+    res = evaluate("stage2", cfg)
+    _assert_all(res, DETERMINISTIC["stage2"] + [k for k in res if k.endswith("[hyp ok]")], cfg)
