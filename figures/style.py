@@ -1,0 +1,91 @@
+"""One figure style for the project: palette, sizes, math labels (STYLE.md, "Figures").
+
+    from figures import style
+    with style.context():
+        fig, ax = plt.subplots(figsize=style.size("one"))
+        ax.plot(t, e, color=style.method_color("self-distill"), label=style.METHOD_LABELS[...])
+        ax.set_ylabel(style.LABELS["l2_clean"])
+        style.save(fig, path_stem)            # PNG (200 dpi) + PDF
+
+Palette: Okabe & Ito (2008), distinguishable under the common colour-vision deficiencies.
+Sizes: one column 3.4 in, two columns 7.0 in wide (ICLR/NeurIPS-like page), golden-ish heights.
+Labels: the paper's symbols in matplotlib mathtext (no LaTeX install needed).
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from pathlib import Path
+
+# Okabe-Ito: black, orange, sky blue, bluish green, yellow, blue, vermillion, reddish purple.
+PALETTE = ("#000000", "#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7")
+METHOD_COLORS = {"self-distill": "#0072B2", "gd": "#D55E00", "early-stop": "#009E73"}
+METHOD_LABELS = {"self-distill": "self-distillation (Alg. 1)", "gd": r"GD on $y$ ($\alpha_t\equiv 1$)",
+                 "early-stop": "GD, early-stopped (LSO19)"}
+LINESTYLES = ("-", "--", ":", "-.")
+
+ONE_COLUMN = 3.4   # inches
+TWO_COLUMN = 7.0
+ASPECT = 0.68      # height / width of one panel
+
+LABELS = {
+    "step": r"step $t$",
+    "alpha": r"$\alpha_t$",
+    "loss": r"$\frac{1}{2}\|f(W_t,X)-\hat y_t\|_2^2$",
+    "l2_clean": r"$\|f(W_t,X)-\tilde y\|_2$",
+    "l2_noisy": r"$\|f(W_t,X)-y\|_2$",
+    "l2_target": r"$\|f(W_t,X)-\hat y_t\|_2$",
+    "l2_target_proj": r"$\|P_{S_+}(f(W_t,X)-\hat y_t)\|_2$",
+    "acc_clean": r"train accuracy vs $\tilde y$",
+    "acc_noisy": r"train accuracy vs $y$",
+    "margin": r"$\min_i \tilde y_i f(W_t,x_i)$",
+    "dist_init": r"$\|W_t-W_0\|_F$",
+    "path_length": r"$\sum_{s<t}\|W_{s+1}-W_s\|_F$",
+    "test_l2": r"$\|f(W_t,X_{\rm test})-y_{\rm test}\|_2$",
+    "test_acc": "test accuracy",
+    "width": r"width $k$", "rho": r"noise $\rho$", "eps": r"radius $\varepsilon$",
+    "n": r"$n$", "clusters": r"$K$", "dim": r"$d$",
+}
+
+RC = {
+    "font.size": 8, "axes.titlesize": 8, "axes.labelsize": 8, "legend.fontsize": 7,
+    "xtick.labelsize": 7, "ytick.labelsize": 7, "lines.linewidth": 1.3,
+    "axes.spines.top": False, "axes.spines.right": False, "axes.grid": True,
+    "grid.alpha": 0.25, "grid.linewidth": 0.5, "legend.frameon": False,
+    "savefig.bbox": "tight", "savefig.pad_inches": 0.02, "pdf.fonttype": 42,
+    "mathtext.fontset": "cm",
+}
+
+
+def size(columns: str = "one", rows: int = 1, cols: int = 1) -> tuple[float, float]:
+    """Figure size in inches for a grid of panels, one or two columns wide."""
+    width = ONE_COLUMN if columns == "one" else TWO_COLUMN
+    return width, width / cols * ASPECT * rows + 0.3
+
+
+def method_color(method: str) -> str:
+    return METHOD_COLORS.get(method, PALETTE[sum(map(ord, method)) % len(PALETTE)])
+
+
+@contextmanager
+def context():
+    """matplotlib's rc settings for our figures (Agg backend; no display needed)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    with plt.rc_context(RC):
+        yield plt
+
+
+def save(fig, stem) -> list[Path]:
+    """Write ``stem.png`` (200 dpi) and ``stem.pdf``; close the figure; return both paths."""
+    import logging
+
+    import matplotlib.pyplot as plt
+    logging.getLogger("fontTools").setLevel(logging.ERROR)   # font-file timestamp chatter
+    stem = Path(stem)
+    paths = [stem.with_suffix(".png"), stem.with_suffix(".pdf")]
+    fig.savefig(paths[0], dpi=200)
+    fig.savefig(paths[1])
+    plt.close(fig)
+    return paths

@@ -1,0 +1,202 @@
+"""Where sweep tasks run: in this process, in local worker processes, or on a Ray cluster.
+
+Every executor has ``run(tasks, on_steps)``, a generator of ``(task, result)`` in completion
+order, where ``result`` is the list of records of ``sweep.run_task`` or, when the worker itself
+was lost, the exception. Executors never touch the store: the coordinator writes.
+``close()`` stops whatever is still running (Ctrl-C ends up there).
+
+Threads: each task carries ``threads`` = cores // workers; ``run_task`` applies it to BLAS
+(threadpoolctl) and torch, so two workers on two cores do not oversubscribe.
+"""
+
+from __future__ import annotations
+
+import os
+import queue as queue_mod
+import signal
+from typing import Callable, Iterator
+
+PROGRESS_EVERY = 10   # a worker reports its step count every this many steps
+
+_progress_queue = None   # set in each local worker by _init_worker
+
+
+def cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def _with_threads(tasks: list, threads: int) -> list:
+    return [{**t, "threads": threads} for t in tasks]
+
+
+class _StepReporter:
+    """``progress(t)`` for ``train``: forwards step increments in chunks."""
+
+    def __init__(self, send: Callable[[int], None]):
+        self.send, self.last = send, 0
+
+    def __call__(self, t: int):
+        if t - self.last >= PROGRESS_EVERY:
+            self.send(t - self.last)
+            self.last = t
+
+
+class InProcessExecutor:
+    """Tasks one after another in the coordinator (``--workers 1``): no start-up cost."""
+
+    def __init__(self, threads: int):
+        self.threads = threads
+
+    def run(self, tasks: list, on_steps: Callable[[int], None]) -> Iterator:
+        from .sweep import run_task
+        for task in _with_threads(tasks, self.threads):
+            reporter = _StepReporter(on_steps)
+            result = run_task(task, reporter)
+            on_steps(task["config"]["steps"] - reporter.last)
+            yield task, result
+
+    def close(self):
+        pass
+
+
+def _init_worker(progress_queue, threads: int):
+    """Local worker start-up: thread caps before numpy loads; Ctrl-C is the coordinator's."""
+    global _progress_queue
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = str(threads)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _progress_queue = progress_queue
+
+
+def _worker_task(task: dict) -> list:
+    from .sweep import run_task
+    reporter = _StepReporter(_progress_queue.put if _progress_queue is not None else (lambda k: None))
+    result = run_task(task, reporter)
+    if _progress_queue is not None:
+        _progress_queue.put(task["config"]["steps"] - reporter.last)
+    return result
+
+
+class LocalExecutor:
+    """A pool of ``workers`` spawned processes (spawn: safe with torch and BLAS thread pools)."""
+
+    def __init__(self, workers: int, threads: int):
+        self.workers, self.threads = workers, threads
+        self.pool = None
+
+    def run(self, tasks: list, on_steps: Callable[[int], None]) -> Iterator:
+        import multiprocessing as mp
+        from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+        ctx = mp.get_context("spawn")
+        progress = ctx.Queue()
+        self.pool = ProcessPoolExecutor(self.workers, mp_context=ctx, initializer=_init_worker,
+                                        initargs=(progress, self.threads))
+        futures = {self.pool.submit(_worker_task, t): t for t in _with_threads(tasks, self.threads)}
+        pending = set(futures)
+
+        def drain():
+            while True:
+                try:
+                    on_steps(progress.get_nowait())
+                except queue_mod.Empty:
+                    return
+
+        while pending:
+            done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+            drain()
+            for fut in done:
+                exc = fut.exception()
+                yield futures[fut], (exc if exc is not None else fut.result())
+        drain()
+        self.pool.shutdown()
+        self.pool = None
+
+    def close(self):
+        """Stop at once: cancel queued tasks and terminate running workers."""
+        if self.pool is None:
+            return
+        procs = list(getattr(self.pool, "_processes", {}).values())   # no public handle
+        self.pool.shutdown(wait=False, cancel_futures=True)
+        for p in procs:
+            if p.is_alive():
+                p.terminate()
+        for p in procs:
+            p.join(timeout=5)
+        self.pool = None
+
+
+class RayExecutor:
+    """The same tasks as Ray remote functions (``--executor ray [--address ADDR]``).
+
+    Without an address a local Ray starts with ``workers`` CPUs. Each task asks for ``threads``
+    CPUs, and one GPU when its device is 'cuda'. A task whose worker dies is retried
+    (``max_retries``); retries are harmless because a task is a pure function of its config
+    and the coordinator writes each run_id once.
+    """
+
+    MAX_RETRIES = 3
+
+    def __init__(self, workers: int, threads: int, address=None):
+        self.workers, self.threads, self.address = workers, threads, address
+        self.refs = []
+
+    def run(self, tasks: list, on_steps: Callable[[int], None]) -> Iterator:
+        import ray
+
+        from .sweep import run_task
+
+        if not ray.is_initialized():
+            kwargs = dict(include_dashboard=False, log_to_driver=False, configure_logging=False)
+            if self.address:
+                ray.init(address=self.address, **kwargs)
+            else:
+                ray.init(num_cpus=self.workers, num_gpus=0 if not _has_cuda() else None, **kwargs)
+        remote = ray.remote(max_retries=self.MAX_RETRIES, retry_exceptions=False)(run_task)
+        by_ref = {}
+        for task in _with_threads(tasks, self.threads):
+            gpus = 1 if task["config"]["device"] == "cuda" else 0
+            ref = remote.options(num_cpus=self.threads, num_gpus=gpus).remote(task)
+            by_ref[ref] = task
+        self.refs = list(by_ref)
+        pending = list(by_ref)
+        while pending:
+            done, pending = ray.wait(pending, num_returns=1, timeout=None)
+            for ref in done:
+                task = by_ref[ref]
+                try:
+                    result = ray.get(ref)
+                except Exception as exc:   # worker lost after every retry, or task crashed
+                    result = exc
+                on_steps(task["config"]["steps"])
+                yield task, result
+        self.refs = []
+
+    def close(self):
+        if self.refs:
+            import ray
+            for ref in self.refs:
+                ray.cancel(ref, force=True)
+            self.refs = []
+
+
+def _has_cuda() -> bool:
+    from theorem_lab.backend import cuda_available
+    return cuda_available()
+
+
+def make_executor(kind: str, workers: int, n_tasks: int, address=None):
+    """The executor for ``--executor``/``--workers``; threads per worker = cores // workers.
+
+    Fewer tasks than workers: only as many workers as tasks, each with more threads.
+    """
+    used = max(1, min(workers, n_tasks))
+    threads = max(1, cores() // used)
+    if kind == "ray":
+        return RayExecutor(workers, max(1, cores() // workers) if not address else 1, address)
+    if used == 1:
+        return InProcessExecutor(threads)
+    return LocalExecutor(used, threads)

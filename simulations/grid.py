@@ -1,0 +1,269 @@
+"""Sweep options: comma lists, their validation, the grid they expand to, and run ids.
+
+Every numeric or choice option of ``theorem-lab sweep`` takes a comma list
+(``--width 256,1024,4096 --rho 0.1,0.3``); the sweep is the Cartesian product of all lists,
+times ``--seeds`` seeds, times ``--methods``. Each element of the product is a fully resolved
+``RunConfig``; its ``run_id`` is a hash of that config, stable across processes, machines and
+Python versions (canonical JSON, SHA-256), and changes when any field changes.
+
+Seeds. ``--seeds S`` runs seeds s = 0 … S−1. Seed s fixes *both* the data
+(``make_clusterable(seed=s)``) and the initialisation W₀ (``TwoLayerNet.init(seed=init_seed(s))``).
+The init seed is derived from s through a separate ``SeedSequence`` stream rather than being s
+itself: ``default_rng(s)`` in both places would draw W₀'s first K rows from the very Gaussian
+vectors that became the cluster centres, correlating the first K neurons with the data.
+
+Methods that ignore a parameter do not carry it: ``gd`` and ``early-stop`` run α_t ≡ 1, so their
+configs hold ``schedule='constant:value=1'``, ``label_fn=None`` and ``rho_h=None``, and a grid
+over schedules shares one GD run per seed instead of repeating it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import math
+from dataclasses import asdict, dataclass, fields, replace
+from typing import Optional
+
+import numpy as np
+
+from theorem_lab.activations import ACTIVATIONS
+from theorem_lab.backend import DEVICES, DTYPES, cuda_available, resolve_backend
+from theorem_lab.errors import ParameterError, check_choice, check_int, check_real, fail
+from theorem_lab.schedules import LABEL_FUNCTIONS, parse_schedule
+from theorem_lab.train import LR_RULES, METHODS
+
+OWNER = "sweep"
+HASH_VERSION = "theorem-lab/run/v1"   # bump if the meaning of a RunConfig field changes
+INIT_STREAM = 1                       # SeedSequence([seed, INIT_STREAM]) -> the W₀ seed
+BACKENDS = ("auto", "numpy", "torch", "cupy")
+GD_SCHEDULE = "constant:value=1"
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """One fully resolved run: everything that determines its result (saved with it)."""
+
+    # data: make_clusterable (Definition 1)
+    n: int = 1000                 # training points
+    clusters: int = 10            # K
+    dim: int = 50                 # d, input dimension
+    eps: float = 0.05             # cluster radius ε
+    rho: float = 0.3              # label-noise fraction ρ per cluster
+    n_test: int = 1000            # clean held-out points
+    min_separation: float = 0.0   # minimum distance between centres
+    # network: TwoLayerNet.init
+    width: int = 4096             # k, hidden units (even)
+    activation: str = "tanh"
+    # training: train()
+    method: str = "self-distill"
+    steps: int = 600              # GD steps; see sweep_cli.DEFAULT_STEPS for the measurement
+    lr: "float | str" = "auto"    # 'auto' = 1/λ_max(J₀J₀ᵀ), 'theorem' = 1/(2Γ²n), or a number
+    schedule: str = "linear:end=300,start=0"   # resolved α_t spec (None-free)
+    label_fn: Optional[str] = "clipped"
+    rho_h: Optional[float] = None  # ρ inside h; None = the data's realised max ρ_l
+    log_every: int = 10
+    backend: str = "numpy"         # resolved: numpy | torch | cupy
+    device: str = "cpu"            # resolved: cpu | cuda
+    dtype: str = "float64"
+    # randomness
+    seed: int = 0                  # the seed index s of --seeds
+    data_seed: int = 0             # = s
+    init_seed: int = 0             # = init_seed(s)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+    @property
+    def run_id(self) -> str:
+        return config_hash(self.as_dict())
+
+    @property
+    def trajectory_method(self) -> str:
+        """The training run that produces this record: early-stop reads the GD trajectory."""
+        return "gd" if self.method == "early-stop" else self.method
+
+
+GRID_FIELDS = tuple(f.name for f in fields(RunConfig)
+                    if f.name not in ("method", "seed", "data_seed", "init_seed"))
+
+
+def canonical_json(obj) -> str:
+    """Key-sorted, whitespace-free JSON; floats as Python's shortest round-trip repr."""
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
+
+
+def config_hash(config: dict) -> str:
+    """run_id: the first 16 hex digits of SHA-256 over the versioned canonical JSON."""
+    text = HASH_VERSION + "\n" + canonical_json(config)
+    return hashlib.sha256(text.encode("ascii")).hexdigest()[:16]
+
+
+def init_seed(seed: int) -> int:
+    """The W₀ seed of seed index s: an independent SeedSequence stream (see module docstring)."""
+    return int(np.random.SeedSequence([seed, INIT_STREAM]).generate_state(1)[0])
+
+
+# --- comma lists --------------------------------------------------------------------------
+
+def split_list(text: str, name: str) -> list[str]:
+    items = [t.strip() for t in str(text).split(",")]
+    if not items or any(t == "" for t in items):
+        raise fail(name, OWNER, "a comma-separated list with no empty items", text)
+    return items
+
+
+def split_schedules(text: str) -> list[str]:
+    """Schedule specs contain commas themselves: a ``key=value`` item without a ':' continues
+    the previous spec. ``linear:start=0,end=300,exponential:tau=50`` -> two specs."""
+    out: list[str] = []
+    for item in split_list(text, "--schedule"):
+        if "=" in item and ":" not in item and out:
+            out[-1] += "," + item
+        else:
+            out.append(item)
+    return out
+
+
+def parse_int(token: str, name: str, *, low=None, high=None, even=False) -> int:
+    allowed = ("an even integer" if even else "an integer") + (f" >= {low}" if low is not None else "")
+    try:
+        value = int(token)
+    except ValueError:
+        raise fail(name, OWNER, allowed, token) from None
+    return check_int(name, value, OWNER, low=low, high=high, even=even)
+
+
+def parse_real(token: str, name: str, **bounds) -> float:
+    try:
+        value = float(token)
+    except ValueError:
+        value = token
+    return check_real(name, value, OWNER, **bounds)
+
+
+def parse_lr(token: str) -> "float | str":
+    if token in LR_RULES:
+        return token
+    try:
+        value = float(token)
+    except ValueError:
+        raise fail("--lr", OWNER, "'auto', 'theorem' or a real number in (0, inf)", token) from None
+    return check_real("--lr", value, OWNER, low=0.0, low_open=True)
+
+
+def parse_rho_h(token: str) -> Optional[float]:
+    if token == "data":
+        return None
+    return parse_real(token, "--rho-h", low=0.0, high=0.5, high_open=True)
+
+
+# option -> (RunConfig field, parser of one item). Each parser raises ParameterError naming it.
+GRID_OPTIONS = {
+    "n": ("n", lambda t: parse_int(t, "--n", low=2)),
+    "clusters": ("clusters", lambda t: parse_int(t, "--clusters", low=2)),
+    "dim": ("dim", lambda t: parse_int(t, "--dim", low=2)),
+    "eps": ("eps", lambda t: parse_real(t, "--eps", low=0.0, high=2.0, low_open=True)),
+    "rho": ("rho", lambda t: parse_real(t, "--rho", low=0.0, high=0.5, high_open=True)),
+    "n_test": ("n_test", lambda t: parse_int(t, "--n-test", low=0)),
+    "min_separation": ("min_separation",
+                       lambda t: parse_real(t, "--min-separation", low=0.0, high=2.0)),
+    "width": ("width", lambda t: parse_int(t, "--width", low=2, even=True)),
+    "activation": ("activation", lambda t: check_choice("--activation", t, OWNER, ACTIVATIONS)),
+    "steps": ("steps", lambda t: parse_int(t, "--steps", low=1)),
+    "lr": ("lr", parse_lr),
+    "label_fn": ("label_fn", lambda t: check_choice("--label-fn", t, OWNER, LABEL_FUNCTIONS)),
+    "rho_h": ("rho_h", parse_rho_h),
+    "log_every": ("log_every", lambda t: parse_int(t, "--log-every", low=1)),
+    "backend": ("backend", lambda t: check_choice("--backend", t, OWNER, BACKENDS)),
+    "device": ("device", lambda t: check_choice("--device", t, OWNER, DEVICES)),
+    "dtype": ("dtype", lambda t: check_choice("--dtype", t, OWNER, DTYPES)),
+}
+
+
+def parse_grid(options: dict) -> dict:
+    """{option: comma-list text} -> {RunConfig field: [values]} (schedules kept as raw specs)."""
+    grid = {}
+    for opt, text in options.items():
+        if opt == "schedule":
+            grid["schedule"] = split_schedules(text)
+            continue
+        field, parse = GRID_OPTIONS[opt]
+        values = [parse(t) for t in split_list(text, "--" + opt.replace("_", "-"))]
+        grid[field] = list(dict.fromkeys(values))       # drop repeats, keep order
+    return grid
+
+
+def parse_methods(text: str) -> list[str]:
+    return list(dict.fromkeys(check_choice("--methods", m, OWNER, METHODS)
+                              for m in split_list(text, "--methods")))
+
+
+# --- grid points --------------------------------------------------------------------------
+
+def resolve_engine(backend: str, device: str, dtype: str) -> tuple[str, str, str]:
+    """``auto`` = torch on CUDA when a GPU is visible, else numpy (the fastest CPU path here)."""
+    if backend == "auto" and device in ("auto", "cpu") and not cuda_available():
+        return "numpy", "cpu", dtype
+    bk = resolve_backend(backend, device, dtype, OWNER)
+    return bk.name, bk.device, bk.dtype
+
+
+def _check_point(p: dict) -> dict:
+    """Cross-option checks of one grid point; returns it with schedule and backend resolved."""
+    n, K = p["n"], p["clusters"]
+    if n < 2 * K:
+        raise fail("--n", OWNER, f"an integer >= 2*clusters = {2 * K} (two points per cluster)", n)
+    for size in sorted({n // K, -(-n // K)}):
+        flips = round(p["rho"] * size)
+        if flips / size >= 0.5:
+            raise fail("--rho", OWNER, f"small enough that round(rho*n_l) < n_l/2 for clusters of "
+                       f"n_l={size} points (n={n}, clusters={K})", p["rho"])
+    try:
+        p["schedule"] = parse_schedule(p["schedule"], p["steps"]).spec
+    except ParameterError as exc:
+        raise ParameterError(f"--schedule: {exc}") from None
+    p["backend"], p["device"], p["dtype"] = resolve_engine(p["backend"], p["device"], p["dtype"])
+    return p
+
+
+def expand(grid: dict, defaults: Optional[dict] = None) -> list[dict]:
+    """All grid points (dicts over ``GRID_FIELDS``), each validated and resolved.
+
+    ``grid`` maps fields to value lists (from ``parse_grid``); missing fields take ``defaults``
+    (by default ``RunConfig``'s).
+    Points that resolve to the same values (e.g. backend 'auto' and 'numpy' on a CPU) appear once.
+    """
+    defaults = defaults or RunConfig().as_dict()
+    names = list(GRID_FIELDS)
+    lists = [grid.get(f, [defaults[f]]) for f in names]
+    points, seen = [], set()
+    for combo in itertools.product(*lists):
+        p = _check_point(dict(zip(names, combo)))
+        key = canonical_json(p)
+        if key not in seen:
+            seen.add(key)
+            points.append(p)
+    return points
+
+
+def run_config(point: dict, method: str, seed: int) -> RunConfig:
+    """The resolved config of one (grid point, method, seed)."""
+    cfg = RunConfig(**point, method=method, seed=seed, data_seed=seed, init_seed=init_seed(seed))
+    if method != "self-distill":   # α_t ≡ 1: schedule and h play no part
+        cfg = replace(cfg, schedule=GD_SCHEDULE, label_fn=None, rho_h=None)
+    return cfg
+
+
+def cell_label(point: dict, varying: list[str]) -> str:
+    """A short name of a grid point from the fields that vary across the grid."""
+    if not varying:
+        return "default"
+    return " ".join(f"{f}={_fmt(point[f])}" for f in varying)
+
+
+def _fmt(v) -> str:
+    if isinstance(v, float) and math.isfinite(v):
+        return f"{v:g}"
+    return str(v)
