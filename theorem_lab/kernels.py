@@ -122,13 +122,26 @@ def _factor(parts, rows, act, v):
         else:
             F = act.dphi(Xr @ like(W, Xr).T)                           # (b, k)
         out = c * F if out is None else out + c * F
-    return out * v
+    return out if v is None else out * v
 
 
-def _block(n, k, block):
+def _block(n, k, block, sym=False):
+    """Rows per block: ~BLOCK_BYTES temporaries; for a symmetric Gram at most ~n/4 rows, so that
+    computing only the upper block-triangle saves ~3/8 of the flops."""
     if block is not None:
         return max(1, int(block))
-    return max(1, min(n, BLOCK_BYTES // (8 * max(n, k, 1))))
+    b = BLOCK_BYTES // (8 * max(n, k, 1))
+    return max(1, min(n, b, max(64, -(-n // 4)) if sym else b))
+
+
+def _v_scale(v, k, ref):
+    """(factor multiplier, scalar): v itself and 1, or None and c when v_h² ≡ c (the paper's
+    ±1/√k layer): the scalar is then applied to the (b, n) block, not to the (n, k) factors."""
+    vv = _v(v, k, ref)
+    vh = np.asarray(to_numpy(vv), dtype=np.float64)
+    if vh.size and np.all(vh * vh == vh[0] * vh[0]):
+        return None, float(vh[0] * vh[0])
+    return vv, 1.0
 
 
 def gram(A: JacobianSum, B: JacobianSum, activation, v=None, block=None):
@@ -141,14 +154,14 @@ def gram(A: JacobianSum, B: JacobianSum, activation, v=None, block=None):
     ref = A[0][2]
     xp = array_namespace(ref)
     k = A[0][1].shape[0]
-    vv = _v(v, k, ref)
+    vv, c = _v_scale(v, k, ref)
     sym = B is A
     TA = _compile(A, ref)
     TB = TA if sym else _compile(B, ref)
     nA, nB = TA[0][1].shape[0], TB[0][1].shape[0]
     right = [(_factor(parts, slice(None), act, vv), Q) for parts, Q in TB]      # (n, k), (n, d)
     G = xp.zeros((nA, nB), dtype=ref.dtype, device=xp_device(ref))               # (nA, nB)
-    b = _block(max(nA, nB), k, block)
+    b = _block(max(nA, nB), k, block, sym)
     for i0 in range(0, nA, b):
         I = slice(i0, min(i0 + b, nA))
         J = slice(i0, nB) if sym else slice(0, nB)
@@ -159,6 +172,8 @@ def gram(A: JacobianSum, B: JacobianSum, activation, v=None, block=None):
             for Pr, Qr in right:
                 term = (Pl @ Pr[J].T) * (Ql @ Qr[J].T)                 # (b, |J|)
                 acc = term if acc is None else acc + term
+        if c != 1.0:
+            acc = acc * c
         G[I, J] = acc
         if sym and I.stop < nB:
             G[I.stop:, I] = acc[:, I.stop - i0:].T

@@ -1,0 +1,77 @@
+"""AIR (spec §1.11, E-44): top-K fractions, Figure 2's monotone trend, Figure 5's gain, angles
+to S₊, the `theorem-lab air` and `theorem-lab bench gram` commands."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+import theorem_lab as tl
+from simulations import air
+
+
+def test_topk_fraction_and_angles_basic_properties():
+    rng = np.random.default_rng(0)
+    E, _ = np.linalg.qr(rng.standard_normal((10, 10)))
+    z = rng.standard_normal(10)
+    fr = [air.topk_fraction(E, z, K) for K in range(1, 11)]
+    assert np.all(np.diff(fr) >= -1e-15) and abs(fr[-1] - 1) < 1e-12     # monotone in K, 1 at n
+    assert air.topk_fraction(E, E[:, 0] * 3.0, 1) == pytest.approx(1.0, abs=1e-12)
+    cluster = np.repeat(np.arange(3), 4)
+    U = tl.support_basis(cluster)
+    E2 = np.linalg.qr(np.hstack([U, rng.standard_normal((12, 9))]))[0]   # S₊ spans E2[:, :3]
+    assert np.max(air.support_angles(E2, cluster)) < 1e-7
+
+
+def test_figure2_fraction_decreases_with_noise_on_a_seeded_instance():
+    cfg = air.AirConfig(n=120, K=4, d=12, eps=0.3, width=256, seeds=(0, 1, 2))
+    r = air.figure2(cfg)
+    assert r["fraction"].shape == (3, 6)
+    assert np.all(np.diff(r["mean"]) < 0)                  # Figure 2's monotone trend
+    assert r["mean"][0] > 0.9 and r["mean"][-1] < 0.4
+    assert np.all(r["max_angle"] < 0.5)                     # top-K eigenspace ≈ S₊ (tight clusters)
+    inf = air.figure2(air.AirConfig(**{**cfg.__dict__, "ntk": "infinite"}))
+    assert np.all(np.diff(inf["mean"]) < 0)
+
+
+def test_figure5_information_gain_is_positive_after_the_start():
+    cfg = air.AirConfig(n=80, K=4, d=10, eps=0.3, width=256, seeds=(0, 1), rho=0.3,
+                        iterations=200, every=50)
+    r = air.figure5(cfg)
+    assert r["gain"].shape == (2, 5)
+    assert np.all(r["gain"][:, 0] == pytest.approx(0.0, abs=1e-12))   # α_0 = 1: ŷ_0 = y
+    assert r["positive_share"] == 1.0
+
+
+def test_air_command_writes_results_and_figures(tmp_path):
+    from theorem_lab.cli import main
+    labels = tmp_path / "z.npy"
+    np.save(labels, np.ones(40))
+    rc = main(["air", "--n", "40", "--K", "2", "--d", "6", "--width", "64", "--seeds", "0,1",
+               "--iterations", "20", "--every", "10", "--topk", "3", "--labels", str(labels),
+               "--step", "2", "--out", str(tmp_path / "o")])
+    assert rc == 0
+    s = json.loads((tmp_path / "o" / "air.json").read_text())
+    assert set(s["figures"]) == {"figure2", "figure5", "figure2_top3", "figure5_top3"}
+    assert 0 <= s["labels"]["K=3"]["labels"] <= 1
+    for f in ("air_figure2.png", "air_figure2.pdf", "air_figure5.png", "air_figure5_top3.pdf"):
+        assert (tmp_path / "o" / f).stat().st_size > 1000
+
+
+def test_air_command_rejects_bad_input(tmp_path, capsys):
+    from theorem_lab.cli import main
+    assert main(["air", "--ntk", "nope", "--out", str(tmp_path)]) == 2
+    assert "The 'ntk' parameter of air must be one of" in capsys.readouterr().err
+    assert main(["air", "--noise", "0,0.7", "--out", str(tmp_path)]) == 2
+
+
+def test_bench_gram_small_runs_and_matches(capsys):
+    from simulations import bench_gram
+    from theorem_lab.cli import main
+    X, W, v = bench_gram.problem(16, 4, 32)
+    assert np.max(np.abs(bench_gram.ours(W, X, v, "tanh") - bench_gram.torch_func_ntk(W, X, v, "tanh"))) < 1e-14
+    main(["bench", "gram", "--n", "16", "--d", "4", "--k", "32", "--repeats", "1", "--no-memory", "--json"])
+    out = json.loads(capsys.readouterr().out)
+    assert out["max_rel_diff"] < 1e-12 and out["speedup"] > 0
