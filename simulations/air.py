@@ -178,3 +178,32 @@ def figure5(cfg: AirConfig) -> dict:
 
 def config_dict(cfg: AirConfig) -> dict:
     return {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(cfg).items()}
+
+
+def ntk_dynamics(data, net, steps: int = 20, lr: "float | None" = None) -> dict:
+    """E-43 on plain GD (targets y): per step t,
+
+    exact      ‖u_{t+1} − y − (I − ηH_t)(u_t − y)‖ / ‖u_t − y‖ with H_t = J̄(W_{t+1}, W_t) J_tᵀ
+               (exact up to quadrature: should be round-off)
+    H_vs_Hhat  ‖H_t − Ĥ_t‖ / ‖Ĥ_t‖, Ĥ_t = J_t J_tᵀ (→ 0 as k → ∞)
+    modewise   max_i |⟨u_{t+1} − y, e_i⟩ − (1 − ηλ_i)⟨u_t − y, e_i⟩| / ‖u_t − y‖ for the
+               eigenpairs of Ĥ_0 (the frozen-kernel prediction; → 0 as k → ∞)
+    """
+    X, y, act = data.X, data.y, net.activation
+    eta = lr if lr is not None else 1.0 / kernels.lambda_max(net.W, X, act)
+    lam0, E0 = ntk_eigh(X, act, net.W)
+    W = np.array(net.W, copy=True)
+    out = {"exact": [], "H_vs_Hhat": [], "modewise": []}
+    for _ in range(steps):
+        u = net.with_weights(W).forward(X)
+        W1 = W - eta * net.with_weights(W).gradient(X, y)
+        u1 = net.with_weights(W1).forward(X)
+        H = kernels.gram(kernels.average_jacobian(W1, W, X), kernels.as_sum(W, X), act)
+        Hhat = kernels.jacobian_gram(W, X, act)
+        r, r1 = u - y, u1 - y
+        nr = np.linalg.norm(r)
+        out["exact"].append(np.linalg.norm(r1 - (r - eta * H @ r)) / nr)
+        out["H_vs_Hhat"].append(np.linalg.norm(H - Hhat, 2) / np.linalg.norm(Hhat, 2))
+        out["modewise"].append(np.max(np.abs(E0.T @ r1 - (1 - eta * lam0) * (E0.T @ r))) / nr)
+        W = W1
+    return {k: np.asarray(v) for k, v in out.items()} | {"lr": eta}

@@ -75,3 +75,14 @@ def test_bench_gram_small_runs_and_matches(capsys):
     main(["bench", "gram", "--n", "16", "--d", "4", "--k", "32", "--repeats", "1", "--no-memory", "--json"])
     out = json.loads(capsys.readouterr().out)
     assert out["max_rel_diff"] < 1e-12 and out["speedup"] > 0
+
+
+def test_e43_quasi_linear_dynamics_exact_and_frozen_kernel_error_shrinks_with_width():
+    data = tl.make_clusterable(n=30, K=3, d=6, eps=0.3, rho=0.2, seed=0, n_test=0)
+    res = {}
+    for k in (64, 4096):
+        net = tl.TwoLayerNet.init(d=6, k=k, activation="tanh", seed=1)
+        res[k] = air.ntk_dynamics(data, net, steps=5)
+        assert np.max(res[k]["exact"]) < 1e-12                      # u_{t+1} − y = (I − ηH_t)(u_t − y)
+    assert np.max(res[4096]["H_vs_Hhat"]) < np.max(res[64]["H_vs_Hhat"]) / 3
+    assert np.max(res[4096]["modewise"]) < np.max(res[64]["modewise"]) / 3

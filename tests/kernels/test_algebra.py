@@ -127,3 +127,27 @@ def test_relu_average_converges_only_like_one_over_q_with_quadrature():
     errs = [np.max(np.abs(average.averaged_dphi(a, t, relu, nodes=q) - exact)) for q in (4, 16, 64)]
     assert errs[2] > 1e-4                        # no spectral convergence: why ReLU is closed-form
     assert errs[0] > errs[2]
+
+
+@settings(max_examples=10)
+@given(st.integers(0, 10**6))
+def test_projection_of_noisy_labels_on_S_plus(seed):
+    """E-7: (P_S₊ y)_i = (1 − 2ρ_l) ỹ_(l) for i in cluster l."""
+    data = tl.make_clusterable(n=60, K=4, d=5, eps=0.2, rho=0.3, seed=seed % 5000, n_test=0)
+    expected = (1 - 2 * data.rho_per_cluster[data.cluster]) * data.y_true
+    assert np.allclose(kn.project_support(data.y, data.cluster), expected, atol=1e-14)
+
+
+@pytest.mark.slow
+def test_n20000_k4096_gram_fits_in_4_gib():
+    """The issue's size: the chunked Gram's peak resident memory stays below 4 GiB."""
+    import subprocess
+    import sys
+    code = (
+        "import numpy as np; from theorem_lab import kernels as kn\n"
+        "rng = np.random.default_rng(0); X = rng.standard_normal((20000, 50))\n"
+        "X /= np.linalg.norm(X, axis=1, keepdims=True); W = rng.standard_normal((4096, 50))\n"
+        "G = kn.jacobian_gram(W, X, 'tanh')\n"
+        "print([l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM')][0])\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert int(out.stdout.strip()) * 1024 < 4 * 2**30
