@@ -143,6 +143,7 @@ class RayExecutor:
     def __init__(self, workers: int, threads: int, address=None):
         self.workers, self.threads, self.address = workers, threads, address
         self.refs = []
+        self.started = False   # True when this executor started Ray (and so shuts it down)
 
     def run(self, tasks: list, on_steps: Callable[[int], None]) -> Iterator:
         import ray
@@ -150,6 +151,7 @@ class RayExecutor:
         from .sweep import run_task
 
         if not ray.is_initialized():
+            self.started = True
             kwargs = dict(include_dashboard=False, log_to_driver=False, configure_logging=False)
             if self.address:
                 ray.init(address=self.address, **kwargs)
@@ -176,11 +178,15 @@ class RayExecutor:
         self.refs = []
 
     def close(self):
-        if self.refs:
-            import ray
-            for ref in self.refs:
-                ray.cancel(ref, force=True)
-            self.refs = []
+        if not (self.refs or self.started):
+            return
+        import ray
+        for ref in self.refs:
+            ray.cancel(ref, force=True)
+        self.refs = []
+        if self.started:
+            ray.shutdown()
+            self.started = False
 
 
 def _has_cuda() -> bool:

@@ -235,7 +235,8 @@ def expand(grid: dict, defaults: Optional[dict] = None) -> list[dict]:
     (by default ``RunConfig``'s).
     Points that resolve to the same values (e.g. backend 'auto' and 'numpy' on a CPU) appear once.
     """
-    defaults = defaults or RunConfig().as_dict()
+    defaults = defaults or {**RunConfig().as_dict(), "schedule": "linear", "backend": "auto",
+                            "device": "auto"}   # unresolved: resolved per point below
     names = list(GRID_FIELDS)
     lists = [grid.get(f, [defaults[f]]) for f in names]
     points, seen = [], set()

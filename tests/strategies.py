@@ -84,3 +84,31 @@ def weight_pairs(draw, max_k: int = 64, max_d: int = 8):
     rng = np.random.default_rng(draw(st.integers(0, 2**31 - 1)))
     W = rng.standard_normal((k, d))
     return W, W + draw(st.floats(1e-3, 3.0)) * rng.standard_normal((k, d))
+
+
+# --- sweep (issue 3): resolved run configurations for run_id hashing ---------------------------
+
+@st.composite
+def run_configs(draw):
+    """A ``simulations.grid.RunConfig`` as a dict, every field drawn from its valid range."""
+    from simulations.grid import RunConfig, init_seed
+    seed = draw(st.integers(0, 2**31 - 1))
+    K = draw(st.integers(2, 20))
+    return RunConfig(
+        n=draw(st.integers(2 * K, 5000)), clusters=K, dim=draw(st.integers(2, 200)),
+        eps=draw(st.floats(1e-4, 2.0)), rho=draw(st.floats(0.0, 0.49)),
+        n_test=draw(st.integers(0, 2000)), min_separation=draw(st.floats(0.0, 2.0)),
+        width=2 * draw(st.integers(1, 8192)),
+        activation=draw(st.sampled_from(("tanh", "softplus", "erf", "relu"))),
+        method=draw(st.sampled_from(("self-distill", "gd", "early-stop"))),
+        steps=draw(st.integers(1, 10**5)),
+        lr=draw(st.one_of(st.sampled_from(("auto", "theorem")), st.floats(1e-6, 10.0))),
+        schedule=draw(st.sampled_from(("linear:end=300,start=0", "exponential:tau=50",
+                                       "constant:value=1"))),
+        label_fn=draw(st.sampled_from(("clipped", "sign", "identity", None))),
+        rho_h=draw(st.one_of(st.none(), st.floats(0.0, 0.49))),
+        log_every=draw(st.integers(1, 100)),
+        backend=draw(st.sampled_from(("numpy", "torch", "cupy"))),
+        device=draw(st.sampled_from(("cpu", "cuda"))),
+        dtype=draw(st.sampled_from(("float64", "float32"))),
+        seed=seed, data_seed=seed, init_seed=init_seed(seed)).as_dict()

@@ -1,0 +1,56 @@
+"""`theorem-lab export RUN --format csv`: a stored sweep as tidy CSV.
+
+    theorem-lab export runs/NAME --format csv                  # -> runs/NAME/trajectory.csv
+    theorem-lab export runs/NAME --table runs --out -          # one row per run, on stdout
+
+Tables (tidy: one observation per row, one variable per column):
+    trajectory  one row per (run, logged step): run_id, cell, method, seed, the resolved config
+                (``cfg_*`` columns), step, then one column per quantity (l2_clean, l2_noisy, …)
+    runs        one row per run: status, error, seconds, config (``cfg_*``), summary (``sum_*``)
+Empty cells are missing values (NaN, or a quantity that does not apply).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from theorem_lab.errors import check_choice, fail
+
+OWNER = "export"
+FORMATS = ("csv",)
+TABLES = ("trajectory", "runs")
+
+
+def configure(parser):
+    parser.add_argument("run", metavar="RUN", help="a sweep directory (holding results.sqlite) "
+                        "or the .sqlite file")
+    parser.add_argument("--format", default="csv", help="csv (the only format)")
+    parser.add_argument("--table", default="trajectory", help="trajectory (default) or runs")
+    parser.add_argument("--out", default=None,
+                        help="output file, '-' for stdout (default RUN/<table>.csv)")
+
+
+def run(args) -> int:
+    from .store import ResultStore
+
+    check_choice("--format", args.format, OWNER, FORMATS)
+    check_choice("--table", args.table, OWNER, TABLES)
+    src = Path(args.run)
+    db = src if src.suffix == ".sqlite" else src / ResultStore.FILENAME
+    if not db.is_file():
+        raise fail("RUN", OWNER, f"a sweep directory holding {ResultStore.FILENAME} (or that file)",
+                   str(src))
+    with ResultStore(db, readonly=True) as store:
+        if args.out == "-":
+            count = store.export_csv(sys.stdout, args.table)
+            target = "stdout"
+        else:
+            target = Path(args.out) if args.out else db.parent / f"{args.table}.{args.format}"
+            try:
+                with open(target, "w", newline="") as handle:
+                    count = store.export_csv(handle, args.table)
+            except OSError as exc:
+                raise fail("--out", OWNER, f"a writable file ({exc.strerror})", str(target)) from None
+    sys.stderr.write(f"export: {count} row(s) of table '{args.table}' -> {target}\n")
+    return 0

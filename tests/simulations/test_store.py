@@ -1,0 +1,90 @@
+"""The SQLite results store: round trip, replace, atomic writes, tidy CSV (simulations/store.py)."""
+
+import csv
+import io
+import math
+import sqlite3
+
+import pytest
+
+from simulations.store import ResultStore
+from theorem_lab.trajectory import COLUMNS
+
+
+def _record(run_id="a" * 16, status="finished", steps=(0, 10, 20), extra=None):
+    rows = [{c: float(s if c == "step" else i + j / 10) for j, c in enumerate(COLUMNS)}
+            for i, s in enumerate(steps)]
+    if extra:
+        for r in rows:
+            r[extra] = 1.5
+    rows[-1]["test_acc"] = float("nan")
+    return {"run_id": run_id, "cell": "width=64", "method": "gd", "seed": 2, "status": status,
+            "error": None if status == "finished" else "boom", "started": 1.0, "ended": 2.5,
+            "seconds": 1.5, "task_id": "t" * 16,
+            "config": {"width": 64, "rho": 0.3, "lr": "auto", "rho_h": None},
+            "summary": {"l2_clean": 1.25, "T1": None, "oracle": {"step": 3}, "bad": float("inf")},
+            "info": {"lr": 0.1}, "environment": {"numpy": "2"}, "rows": rows}
+
+
+def test_round_trip(tmp_path):
+    rec = _record()
+    with ResultStore(tmp_path) as s:
+        s.write(rec)
+    with ResultStore(tmp_path, readonly=True) as s:
+        (run,) = s.runs()
+        traj = s.trajectory(rec["run_id"])
+        assert s.final_ids() == {rec["run_id"]}
+    for k in ("run_id", "cell", "method", "seed", "status", "error", "started", "ended", "seconds",
+              "task_id", "config", "info", "environment"):
+        assert run[k] == rec[k], k
+    assert run["summary"] == {"l2_clean": 1.25, "T1": None, "oracle": {"step": 3}, "bad": None}
+    assert traj["step"] == [0.0, 10.0, 20.0]
+    for c in COLUMNS:
+        want = [r[c] for r in rec["rows"]]
+        got = traj[c]
+        assert all((math.isnan(a) and math.isnan(b)) or a == b for a, b in zip(got, want)), c
+    assert (tmp_path / "results.sqlite").exists()
+    assert sqlite3.connect(tmp_path / "results.sqlite").execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_rewrite_replaces_the_run_and_its_rows(tmp_path):
+    with ResultStore(tmp_path) as s:
+        s.write(_record(status="error", steps=(0, 10, 20, 30)))
+        assert s.final_ids() == set()          # errors are retried on resume
+        s.write(_record(steps=(0, 5)))
+        assert s.count_rows() == (1, 2)
+        assert s.final_ids() == {"a" * 16}
+
+
+def test_new_quantities_become_columns(tmp_path):
+    with ResultStore(tmp_path) as s:
+        s.write(_record(extra="sigma_min"))
+        assert s.trajectory("a" * 16)["sigma_min"] == [1.5, 1.5, 1.5]
+
+
+def test_a_failed_write_leaves_nothing(tmp_path):
+    bad = _record()
+    bad["rows"][1] = {**bad["rows"][1], "step": 0.0}     # duplicate (run_id, step): the insert fails
+    with ResultStore(tmp_path) as s:
+        with pytest.raises(sqlite3.IntegrityError):
+            s.write(bad)
+        assert s.count_rows() == (0, 0)
+        s.write(_record(run_id="b" * 16))
+        assert s.count_rows() == (1, 3)
+
+
+def test_export_csv_tidy(tmp_path):
+    with ResultStore(tmp_path) as s:
+        s.write(_record())
+        s.write(_record(run_id="b" * 16, steps=(0, 10)))
+        buf = io.StringIO()
+        assert s.export_csv(buf, "trajectory") == 5
+        runs_buf = io.StringIO()
+        assert s.export_csv(runs_buf, "runs") == 2
+    rows = list(csv.DictReader(io.StringIO(buf.getvalue())))
+    assert len(rows) == 5 and len({(r["run_id"], r["step"]) for r in rows}) == 5
+    assert rows[0]["cfg_width"] == "64" and rows[0]["method"] == "gd"
+    assert set(COLUMNS) <= set(rows[0])
+    assert rows[2]["test_acc"] == ""                     # NaN -> empty cell
+    runs = list(csv.DictReader(io.StringIO(runs_buf.getvalue())))
+    assert runs[0]["sum_l2_clean"] == "1.25" and "sum_oracle" not in runs[0]
