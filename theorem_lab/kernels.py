@@ -20,6 +20,10 @@ small, no cancellation in the Gram matrix (its error stays relative to ‖M‖²
 Memory: the right factors are held in full (n × k each), the left factors are evaluated in row
 blocks, the Gram is filled block-row by block-row (upper triangle only when symmetric), so a
 Gram costs O(n² + nk) memory: n = 20000, k = 4096 fits in 4 GB (3.2 GB Gram + 0.66 GB factor).
+Evidence: n = 20000, k = 4096, d = 50, tanh, numpy float64 on 2 cores: 22.5 s, peak RSS 3.84 GiB
+(tests/kernels/test_algebra.py::test_n20000_k4096_gram_fits_in_4_gib, THEOREM_LAB_SLOW=1).
+When v_h² is constant (the paper's ±1/√k layer) the factors are left unscaled and the constant
+multiplies each (b, n) block instead: one pass over the (n, k) factor fewer.
 Functions take arrays of any namespace; Grams come back in the input's namespace, norms and
 eigenvalues as host floats (float64).
 """
