@@ -69,6 +69,30 @@ def _init_worker(progress_queue, threads: int):
         os.environ[var] = str(threads)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _progress_queue = progress_queue
+    _exit_with_parent()
+
+
+def _exit_with_parent():
+    """A worker must not outlive a coordinator killed with SIGKILL (it would finish its task
+    and then wait forever): Linux's PR_SET_PDEATHSIG, else a thread polling the parent pid."""
+    parent = os.getppid()
+    try:
+        import ctypes
+        PR_SET_PDEATHSIG = 1
+        if ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL) == 0:
+            if os.getppid() != parent:      # the parent died before prctl took effect
+                os._exit(1)
+            return
+    except (OSError, AttributeError):
+        pass
+    import threading
+    import time
+
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(1)
+    threading.Thread(target=watch, daemon=True).start()
 
 
 def _worker_task(task: dict) -> list:
