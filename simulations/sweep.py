@@ -288,9 +288,13 @@ def summarise(plan: Plan, runs: dict) -> list:
 
 
 def fmt(mean: float, std: float, count: int, digits: int = 3) -> str:
+    """'mean ± std' (just the mean for one value; '—' for none); whole numbers as integers."""
     if count == 0 or not math.isfinite(mean):
         return "—"
-    text = f"{mean:.{digits}g}" if abs(mean) < 1e4 else f"{mean:.3e}"
+    if float(mean).is_integer() and abs(mean) < 1e7:
+        text = f"{mean:.0f}"
+    else:
+        text = f"{mean:.{digits}g}" if abs(mean) < 1e4 else f"{mean:.3e}"
     return text if count < 2 else f"{text} ± {std:.2g}"
 
 

@@ -98,3 +98,21 @@ def test_sigkill_then_resume(tmp_path, kill_after, workers):
         assert after[run_id] == (status, ended, n)
     assert all(n == steps_per_run for _, _, n in after.values())
     assert not [p for p in os.listdir(out) if p.startswith(".write-test-")]
+
+
+def test_ctrl_c_keeps_finished_runs_and_exits_130(tmp_path):
+    out = tmp_path / "sweep"
+    db = out / "results.sqlite"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "theorem_lab.cli", *ARGS, "--out", str(out), "--workers", "2"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        start_new_session=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    deadline = time.monotonic() + 60
+    while _count(db) < 2 and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    os.killpg(proc.pid, signal.SIGINT)                  # Ctrl-C reaches the whole group
+    _, stderr = proc.communicate(timeout=30)
+    assert proc.returncode == 130, stderr
+    assert "Traceback" not in stderr and "re-run the same command to resume" in stderr
+    stored = _runs(db)
+    assert 2 <= len(stored) < SEEDS and all(s == "finished" for s, _, _ in stored.values())
