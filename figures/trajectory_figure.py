@@ -52,6 +52,17 @@ def _band(trajs: list, quantity: str):
     return np.array(steps), mean, std
 
 
+def _numeric_order(key: tuple) -> list:
+    """Sort panels by their config values, numbers as numbers (200 before 1000)."""
+    out = []
+    for _, v in key:
+        try:
+            out.append((0, float(v), ""))
+        except ValueError:
+            out.append((1, 0.0, v))
+    return out
+
+
 def _title(key: tuple, varying: list) -> str:
     cfg = dict(key)
     shown = varying or ["n", "width", "rho", "eps", "activation"]
@@ -68,7 +79,7 @@ def trajectory_figure(store_dir, stem=None) -> list:
         runs = [r for r in store.runs() if r["status"] == "finished"]
         trajs = {r["run_id"]: store.trajectory(r["run_id"]) for r in runs}
     panels = _panels(runs)
-    keys = list(panels)[:MAX_PANELS]
+    keys = sorted(panels, key=_numeric_order)[:MAX_PANELS]
     varying = sorted({k for key in panels for k, v in key
                       if len({dict(o).get(k) for o in panels}) > 1})
     cols = min(3, max(1, len(keys)))
@@ -123,16 +134,14 @@ def _draw_panel(ax, curves: dict, trajs: dict):
                 ax.plot(*np.mean(pts, axis=0), "o", color=color, ms=4)
         s = runs[0]["summary"]
         refs.update(sqrt_n=s.get("sqrt_n"), noise=s.get("noise_l2"))
-    if refs.get("sqrt_n"):
-        ax.axhline(refs["sqrt_n"], color="0.5", ls=":", lw=0.8)
-        ax.annotate(r"$\|\tilde y\|_2=\sqrt{n}$", (0.02, refs["sqrt_n"]),
-                    xycoords=("axes fraction", "data"), ha="left", va="bottom", fontsize=6,
-                    color="0.4")
-    if refs.get("noise"):
-        ax.axhline(refs["noise"], color="0.5", ls="-.", lw=0.8)
-        ax.annotate(r"$2\sqrt{\#\mathrm{flipped}}$", (0.98, refs["noise"]),
-                    xycoords=("axes fraction", "data"), ha="right", va="bottom", fontsize=6,
-                    color="0.4")
+    below = (refs.get("sqrt_n") or 0) < (refs.get("noise") or 0)   # label the lower line below it
+    for key, text, ls in (("sqrt_n", r"$\|\tilde y\|_2=\sqrt{n}$", ":"),
+                          ("noise", r"$2\sqrt{\#\mathrm{flipped}}$", "-.")):
+        if refs.get(key):
+            low = below == (key == "sqrt_n")
+            ax.axhline(refs[key], color="0.5", ls=ls, lw=0.8)
+            ax.annotate(text, (0.98, refs[key]), xycoords=("axes fraction", "data"), ha="right",
+                        va="top" if low else "bottom", fontsize=6, color="0.4")
     ax.set_yscale("log")
     ax.plot([], [], color="0.3", ls="-", label=style.LABELS["l2_clean"])
     ax.plot([], [], color="0.3", ls="--", label=style.LABELS["l2_noisy"])
