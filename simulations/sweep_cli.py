@@ -14,7 +14,6 @@ Exit 0 when every run finished, 1 when some diverged or raised (counted on stder
 from __future__ import annotations
 
 import json
-import math
 import sys
 import tempfile
 import time
