@@ -10,10 +10,12 @@ Public API (stable names, see DESIGN.md)::
 
 from .activations import ACTIVATIONS, Activation, get_activation
 from .backend import Backend, resolve_backend, to_numpy
-from .covariance import infinite_width_gram, smallest_eigenvalue
+from .covariance import Lambda, infinite_width_gram, lambda_of, smallest_eigenvalue
 from .data import ClusterableData, make_clusterable
 from .errors import ParameterError
-from .kernels import jacobian_gram, lambda_max, project_support, sigma_min, support_basis
+from .kernels import (as_sum, average_jacobian, cross_gram, gram, jac_difference, jacobian_diff_norm,
+                      jacobian_gram, jacobian_norm, lambda_max, project_support, sigma_min,
+                      spectral_norm, support_basis)
 from .network import TwoLayerNet
 from .schedules import LABEL_FUNCTIONS, SCHEDULES, Schedule, h_clipped, parse_schedule
 from .train import METHODS, TrainConfig, train
@@ -22,6 +24,8 @@ from .trajectory import COLUMNS, Trajectory
 __version__ = "0.1.0"
 
 __all__ = [
+    "Lambda", "as_sum", "average_jacobian", "cross_gram", "gram", "jac_difference",
+    "jacobian_diff_norm", "jacobian_norm", "lambda_of", "spectral_norm",
     "ACTIVATIONS", "Activation", "Backend", "COLUMNS", "ClusterableData", "LABEL_FUNCTIONS",
     "METHODS", "ParameterError", "SCHEDULES", "Schedule", "TrainConfig", "Trajectory",
     "TwoLayerNet", "get_activation", "h_clipped", "infinite_width_gram", "jacobian_gram",
