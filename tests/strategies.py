@@ -112,3 +112,22 @@ def run_configs(draw):
         device=draw(st.sampled_from(("cpu", "cuda"))),
         dtype=draw(st.sampled_from(("float64", "float32"))),
         seed=seed, data_seed=seed, init_seed=init_seed(seed)).as_dict()
+
+
+# --- step (theorem_lab.step.GradientStep): shapes for the fast paths ---------------------------
+@st.composite
+def step_problems(draw, max_n: int = 70, max_d: int = 8, max_k: int = 64):
+    """Arrays for one GD step: X (n, d), W (k, d) with a random scale (0.1 to 6: from linear to
+    saturated units), v ±1/√k, labels y (n,), plus the fast path's tuning knobs: ``block_rows``
+    (None or 1..n+3, so n is often not a multiple of it) and ``threads`` (1..3)."""
+    import numpy as np
+    n = draw(st.integers(1, max_n))
+    d = draw(st.integers(1, max_d))
+    k = 2 * draw(st.integers(1, max_k // 2))
+    rng = np.random.default_rng(draw(st.integers(0, 2**31 - 1)))
+    X = rng.standard_normal((n, d))
+    X /= np.maximum(np.linalg.norm(X, axis=1, keepdims=True), 1e-300)
+    W = draw(st.floats(0.1, 6.0)) * rng.standard_normal((k, d))
+    return dict(X=X, W=W, v=tl.network.output_layer(k), y=rng.standard_normal(n),
+                block_rows=draw(st.none() | st.integers(1, n + 3)),
+                threads=draw(st.integers(1, 3)))

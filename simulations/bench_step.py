@@ -1,0 +1,226 @@
+"""`theorem-lab bench step`: one GD step against its two GEMMs, measured in the same process.
+
+A GD step (``theorem_lab.step.GradientStep``: forward, then gradient) does two GEMMs of
+2·n·d·k flops each, X Wᵀ and the (k, n)·(n, d) backward product, plus elementwise work on the
+(n, k) matrix. The benchmark times both in alternating rounds (so that both see the same machine
+load; each phase after ``SETTLE_S`` idle so that BLAS threads spinning after the previous phase
+do not steal a core) and reports the minimum over all calls (the least-disturbed run):
+
+    step        forward(W) + gradient(f − y)         (the fast path; what train() runs)
+    naive       the same with ``fast=False``          (the straightforward array-API lines)
+    GEMMs       GEMM 1 + GEMM 2 alone, into preallocated outputs, each in its fastest layout
+                (X Wᵀ or W Xᵀ; Φᵀ(r⊙X), (r⊙X)ᵀΦ or Φᵀ stored transposed) — the strict baseline
+    GEMMs(ref)  the two GEMMs in the layout the reference code writes (X Wᵀ, Φᵀ (r⊙X))
+
+and prints step/GEMMs (the target is ≤ 1.5), step/GEMMs(ref), naive/GEMMs and GFLOP/s
+(4·n·d·k flops per step: the elementwise work is not counted).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import time
+
+import numpy as np
+
+from theorem_lab.activations import ACTIVATIONS
+from theorem_lab.errors import check_choice, check_int, fail
+from theorem_lab.network import output_layer
+from theorem_lab.step import GradientStep, default_threads
+
+_OWNER = "bench step"
+BACKENDS = ("numpy", "torch")
+DTYPES = ("float64", "float32")
+TARGET_RATIO = 1.5          # issue 2, item 7: step ≤ 1.5 × the two GEMMs
+SETTLE_S = 0.15             # idle before each timed phase: OpenBLAS workers spin ~0.1 s after work
+
+
+def _split(value: str, name: str, choices) -> list:
+    items = [s.strip() for s in str(value).split(",") if s.strip()]
+    if not items:
+        raise fail(name, _OWNER, "a comma list of " + ", ".join(choices), value)
+    return [check_choice(name, s, _OWNER, choices) for s in items]
+
+
+def _problem(n, d, k, backend, dtype, seed):
+    """X (n, d) unit rows, W (k, d) ~ N(0, 1), v = ±1/√k, y ±1, in ``backend``/``dtype``."""
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, d))
+    X /= np.linalg.norm(X, axis=1, keepdims=True)
+    arrays = dict(X=X, W=rng.standard_normal((k, d)), v=output_layer(k),
+                  y=np.sign(rng.standard_normal(n)))
+    if backend == "numpy":
+        return {a: np.ascontiguousarray(b, dtype=dtype) for a, b in arrays.items()}
+    import torch
+    return {a: torch.as_tensor(b, dtype=getattr(torch, dtype)) for a, b in arrays.items()}
+
+
+def _gemm_variants(P, backend):
+    """name -> thunk for each layout of GEMM 1 and GEMM 2, all writing preallocated outputs."""
+    X, W, y = P["X"], P["W"], P["y"]
+    n, k, d = X.shape[0], W.shape[0], X.shape[1]
+    if backend == "numpy":
+        mm, empty = np.matmul, (lambda s: np.empty(s, dtype=X.dtype))
+    else:
+        import torch
+        mm, empty = torch.matmul, (lambda s: torch.empty(s, dtype=X.dtype))
+    Z, ZT, G, GT = empty((n, k)), empty((k, n)), empty((k, d)), empty((d, k))
+    Z[...] = 0.5
+    ZT[...] = 0.5
+    Xr = y[:, None] * X                                                   # (n, d)
+    return {
+        "gemm1:X@W.T": lambda: mm(X, W.T, out=Z),                         # reference layout
+        "gemm1:W@X.T": lambda: mm(W, X.T, out=ZT),
+        "gemm2:Z.T@Xr": lambda: mm(Z.T, Xr, out=G),                       # reference layout
+        "gemm2:Xr.T@Z": lambda: mm(Xr.T, Z, out=GT),
+        "gemm2:ZT@Xr": lambda: mm(ZT, Xr, out=G),
+    }
+
+
+def measure(n=1000, d=50, k=4096, activation="tanh", backend="numpy", dtype="float64",
+            repeats=10, threads=None, block_rows=None, seed=0, inner=3,
+            settle=SETTLE_S) -> dict:
+    """Time step, naive step and every GEMM layout in ``repeats`` alternating rounds of
+    ``inner`` calls each; return the minima (seconds) and medians."""
+    P = _problem(n, d, k, backend, dtype, seed)
+    fast = GradientStep(P["X"], P["v"], activation, threads=threads, block_rows=block_rows)
+    naive = GradientStep(P["X"], P["v"], activation, fast=False)
+    W, y = P["W"], P["y"]
+
+    def step(s):
+        return lambda: s.gradient(s.forward(W) - y)
+
+    baseline = {"naive": step(naive), **_gemm_variants(P, backend)}
+    times = {name: [] for name in ["step", *baseline]}
+    for fn in [step(fast), *baseline.values()]:        # warm-up: buffers, thread pool, caches
+        fn()
+
+    def timed(name, fn):
+        for _ in range(inner):
+            t0 = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - t0)
+
+    for _ in range(repeats):
+        # The baseline runs BLAS's own threads; they busy-wait ~0.1 s after a call (OpenBLAS)
+        # and would steal a core from the step's threads: let them go to sleep first.
+        time.sleep(settle)
+        timed("step", step(fast))
+        time.sleep(settle)
+        for name, fn in baseline.items():
+            timed(name, fn)
+    best = {name: min(ts) for name, ts in times.items()}
+    med = {name: float(np.median(ts)) for name, ts in times.items()}
+    g1 = min(v for name, v in best.items() if name.startswith("gemm1"))
+    g2 = min(v for name, v in best.items() if name.startswith("gemm2"))
+    g_ref = best["gemm1:X@W.T"] + best["gemm2:Z.T@Xr"]
+    flops = 4.0 * n * d * k
+    return {
+        "backend": backend, "dtype": dtype, "activation": activation, "n": n, "d": d, "k": k,
+        "threads": fast.threads if fast.kind == "numpy" else _torch_threads(backend),
+        "path": fast.kind, "repeats": repeats,
+        "step_s": best["step"], "step_median_s": med["step"], "naive_s": best["naive"],
+        "gemm1_s": g1, "gemm2_s": g2, "gemms_s": g1 + g2, "gemms_ref_s": g_ref,
+        "ratio": best["step"] / (g1 + g2), "ratio_ref": best["step"] / g_ref,
+        "ratio_median": med["step"] / (g1 + g2), "naive_ratio": best["naive"] / (g1 + g2),
+        "step_gflops": flops / best["step"] / 1e9, "gemms_gflops": flops / (g1 + g2) / 1e9,
+        "gemm_layouts_s": {name: v for name, v in best.items() if name.startswith("gemm")},
+    }
+
+
+def _torch_threads(backend):
+    import torch
+    return torch.get_num_threads()
+
+
+def environment() -> dict:
+    import numpy
+    env = {"python": platform.python_version(), "numpy": numpy.__version__,
+           "cpus": default_threads(), "machine": platform.processor() or platform.machine()}
+    try:
+        import torch
+        env["torch"] = torch.__version__
+    except ImportError:  # pragma: no cover
+        pass
+    try:
+        from threadpoolctl import threadpool_info
+        env["blas"] = sorted({f"{i['internal_api']} {i.get('version')} ({i['num_threads']} thr)"
+                              for i in threadpool_info() if i["user_api"] == "blas"})
+    except Exception:  # pragma: no cover
+        pass
+    if hasattr(os, "getloadavg"):
+        env["loadavg_1min"] = os.getloadavg()[0]
+    return env
+
+
+def format_table(rows) -> str:
+    head = (f"{'backend':7} {'dtype':7} {'act':8} {'thr':>3} {'step ms':>8} {'GEMMs ms':>8} "
+            f"{'ratio':>6} {'ref ms':>7} {'r/ref':>6} {'naive ms':>8} {'naive r':>7} "
+            f"{'GFLOP/s':>7} {'GEMM GF':>7}")
+    lines = [head, "-" * len(head)]
+    for r in rows:
+        mark = "" if r["ratio"] <= TARGET_RATIO else "  > target"
+        lines.append(
+            f"{r['backend']:7} {r['dtype']:7} {r['activation']:8} {r['threads']:>3} "
+            f"{1e3 * r['step_s']:8.2f} {1e3 * r['gemms_s']:8.2f} {r['ratio']:6.2f} "
+            f"{1e3 * r['gemms_ref_s']:7.2f} {r['ratio_ref']:6.2f} {1e3 * r['naive_s']:8.2f} "
+            f"{r['naive_ratio']:7.2f} {r['step_gflops']:7.1f} {r['gemms_gflops']:7.1f}{mark}")
+    return "\n".join(lines)
+
+
+def configure(parser):
+    parser.add_argument("--n", type=int, default=1000, help="training points (default 1000)")
+    parser.add_argument("--d", type=int, default=50, help="input dimension (default 50)")
+    parser.add_argument("--k", type=int, default=4096, help="width (default 4096)")
+    parser.add_argument("--activation", default="tanh",
+                        help="comma list of " + ", ".join(ACTIVATIONS) + " or 'all' (default tanh)")
+    parser.add_argument("--backends", default="numpy,torch", help="comma list (default numpy,torch)")
+    parser.add_argument("--dtypes", default="float64,float32", help="comma list (default both)")
+    parser.add_argument("--repeats", type=int, default=10,
+                        help="alternating rounds of 3 calls each; the minimum is reported "
+                             "(default 10)")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="numpy step threads (default: CPUs available to this process)")
+    parser.add_argument("--block-rows", type=int, default=None,
+                        help="numpy row-block size (default: ~512 KiB blocks)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--json", action="store_true", help="print a JSON summary instead")
+
+
+def run(args) -> int:
+    n = check_int("n", args.n, _OWNER, low=1)
+    d = check_int("d", args.d, _OWNER, low=1)
+    k = check_int("k", args.k, _OWNER, low=2, even=True)
+    repeats = check_int("repeats", args.repeats, _OWNER, low=1)
+    if args.threads is not None:
+        check_int("threads", args.threads, _OWNER, low=1)
+    if args.block_rows is not None:
+        check_int("block_rows", args.block_rows, _OWNER, low=1)
+    acts = list(ACTIVATIONS) if args.activation == "all" else _split(
+        args.activation, "activation", ACTIVATIONS)
+    backends = _split(args.backends, "backends", BACKENDS)
+    dtypes = _split(args.dtypes, "dtypes", DTYPES)
+    rows = []
+    for backend in backends:
+        for dtype in dtypes:
+            for act in acts:
+                rows.append(measure(n, d, k, act, backend, dtype, repeats, args.threads,
+                                    args.block_rows, args.seed))
+                if not args.json:
+                    print(format_table(rows[-1:]).splitlines()[-1] if len(rows) > 1 else
+                          _header(n, d, k, repeats) + "\n" + format_table(rows), flush=True)
+    if args.json:
+        print(json.dumps({"environment": environment(), "target_ratio": TARGET_RATIO,
+                          "results": rows}, indent=2))
+    return 0
+
+
+def _header(n, d, k, repeats) -> str:
+    env = environment()
+    gf = 4.0 * n * d * k / 1e9
+    return (f"GD step vs its two GEMMs: n={n} d={d} k={k} ({gf:.2f} GFLOP/step), min over {repeats} "
+            f"alternating rounds of 3 calls\n{json.dumps(env)}\n"
+            f"ratio = step / GEMMs in their fastest layouts (target <= {TARGET_RATIO}); "
+            f"r/ref = step / GEMMs as the reference writes them")

@@ -1,0 +1,203 @@
+"""GradientStep's fast paths (numpy: threaded cache blocks; torch: in-place ops) against the
+simple reference TwoLayerNet.forward / .gradient, for every activation, backend and shape.
+
+Tolerances (norm-wise relative, ‖a − ref‖ ≤ rtol‖ref‖ + 1e-14):
+    float64: 1e-12, the fast path against the float64 reference;
+    float32: 2e-5 (≈ 170 float32 ulps), the fast path in float32 against the float64 reference.
+"""
+
+import json
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import theorem_lab as tl
+from tests.conftest import as_namespace
+from tests.strategies import step_problems
+from theorem_lab.step import GradientStep
+
+RTOL64, RTOL32 = 1e-12, 2e-5
+BACKENDS = ("numpy", "torch")
+
+
+def rel_err(a, ref):
+    a, ref = tl.to_numpy(a).astype(np.float64), np.asarray(ref, dtype=np.float64)
+    assert a.shape == ref.shape
+    return np.linalg.norm(a - ref) / (np.linalg.norm(ref) + 1e-14 / RTOL64)
+
+
+def reference(p, activation):
+    net = tl.TwoLayerNet(W=p["W"], v=p["v"], activation=tl.get_activation(activation))
+    return net.forward(p["X"]), net.gradient(p["X"], p["y"])
+
+
+def fast_step(p, activation, backend, dtype="float64", **kw):
+    bk = tl.resolve_backend(backend, "cpu", dtype)
+    X, W, v, y = (bk.asarray(p[a]) for a in ("X", "W", "v", "y"))
+    step = GradientStep(X, v, activation, threads=p["threads"], block_rows=p["block_rows"], **kw)
+    f = step.forward(W)
+    return step, f, step.gradient(f - y)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("activation", tl.ACTIVATIONS)
+@given(p=step_problems())
+def test_fast_path_matches_reference_float64(p, activation, backend):
+    f_ref, g_ref = reference(p, activation)
+    step, f, g = fast_step(p, activation, backend)
+    assert step.kind == backend                       # the fast path, not the generic lines
+    assert rel_err(f, f_ref) <= RTOL64
+    assert rel_err(g, g_ref) <= RTOL64
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("activation", tl.ACTIVATIONS)
+@settings(max_examples=10)
+@given(p=step_problems())
+def test_fast_path_float32_within_stated_tolerance(p, activation, backend):
+    p["W"] = p["W"] / np.abs(p["W"]).max() * 2.0      # keep z = O(1): float32 φ' of saturated units is noise
+    f_ref, g_ref = reference(p, activation)
+    step, f, g = fast_step(p, activation, backend, "float32")
+    dtype = tl.to_numpy(f).dtype
+    assert dtype == np.float32 and tl.to_numpy(g).dtype == np.float32
+    assert rel_err(f, f_ref) <= RTOL32
+    assert rel_err(g, g_ref) <= RTOL32
+
+
+@pytest.mark.parametrize("activation", tl.ACTIVATIONS)
+@settings(max_examples=10)
+@given(p=step_problems())
+def test_generic_path_matches_reference(p, activation):
+    """fast=False is the array-API reference the bench calls 'naive'; it must agree too."""
+    f_ref, g_ref = reference(p, activation)
+    step, f, g = fast_step(p, activation, "numpy", fast=False)
+    assert step.kind == "generic"
+    assert rel_err(f, f_ref) <= RTOL64 and rel_err(g, g_ref) <= RTOL64
+
+
+def test_results_stay_in_the_input_namespace(xp_name):
+    data = tl.make_clusterable(n=30, K=3, d=4, eps=0.1, rho=0.2, seed=0)
+    net = tl.TwoLayerNet.init(d=4, k=16, activation="tanh", seed=1)
+    X = as_namespace(data.X, xp_name)
+    step = GradientStep(X, as_namespace(net.v, xp_name), "tanh")
+    f = step.forward(as_namespace(net.W, xp_name))
+    g = step.gradient(f - as_namespace(data.y, xp_name))
+    assert type(f) is type(X) and type(g) is type(X)
+    assert rel_err(g, net.gradient(data.X, data.y)) <= RTOL64
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_gradient_descent_trajectory_matches_generic_path(backend):
+    """Twenty GD steps (buffers reused across steps) land where the generic lines land."""
+    data = tl.make_clusterable(n=57, K=3, d=6, eps=0.2, rho=0.2, seed=2)
+    net = tl.TwoLayerNet.init(d=6, k=40, activation="softplus", seed=3)
+    bk = tl.resolve_backend(backend, "cpu", "float64")
+    X, v, y = bk.asarray(data.X), bk.asarray(net.v), bk.asarray(data.y)
+    ends = []
+    for fast in (True, False):
+        step, W = GradientStep(X, v, "softplus", fast=fast, block_rows=5, threads=2), bk.asarray(net.W)
+        for _ in range(20):
+            W = W - 0.05 * step.gradient(step.forward(W) - y)
+        ends.append(tl.to_numpy(W))
+    assert rel_err(ends[0], ends[1]) <= 1e-12
+    assert rel_err(ends[0], net.W) > 1e-3             # it did move
+
+
+def test_second_forward_replaces_the_kept_derivative():
+    rng = np.random.default_rng(0)
+    X, v = rng.standard_normal((20, 3)), tl.network.output_layer(8)
+    W1, W2, r = rng.standard_normal((8, 3)), rng.standard_normal((8, 3)), rng.standard_normal(20)
+    step = GradientStep(X, v, "tanh")
+    step.forward(W1)
+    step.forward(W2)
+    net = tl.TwoLayerNet(W=W2, v=v, activation=tl.get_activation("tanh"))
+    labels = net.forward(X) - r                       # so that f − labels = r
+    assert rel_err(step.gradient(r), net.gradient(X, labels)) <= RTOL64
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_gradient_out_argument(backend):
+    bk = tl.resolve_backend(backend, "cpu", "float64")
+    rng = np.random.default_rng(1)
+    X, W, v = (bk.asarray(a) for a in (rng.standard_normal((9, 2)), rng.standard_normal((6, 2)),
+                                       tl.network.output_layer(6)))
+    step = GradientStep(X, v, "erf")
+    r = step.forward(W)
+    expected = tl.to_numpy(step.gradient(r))
+    out = bk.asarray(np.zeros((6, 2)))
+    assert step.gradient(r, out=out) is out
+    np.testing.assert_array_equal(tl.to_numpy(out), expected)
+
+
+def test_user_built_activation_takes_its_own_formulas():
+    """A custom Activation named like a built-in must not get the built-in's fused epilogue."""
+    import dataclasses
+    cube = dataclasses.replace(tl.get_activation("tanh"), phi=lambda z: z ** 3,
+                               phi_dphi=lambda z: (z ** 3, 3 * z ** 2))
+    rng = np.random.default_rng(2)
+    X, W, v = rng.standard_normal((11, 3)), rng.standard_normal((4, 3)), tl.network.output_layer(4)
+    step = GradientStep(X, v, cube, block_rows=3)
+    f = step.forward(W)
+    np.testing.assert_allclose(f, ((X @ W.T) ** 3) @ v, rtol=1e-13)
+    np.testing.assert_allclose(step.gradient(f), v[:, None] * ((3 * (X @ W.T) ** 2 * f[:, None]).T @ X),
+                               rtol=1e-12)
+
+
+@given(size=st.integers(1, 5000), threads=st.integers(1, 5), align=st.sampled_from([1, 64]))
+def test_work_split_covers_every_index_once(size, threads, align):
+    step = GradientStep(np.zeros((2, 1)), np.ones(2), "tanh", threads=threads)
+    parts = step._split(size, align)
+    assert parts[0][0] == 0 and parts[-1][1] == size and len(parts) <= threads
+    assert all(lo < hi for lo, hi in parts)
+    assert all(a[1] == b[0] for a, b in zip(parts, parts[1:]))
+    assert all(lo % align == 0 for lo, _ in parts)
+
+
+@pytest.mark.parametrize("kwargs, name", [
+    (dict(X=np.zeros(3)), "'X'"),
+    (dict(v=np.zeros((2, 2))), "'v'"),
+    (dict(activation="sigmoid"), "'activation'"),
+    (dict(threads=0), "'threads'"),
+    (dict(block_rows=0), "'block_rows'"),
+])
+def test_invalid_parameters_are_named(kwargs, name):
+    args = dict(X=np.zeros((3, 2)), v=np.ones(4), activation="tanh") | kwargs
+    with pytest.raises(tl.ParameterError, match=name):
+        GradientStep(**args)
+
+
+def test_wrong_weight_shape_and_missing_forward():
+    step = GradientStep(np.zeros((3, 2)), np.ones(4), "tanh")
+    with pytest.raises(tl.ParameterError, match="'W'.*\\(4, 2\\)"):
+        step.forward(np.zeros((4, 3)))
+    with pytest.raises(RuntimeError, match="forward"):
+        step.gradient(np.zeros(3))
+
+
+# --- theorem-lab bench step -------------------------------------------------------------------
+def test_bench_measure_reports_consistent_ratios():
+    from simulations.bench_step import measure
+    row = measure(n=40, d=3, k=16, activation="relu", backend="torch", dtype="float32",
+                  repeats=2, settle=0.0)
+    assert row["path"] == "torch" and row["dtype"] == "float32"
+    assert row["gemms_s"] == pytest.approx(row["gemm1_s"] + row["gemm2_s"])
+    assert row["gemms_s"] <= row["gemms_ref_s"]       # the best layouts include the reference's
+    assert row["ratio"] == pytest.approx(row["step_s"] / row["gemms_s"])
+    assert row["step_gflops"] == pytest.approx(4 * 40 * 3 * 16 / row["step_s"] / 1e9)
+
+
+def test_bench_cli_json_and_bad_input(capsys):
+    from theorem_lab.cli import main
+    argv = ["bench", "step", "--n", "30", "--d", "2", "--k", "8", "--repeats", "1",
+            "--backends", "numpy", "--dtypes", "float64,float32", "--activation", "tanh,erf", "--json"]
+    assert main(argv) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert [(r["dtype"], r["activation"]) for r in out["results"]] == [
+        ("float64", "tanh"), ("float64", "erf"), ("float32", "tanh"), ("float32", "erf")]
+    assert all(r["path"] == "numpy" and r["ratio"] > 0 for r in out["results"])
+    assert main(["bench", "step", "--backends", "cupy,numpy"]) == 2
+    assert "'backends' parameter of bench step" in capsys.readouterr().err
+    assert main(["bench", "step", "--k", "7"]) == 2
+    assert "'k' parameter" in capsys.readouterr().err
