@@ -9,8 +9,11 @@ do not steal a core) and reports the minimum over all calls (the least-disturbed
     step        forward(W) + gradient(f − y)         (the fast path; what train() runs)
     naive       the same with ``fast=False``          (the straightforward array-API lines)
     GEMMs       GEMM 1 + GEMM 2 alone, into preallocated outputs, each in its fastest layout
-                (X Wᵀ or W Xᵀ; Φᵀ(r⊙X), (r⊙X)ᵀΦ or Φᵀ stored transposed) — the strict baseline
-    GEMMs(ref)  the two GEMMs in the layout the reference code writes (X Wᵀ, Φᵀ (r⊙X))
+                (X Wᵀ or W Xᵀ; Φᵀ(r⊙X), (r⊙X)ᵀΦ or Φᵀ stored transposed) and, for numpy
+                arrays, the faster of OpenBLAS and torch's MKL on the same memory — the strict
+                baseline
+    GEMMs(ref)  the two GEMMs as the reference code writes them (X Wᵀ, Φᵀ (r⊙X)), in the
+                backend's own library — the baseline of issue 2's "3.7×"
 
 and prints step/GEMMs (the target is ≤ 1.5), step/GEMMs(ref), naive/GEMMs and GFLOP/s
 (4·n·d·k flops per step: the elementwise work is not counted).
@@ -28,7 +31,7 @@ import numpy as np
 from theorem_lab.activations import ACTIVATIONS
 from theorem_lab.errors import check_choice, check_int, fail
 from theorem_lab.network import output_layer
-from theorem_lab.step import GradientStep, default_threads
+from theorem_lab.step import ENGINES, GradientStep, default_threads
 
 _OWNER = "bench step"
 BACKENDS = ("numpy", "torch")
@@ -58,34 +61,47 @@ def _problem(n, d, k, backend, dtype, seed):
 
 
 def _gemm_variants(P, backend):
-    """name -> thunk for each layout of GEMM 1 and GEMM 2, all writing preallocated outputs."""
+    """name -> thunk for each layout of GEMM 1 and GEMM 2, all writing preallocated outputs.
+
+    For numpy arrays the torch (MKL) GEMMs on the same memory are candidates too: the numpy
+    step may run torch kernels (``engine='torch'``), so the baseline is the fastest library."""
     X, W, y = P["X"], P["W"], P["y"]
     n, k, d = X.shape[0], W.shape[0], X.shape[1]
+    libs = {}
     if backend == "numpy":
-        mm, empty = np.matmul, (lambda s: np.empty(s, dtype=X.dtype))
-    else:
+        libs[""] = (np.matmul, lambda s: np.empty(s, dtype=X.dtype), X, W, y)
+    try:
         import torch
-        mm, empty = torch.matmul, (lambda s: torch.empty(s, dtype=X.dtype))
-    Z, ZT, G, GT = empty((n, k)), empty((k, n)), empty((k, d)), empty((d, k))
-    Z[...] = 0.5
-    ZT[...] = 0.5
-    Xr = y[:, None] * X                                                   # (n, d)
-    return {
-        "gemm1:X@W.T": lambda: mm(X, W.T, out=Z),                         # reference layout
-        "gemm1:W@X.T": lambda: mm(W, X.T, out=ZT),
-        "gemm2:Z.T@Xr": lambda: mm(Z.T, Xr, out=G),                       # reference layout
-        "gemm2:Xr.T@Z": lambda: mm(Xr.T, Z, out=GT),
-        "gemm2:ZT@Xr": lambda: mm(ZT, Xr, out=G),
-    }
+        if backend == "numpy":
+            P = {a: torch.from_numpy(b) for a, b in P.items()}
+        libs["torch " if backend == "numpy" else ""] = (
+            torch.matmul, lambda s: torch.empty(s, dtype=P["X"].dtype), P["X"], P["W"], P["y"])
+    except ImportError:  # pragma: no cover - torch is a dependency
+        pass
+    out = {}
+    for lib, (mm, empty, X, W, y) in libs.items():
+        Z, ZT, G, GT = empty((n, k)), empty((k, n)), empty((k, d)), empty((d, k))
+        Z[...] = 0.5
+        ZT[...] = 0.5
+        Xr = y[:, None] * X                                               # (n, d)
+        out.update({
+            f"gemm1:{lib}X@W.T": lambda mm=mm, X=X, W=W, Z=Z: mm(X, W.T, out=Z),   # reference
+            f"gemm1:{lib}W@X.T": lambda mm=mm, X=X, W=W, ZT=ZT: mm(W, X.T, out=ZT),
+            f"gemm2:{lib}Z.T@Xr": lambda mm=mm, Z=Z, Xr=Xr, G=G: mm(Z.T, Xr, out=G),  # reference
+            f"gemm2:{lib}Xr.T@Z": lambda mm=mm, Z=Z, Xr=Xr, GT=GT: mm(Xr.T, Z, out=GT),
+            f"gemm2:{lib}ZT@Xr": lambda mm=mm, ZT=ZT, Xr=Xr, G=G: mm(ZT, Xr, out=G),
+        })
+    return out
 
 
 def measure(n=1000, d=50, k=4096, activation="tanh", backend="numpy", dtype="float64",
             repeats=10, threads=None, block_rows=None, seed=0, inner=3,
-            settle=SETTLE_S) -> dict:
+            settle=SETTLE_S, engine="auto") -> dict:
     """Time step, naive step and every GEMM layout in ``repeats`` alternating rounds of
     ``inner`` calls each; return the minima (seconds) and medians."""
     P = _problem(n, d, k, backend, dtype, seed)
-    fast = GradientStep(P["X"], P["v"], activation, threads=threads, block_rows=block_rows)
+    fast = GradientStep(P["X"], P["v"], activation, threads=threads, block_rows=block_rows,
+                        engine=engine)
     naive = GradientStep(P["X"], P["v"], activation, fast=False)
     W, y = P["W"], P["y"]
 
@@ -115,11 +131,11 @@ def measure(n=1000, d=50, k=4096, activation="tanh", backend="numpy", dtype="flo
     med = {name: float(np.median(ts)) for name, ts in times.items()}
     g1 = min(v for name, v in best.items() if name.startswith("gemm1"))
     g2 = min(v for name, v in best.items() if name.startswith("gemm2"))
-    g_ref = best["gemm1:X@W.T"] + best["gemm2:Z.T@Xr"]
+    g_ref = best["gemm1:X@W.T"] + best["gemm2:Z.T@Xr"]                # the backend's own library
     flops = 4.0 * n * d * k
     return {
         "backend": backend, "dtype": dtype, "activation": activation, "n": n, "d": d, "k": k,
-        "threads": fast.threads if fast.kind == "numpy" else _torch_threads(backend),
+        "threads": fast.threads if fast.kind == "numpy" else _torch_threads(),
         "path": fast.kind, "repeats": repeats,
         "step_s": best["step"], "step_median_s": med["step"], "naive_s": best["naive"],
         "gemm1_s": g1, "gemm2_s": g2, "gemms_s": g1 + g2, "gemms_ref_s": g_ref,
@@ -130,7 +146,7 @@ def measure(n=1000, d=50, k=4096, activation="tanh", backend="numpy", dtype="flo
     }
 
 
-def _torch_threads(backend):
+def _torch_threads():
     import torch
     return torch.get_num_threads()
 
@@ -156,14 +172,14 @@ def environment() -> dict:
 
 
 def format_table(rows) -> str:
-    head = (f"{'backend':7} {'dtype':7} {'act':8} {'thr':>3} {'step ms':>8} {'GEMMs ms':>8} "
+    head = (f"{'backend':7} {'path':11} {'dtype':7} {'act':8} {'thr':>3} {'step ms':>8} {'GEMMs ms':>8} "
             f"{'ratio':>6} {'ref ms':>7} {'r/ref':>6} {'naive ms':>8} {'naive r':>7} "
             f"{'GFLOP/s':>7} {'GEMM GF':>7}")
     lines = [head, "-" * len(head)]
     for r in rows:
         mark = "" if r["ratio"] <= TARGET_RATIO else "  > target"
         lines.append(
-            f"{r['backend']:7} {r['dtype']:7} {r['activation']:8} {r['threads']:>3} "
+            f"{r['backend']:7} {r['path']:11} {r['dtype']:7} {r['activation']:8} {r['threads']:>3} "
             f"{1e3 * r['step_s']:8.2f} {1e3 * r['gemms_s']:8.2f} {r['ratio']:6.2f} "
             f"{1e3 * r['gemms_ref_s']:7.2f} {r['ratio_ref']:6.2f} {1e3 * r['naive_s']:8.2f} "
             f"{r['naive_ratio']:7.2f} {r['step_gflops']:7.1f} {r['gemms_gflops']:7.1f}{mark}")
@@ -185,6 +201,9 @@ def configure(parser):
                         help="numpy step threads (default: CPUs available to this process)")
     parser.add_argument("--block-rows", type=int, default=None,
                         help="numpy row-block size (default: ~512 KiB blocks)")
+    parser.add_argument("--engine", default="auto",
+                        help="numpy step kernels, comma list of " + ", ".join(ENGINES)
+                             + " (default auto = torch kernels on numpy memory)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", action="store_true", help="print a JSON summary instead")
 
@@ -202,12 +221,14 @@ def run(args) -> int:
         args.activation, "activation", ACTIVATIONS)
     backends = _split(args.backends, "backends", BACKENDS)
     dtypes = _split(args.dtypes, "dtypes", DTYPES)
+    engines = _split(args.engine, "engine", ENGINES)
+    combos = [(b, e) for b in backends for e in (engines if b == "numpy" else ["auto"])]
     rows = []
-    for backend in backends:
+    for backend, engine in combos:
         for dtype in dtypes:
             for act in acts:
                 rows.append(measure(n, d, k, act, backend, dtype, repeats, args.threads,
-                                    args.block_rows, args.seed))
+                                    args.block_rows, args.seed, engine=engine))
                 if not args.json:
                     print(format_table(rows[-1:]).splitlines()[-1] if len(rows) > 1 else
                           _header(n, d, k, repeats) + "\n" + format_table(rows), flush=True)

@@ -6,24 +6,26 @@ The step of spec §1.3 for f(W, X) = φ(XWᵀ) v and the loss ½‖f − ŷ‖²
     gradient:  ∇_W = diag(v) · φ'(Z)ᵀ (r ⊙ X),   r = f − ŷ        (GEMM 2, (k, d))
 
 Everything besides the two GEMMs is elementwise work on the (n, k) matrix, and done naively it
-costs more than the GEMMs (numpy float64: 3.7×). The fast paths here cut it down by
+costs more than the GEMMs (numpy float64: 3.7× the GEMMs). The fast paths cut it down by
 
-* **one transcendental per element** where the activation allows it (tanh: φ' = 1 − φ²), and
-  every pass written ``out=`` into a buffer preallocated once per shape and reused every step;
-* **row blocks that stay in cache** (numpy): per block of ~``BLOCK_BYTES``, GEMM 1 writes Z into
-  the φ' buffer, φ is formed in place, f_block = φ_block v, then φ' overwrites φ in place — the
-  (n, k) matrix is written once and read once (by GEMM 2), never streamed through memory per op;
-* **threads over row blocks** (numpy): ufuncs and BLAS release the GIL, so ``threads`` Python
-  threads each take blocks from a shared counter (dynamic, so a core stolen by another process
-  does not stall the step), with BLAS held to one thread meanwhile (threadpoolctl) so the two
-  levels of threading do not oversubscribe the cores;
-* **GEMM 2 as (r ⊙ X)ᵀ φ'** ((d, n) @ (n, k), then transposed while scaling by v): OpenBLAS
-  runs it ~1.9× faster than φ'ᵀ (r ⊙ X) on the same data (float64, n=1000, d=50, k=4096);
+* **one transcendental per element** where the activation allows it (tanh: φ' = 1 − φ²), every
+  pass written ``out=`` / in place into an (n, k) buffer allocated once and reused every step
+  (GEMM 1 writes Z into it, φ overwrites Z, φ' overwrites φ after f = φ v is read off);
+* **GEMM 2 as (r ⊙ X)ᵀ φ'** ((d, n) @ (n, k), transposed while scaling by v): OpenBLAS and MKL
+  run it 1.5-1.9× faster than φ'ᵀ (r ⊙ X) on the same data (n=1000, d=50, k=4096);
 * never scaling the (n, k) matrix by r or v: r scales X (n, d), v scales the (k, d) result.
 
-torch (CPU or CUDA) runs the same formulas as whole-matrix in-place ops (``out=``), which torch
-already parallelises; any other namespace (CuPy) takes the generic array-API lines.
-``benchmark`` measures all this against the two GEMMs alone: ``theorem-lab bench step``.
+Engines, measured with ``theorem-lab bench step`` on a 2-core AVX-512 machine:
+
+* ``torch`` (torch tensors, and numpy arrays by default through ``torch.from_numpy``, no copy):
+  whole-matrix in-place ops, each parallelised by torch (MKL GEMMs, Sleef tanh). Row blocks
+  (32-500 rows) and ``torch.compile`` (15 s to compile) were measured and did not pay.
+* ``threads`` (numpy only, ``engine="threads"``): row blocks of ~``BLOCK_BYTES`` that stay in
+  cache, one Python thread per core (ufuncs and BLAS release the GIL), BLAS held to one thread
+  meanwhile (threadpoolctl) so the two levels of threading do not oversubscribe; GEMM 2 split by
+  columns the same way. It is ~25% slower than the torch engine (numpy's float64 tanh and the
+  OpenBLAS single-thread GEMMs), and is the fallback without torch.
+* ``generic`` (``fast=False``, and CuPy): the straightforward array-API lines, the reference.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ from array_api_compat import array_namespace, is_numpy_array, is_torch_array
 
 from .activations import Activation, get_activation
 from .backend import like
-from .errors import ParameterError, check_int
+from .errors import ParameterError, check_choice, check_int
 
 _OWNER = "GradientStep"
 BLOCK_BYTES = 1 << 20      # 1 MiB per (rows × k) block: fastest of 0.25-4 MiB (2 MiB L2/core)
@@ -179,13 +181,16 @@ class GradientStep:
     ``gradient(r)`` call that follows (a second ``forward`` overwrites it). Both return fresh
     arrays in X's namespace; the buffers are allocated on the first call and reused.
 
-    ``threads`` (numpy only; default: the CPUs this process may use) and ``block_rows``
-    (default: ~``BLOCK_BYTES`` per block) tune the numpy path; ``fast=False`` forces the
-    generic array-API lines, which are the reference the fast paths are tested against.
+    ``engine`` picks the kernels for numpy arrays: ``"torch"`` runs the torch path on the same
+    memory (``torch.from_numpy``, no copies; the default ``"auto"``, because it measured fastest:
+    ``theorem-lab bench step``), ``"threads"`` the numpy-only path of threaded cache blocks,
+    tuned by ``threads`` (default: the CPUs this process may use) and ``block_rows`` (default
+    ~``BLOCK_BYTES`` per block). ``fast=False`` forces the generic array-API lines, the
+    reference every fast path is tested against.
     """
 
     def __init__(self, X, v, activation: "str | Activation", *, threads: "int | None" = None,
-                 block_rows: "int | None" = None, fast: bool = True):
+                 block_rows: "int | None" = None, engine: str = "auto", fast: bool = True):
         self.xp = array_namespace(X)
         if X.ndim != 2:
             raise ParameterError(f"The 'X' parameter of {_OWNER} must be a 2-D (n, d) array. "
@@ -199,13 +204,17 @@ class GradientStep:
             "threads", threads, _OWNER, low=1)
         self.block_rows = None if block_rows is None else check_int(
             "block_rows", block_rows, _OWNER, low=1)
+        check_choice("engine", engine, _OWNER, ENGINES)
         self.kind = "generic"
         if fast and is_numpy_array(X) and X.dtype in (np.float32, np.float64):
-            self.kind = "numpy"
+            self.kind = "numpy" if engine == "threads" or not _torch_available() else "numpy-torch"
         elif fast and is_torch_array(X) and X.is_floating_point():
             self.kind = "torch"
-        self._epilogue, n_scratch = _EPILOGUES.get(self.kind, {}).get(self.activation.name,
-                                                                        (None, 0))
+        self._tX = self._tv = None          # torch views of X and v (kind "numpy-torch")
+        if self.kind == "numpy-torch":
+            self._tX, self._tv = _torch_view(X), _torch_view(self.v)
+        lib = "torch" if self.kind.endswith("torch") else self.kind
+        self._epilogue, n_scratch = _EPILOGUES.get(lib, {}).get(self.activation.name, (None, 0))
         if self._epilogue is not None and self.activation is not get_activation(self.activation.name):
             self._epilogue = None           # a user-built Activation: trust only its phi_dphi
         self._n_scratch = n_scratch
@@ -238,7 +247,9 @@ class GradientStep:
         if self.kind == "numpy":
             return self._forward_numpy(W)
         if self.kind == "torch":
-            return self._forward_torch(W)
+            return self._forward_torch(W, self.X, self.v)
+        if self.kind == "numpy-torch":
+            return self._forward_torch(_torch_view(W), self._tX, self._tv).numpy()
         phi, self._dphi = self.activation.phi_dphi(self.X @ W.T)   # (n, k) each
         return phi @ self.v                                          # (n,)
 
@@ -295,21 +306,22 @@ class GradientStep:
         np.matmul(phi, self.v, out=fb)
         Zb[...] = dphi
 
-    def _forward_torch(self, W):
+    def _forward_torch(self, W, X, v):
+        """Whole-matrix in-place ops; torch parallelises each one (and fuses nothing)."""
         import torch
         n, k = self.n, W.shape[0]
-        D = self._buffers(k, lambda s: torch.empty(s, dtype=self.X.dtype, device=self.X.device))
-        torch.matmul(self.X, W.T, out=D)                             # GEMM 1
+        D = self._buffers(k, lambda s: torch.empty(s, dtype=X.dtype, device=X.device))
+        torch.matmul(X, W.T, out=D)                                  # GEMM 1
         f = torch.empty(n, dtype=D.dtype, device=D.device)
         if self._epilogue is None:
             phi, dphi = self.activation.phi_dphi(D)
-            torch.mv(phi, self.v, out=f)
+            torch.mv(phi, v, out=f)
             D.copy_(dphi)
             return f
         S = self._scratch.get(0)
         if S is None:
             S = self._scratch[0] = [torch.empty_like(D) for _ in range(self._n_scratch)]
-        self._epilogue(D, self.v, f, S)
+        self._epilogue(D, v, f, S)
         return f
 
     # --- gradient -------------------------------------------------------------------------------
@@ -321,6 +333,12 @@ class GradientStep:
         if self._dphi is None:
             raise RuntimeError("GradientStep.gradient needs a forward(W) call first")
         r = like(r, self.X)
+        if self.kind == "numpy-torch":
+            G = self._gradient_torch(_torch_view(r), self._tX, self._tv,
+                                     None if out is None else _torch_view(out))
+            return G.numpy() if out is None else out
+        if self.kind == "torch":
+            return self._gradient_torch(r, self.X, self.v, out)
         Xr = r[:, None] * self.X                                     # (n, d): r scales X
         if self.kind == "numpy":
             D = self._dphi
@@ -333,14 +351,34 @@ class GradientStep:
 
             self._parallel(self._split(D.shape[1], align=64), work)
             return np.multiply(GT.T, self.v[:, None], out=out)       # (k, d) (F-ordered)
-        if self.kind == "torch":
-            import torch
-            GT = torch.matmul(Xr.T, self._dphi)
-            if out is None:
-                return GT.T * self.v[:, None]
-            return torch.mul(GT.T, self.v[:, None], out=out)
         G = self.v[:, None] * (self._dphi.T @ Xr)
         if out is not None:
             out[...] = G
             return out
         return G
+
+    def _gradient_torch(self, r, X, v, out):
+        import torch
+        GT = torch.matmul((r[:, None] * X).T, self._dphi)           # GEMM 2: (d, n) @ (n, k)
+        if out is None:
+            return GT.T * v[:, None]                                 # (k, d)
+        return torch.mul(GT.T, v[:, None], out=out)
+
+
+ENGINES = ("auto", "torch", "threads")
+
+
+@lru_cache(maxsize=None)
+def _torch_available() -> bool:
+    try:
+        import torch  # noqa: F401
+    except ImportError:  # pragma: no cover - torch is a declared dependency
+        return False
+    return True
+
+
+def _torch_view(a):
+    """A torch tensor on the same memory as the numpy array ``a`` (a copy only if ``a`` is
+    read-only, which torch cannot share)."""
+    import torch
+    return torch.from_numpy(a if a.flags.writeable else a.copy())

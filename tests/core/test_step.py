@@ -20,6 +20,10 @@ from theorem_lab.step import GradientStep
 
 RTOL64, RTOL32 = 1e-12, 2e-5
 BACKENDS = ("numpy", "torch")
+# (backend, engine, the path GradientStep must take)
+ENGINES = [pytest.param("numpy", "auto", "numpy-torch", id="numpy-torch"),
+           pytest.param("numpy", "threads", "numpy", id="numpy-threads"),
+           pytest.param("torch", "auto", "torch", id="torch")]
 
 
 def rel_err(a, ref):
@@ -41,25 +45,26 @@ def fast_step(p, activation, backend, dtype="float64", **kw):
     return step, f, step.gradient(f - y)
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend, engine, kind", ENGINES)
 @pytest.mark.parametrize("activation", tl.ACTIVATIONS)
 @given(p=step_problems())
-def test_fast_path_matches_reference_float64(p, activation, backend):
+def test_fast_path_matches_reference_float64(p, activation, backend, engine, kind):
     f_ref, g_ref = reference(p, activation)
-    step, f, g = fast_step(p, activation, backend)
-    assert step.kind == backend                       # the fast path, not the generic lines
+    step, f, g = fast_step(p, activation, backend, engine=engine)
+    assert step.kind == kind                          # the fast path, not the generic lines
     assert rel_err(f, f_ref) <= RTOL64
     assert rel_err(g, g_ref) <= RTOL64
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend, engine, kind", ENGINES)
 @pytest.mark.parametrize("activation", tl.ACTIVATIONS)
 @settings(max_examples=10)
 @given(p=step_problems())
-def test_fast_path_float32_within_stated_tolerance(p, activation, backend):
+def test_fast_path_float32_within_stated_tolerance(p, activation, backend, engine, kind):
     p["W"] = p["W"] / np.abs(p["W"]).max() * 2.0      # keep z = O(1): float32 φ' of saturated units is noise
     f_ref, g_ref = reference(p, activation)
-    step, f, g = fast_step(p, activation, backend, "float32")
+    step, f, g = fast_step(p, activation, backend, "float32", engine=engine)
+    assert step.kind == kind
     dtype = tl.to_numpy(f).dtype
     assert dtype == np.float32 and tl.to_numpy(g).dtype == np.float32
     assert rel_err(f, f_ref) <= RTOL32
@@ -88,8 +93,8 @@ def test_results_stay_in_the_input_namespace(xp_name):
     assert rel_err(g, net.gradient(data.X, data.y)) <= RTOL64
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
-def test_gradient_descent_trajectory_matches_generic_path(backend):
+@pytest.mark.parametrize("backend, engine, kind", ENGINES)
+def test_gradient_descent_trajectory_matches_generic_path(backend, engine, kind):
     """Twenty GD steps (buffers reused across steps) land where the generic lines land."""
     data = tl.make_clusterable(n=57, K=3, d=6, eps=0.2, rho=0.2, seed=2)
     net = tl.TwoLayerNet.init(d=6, k=40, activation="softplus", seed=3)
@@ -97,7 +102,8 @@ def test_gradient_descent_trajectory_matches_generic_path(backend):
     X, v, y = bk.asarray(data.X), bk.asarray(net.v), bk.asarray(data.y)
     ends = []
     for fast in (True, False):
-        step, W = GradientStep(X, v, "softplus", fast=fast, block_rows=5, threads=2), bk.asarray(net.W)
+        step = GradientStep(X, v, "softplus", fast=fast, block_rows=5, threads=2, engine=engine)
+        W = bk.asarray(net.W)
         for _ in range(20):
             W = W - 0.05 * step.gradient(step.forward(W) - y)
         ends.append(tl.to_numpy(W))
@@ -117,13 +123,13 @@ def test_second_forward_replaces_the_kept_derivative():
     assert rel_err(step.gradient(r), net.gradient(X, labels)) <= RTOL64
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
-def test_gradient_out_argument(backend):
+@pytest.mark.parametrize("backend, engine, kind", ENGINES)
+def test_gradient_out_argument(backend, engine, kind):
     bk = tl.resolve_backend(backend, "cpu", "float64")
     rng = np.random.default_rng(1)
     X, W, v = (bk.asarray(a) for a in (rng.standard_normal((9, 2)), rng.standard_normal((6, 2)),
                                        tl.network.output_layer(6)))
-    step = GradientStep(X, v, "erf")
+    step = GradientStep(X, v, "erf", engine=engine)
     r = step.forward(W)
     expected = tl.to_numpy(step.gradient(r))
     out = bk.asarray(np.zeros((6, 2)))
@@ -131,14 +137,15 @@ def test_gradient_out_argument(backend):
     np.testing.assert_array_equal(tl.to_numpy(out), expected)
 
 
-def test_user_built_activation_takes_its_own_formulas():
+@pytest.mark.parametrize("engine", ["auto", "threads"])
+def test_user_built_activation_takes_its_own_formulas(engine):
     """A custom Activation named like a built-in must not get the built-in's fused epilogue."""
     import dataclasses
     cube = dataclasses.replace(tl.get_activation("tanh"), phi=lambda z: z ** 3,
                                phi_dphi=lambda z: (z ** 3, 3 * z ** 2))
     rng = np.random.default_rng(2)
     X, W, v = rng.standard_normal((11, 3)), rng.standard_normal((4, 3)), tl.network.output_layer(4)
-    step = GradientStep(X, v, cube, block_rows=3)
+    step = GradientStep(X, v, cube, block_rows=3, engine=engine)
     f = step.forward(W)
     np.testing.assert_allclose(f, ((X @ W.T) ** 3) @ v, rtol=1e-13)
     np.testing.assert_allclose(step.gradient(f), v[:, None] * ((3 * (X @ W.T) ** 2 * f[:, None]).T @ X),
@@ -161,11 +168,23 @@ def test_work_split_covers_every_index_once(size, threads, align):
     (dict(activation="sigmoid"), "'activation'"),
     (dict(threads=0), "'threads'"),
     (dict(block_rows=0), "'block_rows'"),
+    (dict(engine="numba"), "'engine'"),
 ])
 def test_invalid_parameters_are_named(kwargs, name):
     args = dict(X=np.zeros((3, 2)), v=np.ones(4), activation="tanh") | kwargs
     with pytest.raises(tl.ParameterError, match=name):
         GradientStep(**args)
+
+
+def test_read_only_inputs_are_accepted():
+    """torch cannot share read-only numpy memory; the torch engine copies such arrays instead."""
+    rng = np.random.default_rng(4)
+    X, W, v = rng.standard_normal((7, 3)), rng.standard_normal((4, 3)), tl.network.output_layer(4)
+    for a in (X, W, v):
+        a.flags.writeable = False
+    step = GradientStep(X, v, "tanh")
+    net = tl.TwoLayerNet(W=W, v=v, activation=tl.get_activation("tanh"))
+    assert rel_err(step.forward(W), net.forward(X)) <= RTOL64
 
 
 def test_wrong_weight_shape_and_missing_forward():
@@ -191,12 +210,14 @@ def test_bench_measure_reports_consistent_ratios():
 def test_bench_cli_json_and_bad_input(capsys):
     from theorem_lab.cli import main
     argv = ["bench", "step", "--n", "30", "--d", "2", "--k", "8", "--repeats", "1",
-            "--backends", "numpy", "--dtypes", "float64,float32", "--activation", "tanh,erf", "--json"]
+            "--backends", "numpy", "--dtypes", "float64,float32", "--activation", "tanh,erf",
+            "--engine", "auto,threads", "--json"]
     assert main(argv) == 0
     out = json.loads(capsys.readouterr().out)
-    assert [(r["dtype"], r["activation"]) for r in out["results"]] == [
-        ("float64", "tanh"), ("float64", "erf"), ("float32", "tanh"), ("float32", "erf")]
-    assert all(r["path"] == "numpy" and r["ratio"] > 0 for r in out["results"])
+    assert [(r["path"], r["dtype"], r["activation"]) for r in out["results"]] == [
+        (path, dtype, act) for path in ("numpy-torch", "numpy")
+        for dtype in ("float64", "float32") for act in ("tanh", "erf")]
+    assert all(r["ratio"] > 0 and r["gemms_s"] <= r["gemms_ref_s"] for r in out["results"])
     assert main(["bench", "step", "--backends", "cupy,numpy"]) == 2
     assert "'backends' parameter of bench step" in capsys.readouterr().err
     assert main(["bench", "step", "--k", "7"]) == 2
