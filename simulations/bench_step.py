@@ -198,9 +198,9 @@ def configure(parser):
                         help="alternating rounds of 3 calls each; the minimum is reported "
                              "(default 10)")
     parser.add_argument("--threads", type=int, default=None,
-                        help="numpy step threads (default: CPUs available to this process)")
+                        help="threads of the numpy threads engine (default: CPUs available to this process)")
     parser.add_argument("--block-rows", type=int, default=None,
-                        help="numpy row-block size (default: ~512 KiB blocks)")
+                        help="row-block size of the numpy threads engine (default: ~1 MiB blocks)")
     parser.add_argument("--engine", default="auto",
                         help="numpy step kernels, comma list of " + ", ".join(ENGINES)
                              + " (default auto = torch kernels on numpy memory)")
