@@ -307,7 +307,7 @@ def verdict(cell: dict) -> str:
     if sd and sd["finished"]:
         e, s, c = sd["mean"]["l2_clean"], sd["std"]["l2_clean"], sd["count"]["l2_clean"]
         ok = e <= CONVERGED_FRACTION * sqrt_n
-        head = (f"Theorem 1's conclusion {'HOLDS' if ok else 'FAILS'}: self-distillation "
+        head = (f"Theorem 1's conclusion {'reproduced' if ok else 'NOT reproduced'}: self-distillation "
                 f"{'converged' if ok else 'did not converge'} to the clean labels in ℓ2, "
                 f"‖f−ỹ‖₂ = {fmt(e, s, c)} = {e / sqrt_n:.1%} of ‖ỹ‖₂ = √n = {sqrt_n:.1f} "
                 f"(threshold {CONVERGED_FRACTION:.0%}) after {sd['mean']['step']:.0f} steps")
