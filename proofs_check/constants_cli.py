@@ -79,7 +79,7 @@ def resolve_values(args) -> "tuple[dict, dict]":
 def schedule_report(spec: str, steps: int, vals: dict, reading: str) -> dict:
     """Does α_t meet (T1-H6), (T1-H7), (T1-H8)? Which fails first (smallest t)?"""
     from theorem_lab.schedules import T2, parse_schedule
-    n, rho = int(vals[C.n]), float(vals[C.rho])
+    n = int(vals[C.n])
     a = parse_schedule(spec, steps).values(steps)
     t2 = T2(a, n)
     jumps = 2 * math.sqrt(n) * (a[:-1] - a[1:])

@@ -17,8 +17,8 @@ import math
 
 import numpy as np
 
-from theorem_lab.kernels import (as_sum, average_jacobian, gram, jac_difference, jacobian_diff_norm,
-                                 jacobian_gram, spectral_norm, support_basis)
+from theorem_lab.kernels import (as_sum, average_jacobian, gram, jac_difference, jacobian_gram,
+                                 spectral_norm, support_basis)
 
 from .check import Check, check_identity, check_le
 from .runs import PairedRun

@@ -14,9 +14,8 @@ import numpy as np
 from theorem_lab.activations import get_activation
 from theorem_lab.covariance import infinite_width_gram, smallest_eigenvalue
 from theorem_lab.data import ClusterableData
-from theorem_lab.kernels import (as_sum, average_jacobian, jac_difference, jacobian_diff_norm,
-                                 jacobian_gram, jacobian_norm, sigma_min, spectral_norm,
-                                 support_basis)
+from theorem_lab.kernels import (average_jacobian, jac_difference, jacobian_diff_norm, jacobian_gram,
+                                 jacobian_norm, sigma_min, spectral_norm, support_basis)
 
 from .check import check_ge, check_identity, check_le
 

@@ -15,7 +15,7 @@ How close the top-K eigenspace is to S₊ is reported as principal angles (radia
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 
 import numpy as np
 from scipy.linalg import subspace_angles

@@ -22,7 +22,6 @@ the torch profiler (torch only) would not; one method per process keeps the peak
 from __future__ import annotations
 
 import json
-import math
 import multiprocessing as mp
 import os
 import platform

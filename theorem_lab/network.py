@@ -61,7 +61,6 @@ class TwoLayerNet:
 
     def gradient(self, X, labels):
         """∇_W ½‖f(W, X) − labels‖₂² ∈ ℝ^{k×d}, analytic, in X's namespace."""
-        xp = array_namespace(X)
         W, v = like(self.W, X), like(self.v, X)
         phi, dphi = self.activation.phi_dphi(X @ W.T)    # (n, k) each
         r = phi @ v - like(labels, X)                     # (n,)

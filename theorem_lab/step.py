@@ -30,7 +30,6 @@ Engines, measured with ``theorem-lab bench step`` on a 2-core AVX-512 machine:
 
 from __future__ import annotations
 
-import itertools
 import math
 import os
 from concurrent.futures import ThreadPoolExecutor

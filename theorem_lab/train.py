@@ -23,12 +23,12 @@ import numpy as np
 from .backend import resolve_backend
 from .covariance import infinite_width_gram, smallest_eigenvalue
 from .data import ClusterableData
-from .errors import check_choice, check_int, check_real, fail
+from .errors import check_choice, check_int, check_real
 from .kernels import lambda_max, support_basis, track_spectrum
 from .network import TwoLayerNet
-from .schedules import Schedule, T2, label_function, parse_schedule
+from .schedules import T2, label_function, parse_schedule
 from .step import GradientStep
-from .trajectory import COLUMNS, Trajectory
+from .trajectory import Trajectory
 
 METHODS = ("self-distill", "gd", "early-stop")
 LR_RULES = ("auto", "theorem")
