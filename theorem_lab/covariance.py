@@ -17,7 +17,8 @@ Gaussian with Var u = ‖d_i‖², Var w = ‖d_j‖², Cov = d_iᵀd_j. How κ 
   on [−1, 1], endpoints included. κ(c) = Σ_m a_m² cᵐ/m! (a_m = E[φ'(g)He_m(g)]) is C^∞ on
   [−1, 1] and its Chebyshev coefficients fall below 3e-16 by degree 48.
 * tanh, softplus, general norms: the same 2-D Gauss–Hermite integral per entry, in chunks, with
-  GH_NODES·max(1, ‖d‖²) nodes (φ'(‖d‖z) has its poles ‖d‖ times closer to the real axis).
+  GH_NODES·max(1, ‖d_i‖², ‖d_j‖²) nodes, capped at GH_MAX_NODES (φ'(‖d‖z) has its poles ‖d‖
+  times closer to the real axis).
 """
 
 from __future__ import annotations

@@ -260,6 +260,9 @@ def sigma_min(W, X, activation, basis=None, v=None) -> float:
 
     Computed as √λ_min(Uᵀ J Jᵀ U) with U an orthonormal basis of span(``basis``) (the columns
     are orthonormalised here, so any spanning set may be passed). float64 on the host.
+    Accuracy: going through the Gram squares the condition number, so λ_min carries an absolute
+    error of ~1e-16·σ_max² (float64 eigvalsh); σ_min is accurate relative to σ_max, and values
+    below ~1e-8·σ_max are not resolved (they may come back as 0).
     """
     G = to_numpy(jacobian_gram(W, X, activation, v=v)).astype(np.float64)
     if basis is not None:
@@ -273,8 +276,9 @@ def sigma_min(W, X, activation, basis=None, v=None) -> float:
 def lambda_max(W, X, activation, v=None, iters: int = 200, rtol: float = 1e-7) -> float:
     """λ_max(J(W, X) J(W, X)ᵀ) by power iteration with J and Jᵀ products (2 GEMMs each).
 
-    Memory O(nk): works where the n×n Gram matrix would not fit. Converges from below; the
-    relative change between iterations is below ``rtol`` on return.
+    Memory O(nk): works where the n×n Gram matrix would not fit. Converges from below (a
+    Rayleigh quotient); returns once the relative change between iterations is below ``rtol``,
+    or the last estimate after ``iters`` iterations.
     """
     xp = array_namespace(X)
     act = get_activation(activation, "lambda_max")

@@ -34,8 +34,11 @@ class Trajectory:
     Run values: ``status`` ('finished' | 'diverged' | 'interrupted'), ``steps_done``, ``lr``,
     ``lr_rule``, ``T1`` (first step with sgn f = ỹ on every training point, or None), ``T1_stable``
     (first step from which that holds until the end), ``T2`` (first t with α_t < 1/(24√n)),
-    ``early_stop`` and ``oracle`` (dicts: step, l2_clean, acc_clean, test_acc),
-    ``diverged_step``, ``seconds``.
+    ``early_stop_step`` (the LSO19 stopping time τ₀, or None), ``early_stop`` (the iterate at
+    τ₀, None if the run ended before it) and ``oracle`` (the best-clean-ℓ2 iterate); both dicts
+    with step, l2_clean, acc_clean, test_acc, l2_noisy, margin, dist_init. Also
+    ``diverged_step``, ``seconds``, ``lambda_max_J0``, ``lambda_C``, ``schedule``,
+    ``activation_note`` and ``config`` (the resolved ``TrainConfig``).
     """
 
     columns: dict = field(default_factory=dict)
