@@ -12,6 +12,7 @@ Empty cells are missing values (NaN, or a quantity that does not apply).
 
 from __future__ import annotations
 
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -41,6 +42,16 @@ def run(args) -> int:
     if not db.is_file():
         raise fail("RUN", OWNER, f"a sweep directory holding {ResultStore.FILENAME} (or that file)",
                    str(src))
+    try:
+        return _export(args, db)
+    except sqlite3.DatabaseError as exc:
+        raise fail("RUN", OWNER, f"a results store written by 'theorem-lab sweep' ({exc})",
+                   str(src)) from None
+
+
+def _export(args, db) -> int:
+    from .store import ResultStore
+
     with ResultStore(db, readonly=True) as store:
         if args.out == "-":
             count = store.export_csv(sys.stdout, args.table)
