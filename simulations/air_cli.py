@@ -71,7 +71,10 @@ def _user_labels(args, cfg, Ks) -> dict:
     if not path.exists():
         raise ParameterError(f"The 'labels' parameter of air must be an existing .npy file of "
                              f"{cfg.n} numbers. Got {args.labels!r} instead.")
-    z = np.load(path).astype(float).ravel()
+    try:
+        z = np.load(path).astype(float).ravel()
+    except (OSError, ValueError) as exc:
+        raise fail("labels", _OWNER, f"a .npy file of {cfg.n} numbers ({exc})", args.labels) from None
     if z.size != cfg.n:
         raise fail("labels", _OWNER, f"a vector of n = {cfg.n} numbers", f"{z.size} numbers")
     data, net = air._instance(cfg, cfg.seeds[0], cfg.rho)
@@ -86,6 +89,14 @@ def _user_labels(args, cfg, Ks) -> dict:
             "angles_to_S+": air.support_angles(E, data.cluster, cfg.K).tolist()}
 
 
+def _check_writable(out: Path):
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise fail("out", _OWNER, f"a directory that can be created ({exc.strerror or exc})",
+                   str(out)) from None
+
+
 def run(args) -> int:
     from simulations import air
     figs = [check_choice("figure", f, _OWNER, FIGURES) for f in str(args.figure).split(",") if f]
@@ -97,6 +108,7 @@ def run(args) -> int:
                          label_fn=args.label_fn, lr=args.lr).validated()
     Ks = (base.K,) + tuple(K for K in _ints(args.topk, "topk") if K != base.K)
     out = Path(args.out)
+    _check_writable(out)
     summary = {"config": air.config_dict(base), "topk": list(Ks), "figures": {}}
     if args.labels:
         summary["labels"] = _user_labels(args, base, Ks)
