@@ -16,7 +16,7 @@ import sys
 
 import numpy as np
 
-from theorem_lab.errors import check_int
+from theorem_lab.errors import check_choice, check_int
 
 from .check import Summary, load_violations, save_violations
 from .statements import LEMMAS, PROBABILISTIC, evaluate, sample
@@ -96,10 +96,12 @@ def run(args) -> int:
         print(f"{bad} of {len(records)} replayed checks fail")
         return 0
     samples = check_int("samples", args.samples, "check", low=1)
-    lemmas = LEMMAS if args.lemma == "all" else tuple(s.strip() for s in args.lemma.split(","))
+    lemmas = LEMMAS if args.lemma == "all" else tuple(
+        check_choice("lemma", s.strip(), "check", LEMMAS) for s in args.lemma.split(","))
+    seed = check_int("seed", args.seed, "check", low=0)
     from tqdm import tqdm
     bar = tqdm(total=samples * len(lemmas), file=sys.stderr, disable=args.json, leave=False)
-    summaries = run_checks(lemmas, samples, check_int("seed", args.seed, "check", low=0),
+    summaries = run_checks(lemmas, samples, seed,
                            progress=lambda *_: bar.update(1))
     bar.close()
     records = [{"lemma": key.split("|", 1)[0], "statement": s.statement, "config": cfg}
