@@ -18,7 +18,7 @@ import math
 import numpy as np
 
 from theorem_lab.kernels import (as_sum, average_jacobian, gram, jac_difference, jacobian_gram,
-                                 spectral_norm, support_basis)
+                                 sigma_min, spectral_norm, support_basis)
 
 from .check import Check, check_identity, check_le
 from .runs import PairedRun
@@ -51,6 +51,8 @@ def G_step(run: PairedRun, t: int, which: str = "x") -> np.ndarray:
 def sigma_min_S(run: PairedRun, t: int, which: str) -> float:
     """σ_min(J(W_t, ·), S) = √λ_min(Uᵀ J Jᵀ U) (Definition 5)."""
     X, W, U = _side(run, which)
+    if which == "x":               # S = ℝⁿ: skip the two n×n products with U = I (same result)
+        return sigma_min(W[t], X, run.activation, v=run.v)
     JJ = np.asarray(jacobian_gram(W[t], X, run.activation, v=run.v), dtype=np.float64)
     return math.sqrt(max(np.linalg.eigvalsh(U.T @ JJ @ U)[0], 0.0))
 
