@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import queue as queue_mod
 import signal
+import socket
 from typing import Callable, Iterator
 
 PROGRESS_EVERY = 10   # a worker reports its step count every this many steps
@@ -211,6 +212,29 @@ class RayExecutor:
         if self.started:
             ray.shutdown()
             self.started = False
+
+
+RAY_CONNECT_TIMEOUT = 5.0   # seconds to reach a Ray head before the sweep gives up
+
+
+def check_ray_address(address: str) -> None:
+    """Fail fast, with one line, when ``--address`` names no reachable Ray head.
+
+    ``ray.init`` itself waits without a time limit for an unreachable head. Accepted forms:
+    'auto' (Ray finds it), 'host:port' and 'ray://host:port' (Ray client).
+    """
+    from theorem_lab.errors import fail
+
+    if address == "auto":
+        return
+    host, sep, port = address.removeprefix("ray://").rpartition(":")
+    if not sep or not host or not port.isdigit():
+        raise fail("--address", "sweep", "'auto', 'host:port' or 'ray://host:port'", address)
+    try:
+        socket.create_connection((host, int(port)), timeout=RAY_CONNECT_TIMEOUT).close()
+    except OSError as exc:
+        raise fail("--address", "sweep", f"a Ray head reachable within {RAY_CONNECT_TIMEOUT:g} s "
+                   f"({exc.strerror or exc})", address) from None
 
 
 def _has_cuda() -> bool:

@@ -87,6 +87,9 @@ def _validated(args):
         except ImportError:
             raise fail("--executor", G.OWNER, "'local' unless Ray is installed "
                        "(pip install 'theorem-lab[ray]')", "ray") from None
+        if args.address is not None:
+            from .executors import check_ray_address
+            check_ray_address(args.address)
     points = G.expand(grid)
     varying = [f for f in G.GRID_FIELDS if len({G.canonical_json(p[f]) for p in points}) > 1]
     name = args.name or "sweep-" + G.config_hash({"points": points, "methods": methods,

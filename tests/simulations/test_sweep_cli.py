@@ -1,6 +1,7 @@
 """`theorem-lab sweep` and `theorem-lab export` end to end on tiny problems (main() calls)."""
 
 import csv
+import importlib.util
 import json
 
 import pytest
@@ -44,6 +45,9 @@ BAD = [
 ]
 if not cuda_available():
     BAD.append((["--device", "cuda"], "'device'", "no CUDA device"))
+if importlib.util.find_spec("ray") is not None:   # an unreachable head fails fast, not hangs
+    BAD.append((["--executor", "ray", "--address", "127.0.0.1:1"], "'--address'", "reachable"))
+    BAD.append((["--executor", "ray", "--address", "head-without-port"], "'--address'", "host:port"))
 
 
 @pytest.mark.parametrize("argv, option, allowed", BAD, ids=[" ".join(b[0]) for b in BAD])
