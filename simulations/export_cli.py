@@ -12,6 +12,7 @@ Empty cells are missing values (NaN, or a quantity that does not apply).
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import sys
 from pathlib import Path
@@ -58,10 +59,14 @@ def _export(args, db) -> int:
             target = "stdout"
         else:
             target = Path(args.out) if args.out else db.parent / f"{args.table}.{args.format}"
+            partial = target.with_name(target.name + ".partial")   # renamed once complete
             try:
-                with open(target, "w", newline="") as handle:
+                with open(partial, "w", newline="") as handle:
                     count = store.export_csv(handle, args.table)
+                os.replace(partial, target)
             except OSError as exc:
                 raise fail("--out", OWNER, f"a writable file ({exc.strerror})", str(target)) from None
+            finally:
+                partial.unlink(missing_ok=True)
     sys.stderr.write(f"export: {count} row(s) of table '{args.table}' -> {target}\n")
     return 0
