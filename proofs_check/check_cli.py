@@ -22,12 +22,27 @@ from .check import Summary, load_violations, save_violations
 from .statements import LEMMAS, PROBABILISTIC, evaluate, sample
 
 
+def _check_writable(path) -> None:
+    """--save is checked before any sampling: its folder must exist (or be creatable) and be writable."""
+    import os
+    from pathlib import Path
+
+    from theorem_lab.errors import fail
+    folder = Path(path).parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise fail("--save", "check", f"a file in a writable folder ({exc.strerror})", str(path)) from None
+    if not os.access(folder, os.W_OK) or Path(path).is_dir():
+        raise fail("--save", "check", "a writable file path", str(path))
+
+
 def configure(parser) -> None:
     parser.add_argument("--lemma", default="all", help="all, or a comma list of " + ", ".join(LEMMAS))
     parser.add_argument("--samples", type=int, default=20, help="random configurations per lemma")
     parser.add_argument("--seed", type=int, default=0, help="seed of the configuration sampler")
     parser.add_argument("--json", action="store_true", help="print a JSON summary")
-    parser.add_argument("--save", default="check_violations.json",
+    parser.add_argument("--save", default="runs/check/violations.json",
                         help="where violating configurations are written (if any)")
     parser.add_argument("--replay", default=None, help="re-run the configurations of a saved file")
     parser.add_argument("--strict", action="store_true",
@@ -99,6 +114,7 @@ def run(args) -> int:
     lemmas = LEMMAS if args.lemma == "all" else tuple(
         check_choice("lemma", s.strip(), "check", LEMMAS) for s in args.lemma.split(","))
     seed = check_int("seed", args.seed, "check", low=0)
+    _check_writable(args.save)
     from tqdm import tqdm
     bar = tqdm(total=samples * len(lemmas), file=sys.stderr, disable=args.json, leave=False)
     summaries = run_checks(lemmas, samples, seed,

@@ -105,10 +105,14 @@ def _plain(obj):
 
 @contextmanager
 def _thread_limits(threads: int, backend: str):
-    """BLAS (threadpoolctl) and torch intra-op threads for one run."""
+    """BLAS (threadpoolctl) and torch intra-op threads for one run.
+
+    torch's threads are limited for every backend: the numpy GD step runs torch's kernels on
+    numpy memory (theorem_lab/step.py), so two numpy workers would otherwise oversubscribe.
+    """
     from threadpoolctl import threadpool_limits
     torch_before = None
-    if backend == "torch":
+    if backend in ("torch", "numpy"):
         import torch
         torch_before = torch.get_num_threads()
         torch.set_num_threads(threads)
