@@ -14,7 +14,15 @@ settings.register_profile("ci", derandomize=True, max_examples=25, deadline=None
                           suppress_health_check=[HealthCheck.too_slow])
 settings.register_profile("thorough", max_examples=500, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow])
-settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "ci")
+settings.load_profile(PROFILE)
+THOROUGH_FACTOR = 20   # tests that cap their examples get this many times more under `thorough`
+
+
+def examples(n: int) -> int:
+    """A per-test example cap that the `thorough` profile scales up (an explicit
+    ``@settings(max_examples=...)`` would otherwise override the profile)."""
+    return n * THOROUGH_FACTOR if PROFILE == "thorough" else n
 
 
 def _namespaces():

@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import theorem_lab as tl
-from tests.conftest import as_namespace
+from tests.conftest import as_namespace, examples
 from tests.strategies import step_problems
 from theorem_lab.step import GradientStep
 
@@ -58,7 +58,7 @@ def test_fast_path_matches_reference_float64(p, activation, backend, engine, kin
 
 @pytest.mark.parametrize("backend, engine, kind", ENGINES)
 @pytest.mark.parametrize("activation", tl.ACTIVATIONS)
-@settings(max_examples=10)
+@settings(max_examples=examples(10))
 @given(p=step_problems())
 def test_fast_path_float32_within_stated_tolerance(p, activation, backend, engine, kind):
     p["W"] = p["W"] / np.abs(p["W"]).max() * 2.0      # keep z = O(1): float32 φ' of saturated units is noise
@@ -72,7 +72,7 @@ def test_fast_path_float32_within_stated_tolerance(p, activation, backend, engin
 
 
 @pytest.mark.parametrize("activation", tl.ACTIVATIONS)
-@settings(max_examples=10)
+@settings(max_examples=examples(10))
 @given(p=step_problems())
 def test_generic_path_matches_reference(p, activation):
     """fast=False is the array-API reference the bench calls 'naive'; it must agree too."""

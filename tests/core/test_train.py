@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import theorem_lab as tl
+from tests.conftest import examples
 
 
 def _problem(n=40, K=4, d=8, k=128, eps=0.2, rho=0.3, seed=0, activation="tanh", n_test=40):
@@ -29,7 +30,7 @@ def test_self_distillation_recovers_clean_labels_while_gd_memorises():
     assert gd.final["l2_noisy"] < gd.l2_noisy[0]
 
 
-@settings(max_examples=8)
+@settings(max_examples=examples(8))
 @given(seed=st.integers(0, 10_000), activation=st.sampled_from(["tanh", "softplus", "erf"]))
 def test_loss_decreases_monotonically_for_lr_at_most_one_over_lambda_max(seed, activation):
     """Plain GD with η = 1/λ_max(J₀J₀ᵀ) (lr='auto') and a quarter of it: the loss never rises."""

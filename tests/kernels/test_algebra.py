@@ -10,9 +10,10 @@ from hypothesis import strategies as st
 import theorem_lab as tl
 from theorem_lab import average, kernels as kn
 from tests.strategies import kernel_instances
+from tests.conftest import examples
 
 
-@settings(max_examples=15)
+@settings(max_examples=examples(15))
 @given(kernel_instances(), st.integers(1, 4))
 def test_chunked_equals_unchunked(inst, block):
     W1, W2, X1, X2, act = inst["W1"], inst["W2"], inst["X1"], inst["X2"], inst["activation"]
@@ -50,7 +51,7 @@ def test_support_basis_is_an_orthonormal_basis_of_S_plus(labels):
     assert np.allclose(kn.project_support(u, cluster), P @ u, atol=1e-13)
 
 
-@settings(max_examples=15)
+@settings(max_examples=examples(15))
 @given(kernel_instances())
 def test_sigma_min_on_a_subspace_is_at_least_sigma_min_overall(inst):
     W, X, act, basis = inst["W1"], inst["X1"], inst["activation"], inst["basis"]
@@ -60,7 +61,7 @@ def test_sigma_min_on_a_subspace_is_at_least_sigma_min_overall(inst):
     assert s_sub <= kn.jacobian_norm(W, X, act) * (1 + 1e-12)
 
 
-@settings(max_examples=10)
+@settings(max_examples=examples(10))
 @given(st.integers(0, 10**6), st.sampled_from(["tanh", "erf", "relu"]))
 def test_centre_jacobian_lives_in_S_plus(seed, act):
     """E-6: (I − P_S₊) J(W, X̃) = 0, seen through the Gram; support_gram = Uᵀ J̃J̃ᵀ U exactly."""
@@ -129,7 +130,7 @@ def test_relu_average_converges_only_like_one_over_q_with_quadrature():
     assert errs[0] > errs[2]
 
 
-@settings(max_examples=10)
+@settings(max_examples=examples(10))
 @given(st.integers(0, 10**6))
 def test_projection_of_noisy_labels_on_S_plus(seed):
     """E-7: (P_S₊ y)_i = (1 − 2ρ_l) ỹ_(l) for i in cluster l."""

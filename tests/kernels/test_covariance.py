@@ -14,6 +14,7 @@ from scipy import integrate
 import theorem_lab as tl
 from theorem_lab import covariance as cv
 from theorem_lab import kernels as kn
+from tests.conftest import examples
 
 ACTS = ("tanh", "softplus", "erf", "relu")
 
@@ -27,7 +28,7 @@ def expected_diag(a: float, act) -> float:
     return a * a * integrate.quad(f, -np.inf, np.inf, epsabs=1e-15, epsrel=1e-13, limit=200)[0]
 
 
-@settings(max_examples=12)
+@settings(max_examples=examples(12))
 @given(st.sampled_from(ACTS), st.integers(2, 9), st.integers(1, 5), st.booleans(),
        st.integers(0, 10**6))
 def test_sigma_is_symmetric_psd_with_the_expected_diagonal(act, n, d, unit, seed):

@@ -12,6 +12,7 @@ import theorem_lab as tl
 from theorem_lab import kernels as kn
 from tests.kernels.oracle import explicit_average_jacobian, explicit_jacobian, spec
 from tests.strategies import kernel_instances
+from tests.conftest import examples
 
 RTOL = 1e-10
 
@@ -21,7 +22,7 @@ def rel(a, b) -> float:
     return float(np.max(np.abs(a - b)) / max(np.max(np.abs(b)), 1e-300))
 
 
-@settings(max_examples=20)
+@settings(max_examples=examples(20))
 @given(kernel_instances())
 def test_jacobian_gram_and_cross_gram_match_explicit(inst):
     W1, W2, X1, X2, act = inst["W1"], inst["W2"], inst["X1"], inst["X2"], inst["activation"]
@@ -31,7 +32,7 @@ def test_jacobian_gram_and_cross_gram_match_explicit(inst):
     assert rel(kn.cross_gram(W1, X1, W2, X2, act), J1 @ J2.T) < RTOL
 
 
-@settings(max_examples=20)
+@settings(max_examples=examples(20))
 @given(kernel_instances())
 def test_norms_match_explicit(inst):
     W1, W2, X1, X2, act = inst["W1"], inst["W2"], inst["X1"], inst["X2"], inst["activation"]
@@ -44,7 +45,7 @@ def test_norms_match_explicit(inst):
     assert abs(kn.jacobian_diff_norm(W1, X1, W2, X1, act) - ref) <= RTOL * ref
 
 
-@settings(max_examples=15)
+@settings(max_examples=examples(15))
 @given(kernel_instances(), st.integers(0, 3))
 def test_sigma_min_on_subspace_matches_explicit(inst, extra):
     W, X, act, basis = inst["W1"], inst["X1"], inst["activation"], inst["basis"]
@@ -63,7 +64,7 @@ def test_sigma_min_on_subspace_matches_explicit(inst, extra):
         assert abs(kn.sigma_min(W, X, act, basis=B) ** 2 - ref ** 2) <= RTOL * sv[0] ** 2
 
 
-@settings(max_examples=10)
+@settings(max_examples=examples(10))
 @given(kernel_instances(smooth_only=True))
 def test_average_jacobian_and_its_algebra_match_explicit(inst):
     W1, W2, X1, X2, act = inst["W1"], inst["W2"], inst["X1"], inst["X2"], inst["activation"]

@@ -13,6 +13,7 @@ import theorem_lab as tl
 from proofs_check import lemmas_jacobian as lj
 from proofs_check.check import clopper_pearson, frequency_verdict
 from proofs_check.statements import evaluate
+from tests.conftest import examples
 
 FINDINGS = Path(__file__).resolve().parents[2] / "proofs_check" / "findings"
 
@@ -88,7 +89,7 @@ def test_I5_sandwich_alone_does_not_imply_the_paper_factor():
     assert lhs <= math.sqrt(1 - eta * alpha**2 / 2) + 1e-12                 # (b) holds
 
 
-@settings(max_examples=60)
+@settings(max_examples=examples(60))
 @given(st.integers(1, 4), st.integers(0, 3), st.integers(0, 2**31 - 1))
 def test_I5_paper_factor_holds_under_lemma7_structure(n, extra, seed):
     """G = J̄Jᵀ with ‖J̄ − J‖ ≤ α/2 (α = σ_min(J)) and η = 1/(2β²): (a) holds on every draw."""

@@ -7,6 +7,7 @@ from hypothesis import given, settings
 
 from proofs_check.statements import evaluate, sample
 from tests.strategies import lemma_configs
+from tests.conftest import examples
 
 # (lemma, statements that must hold on every example; findings excluded, see test_findings.py)
 DETERMINISTIC = {
@@ -40,37 +41,37 @@ def _assert_all(res: dict, names, cfg):
         assert chk.holds, f"{name} fails: {chk} on {cfg}"
 
 
-@settings(max_examples=25)
+@settings(max_examples=examples(25))
 @given(cfg=lemma_configs("1"))
 def test_lemma1(cfg):
     _assert_all(evaluate("1", cfg), DETERMINISTIC["1"], cfg)
 
 
-@settings(max_examples=25)
+@settings(max_examples=examples(25))
 @given(cfg=lemma_configs("2"))
 def test_lemma2(cfg):
     _assert_all(evaluate("2", cfg), DETERMINISTIC["2"], cfg)
 
 
-@settings(max_examples=15)
+@settings(max_examples=examples(15))
 @given(cfg=lemma_configs("3"))
 def test_lemma3(cfg):
     _assert_all(evaluate("3", cfg), DETERMINISTIC["3"], cfg)
 
 
-@settings(max_examples=15)
+@settings(max_examples=examples(15))
 @given(cfg=lemma_configs("4"))
 def test_lemma4(cfg):
     _assert_all(evaluate("4", cfg), DETERMINISTIC["4"], cfg)
 
 
-@settings(max_examples=8)
+@settings(max_examples=examples(8))
 @given(cfg=lemma_configs("5"))
 def test_lemma5_identity(cfg):
     _assert_all(evaluate("5", cfg), DETERMINISTIC["5"], cfg)
 
 
-@settings(max_examples=25)
+@settings(max_examples=examples(25))
 @given(cfg=lemma_configs("7"))
 def test_lemma7_where_hypotheses_hold(cfg):
     res = evaluate("7", cfg)
@@ -78,7 +79,7 @@ def test_lemma7_where_hypotheses_hold(cfg):
     _assert_all(res, [k for k in res if k.endswith("[hyp ok]")], cfg)
 
 
-@settings(max_examples=12)
+@settings(max_examples=examples(12))
 @given(cfg=lemma_configs("6"))
 def test_lemma6_where_hypotheses_hold(cfg):
     res = evaluate("6", cfg)
@@ -87,13 +88,13 @@ def test_lemma6_where_hypotheses_hold(cfg):
                                "L6 (10) E-20(ii)"], cfg)
 
 
-@settings(max_examples=20)
+@settings(max_examples=examples(20))
 @given(cfg=lemma_configs("8"))
 def test_lemma8_intermediate_inequalities(cfg):
     _assert_all(evaluate("8", cfg), DETERMINISTIC["8"], cfg)
 
 
-@settings(max_examples=12)
+@settings(max_examples=examples(12))
 @given(cfg=lemma_configs("stage2"))
 def test_stage2(cfg):
     res = evaluate("stage2", cfg)
