@@ -202,7 +202,10 @@ def stage2(run: PairedRun, consts: dict) -> dict:
     da = run.alpha[T2:-1] - run.alpha[T2 + 1:]
     C2 = float(2 * math.sqrt(n) * da.max())
     hyp = {"hyp: T1-H7 C2<=eta aII^2(1-2rho)/32": check_le(C2, eta * aII**2 * (1 - 2 * rho) / 32),
-           "hyp: F2 |r_T2|<=(1-2rho)/2+1/24": check_le(rn[T2], (1 - 2 * rho) / 2 + 1 / 24)}
+           "hyp: F2 |r_T2|<=(1-2rho)/2+1/24": check_le(rn[T2], (1 - 2 * rho) / 2 + 1 / 24),
+           # F3 is an induction from s = T₂: its base case is F2's sign claim h(f(W_T₂,X)) = ỹ
+           # (established in the paper by Lemmas 6 and 8), not only F2's residual bound
+           "hyp: F2 h(f_T2)=y~": check_le(np.sum(run.h(run.f[T2]) != run.data.y_true), 0)}
     tag = _tag(all(c.holds for c in hyp.values()))
     rows = {"thy": [], "rep": [], "meas": [], "op": [], "res": [], "sign": [], "marg": []}
     for s in range(T2, run.T):

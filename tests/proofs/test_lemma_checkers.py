@@ -99,3 +99,17 @@ def test_lemma8_intermediate_inequalities(cfg):
 def test_stage2(cfg):
     res = evaluate("stage2", cfg)
     _assert_all(res, DETERMINISTIC["stage2"] + [k for k in res if k.endswith("[hyp ok]")], cfg)
+
+
+def test_stage2_premise_includes_the_sign_at_T2():
+    """Found by the `thorough` profile: at T₂ the residual bound of F2 held (0.280 ≤ 0.292) while 4
+    signs were wrong, so F3 failed. F3's induction starts from F2's *sign* claim too (given in the
+    paper by Lemmas 6 and 8); without it the run is outside the statement, not a counterexample."""
+    cfg = {"n": 14, "K": 3, "d": 3, "eps": 0.1080037638440131, "rho": 0.2924, "data_seed": 5005382,
+           "activation": "erf", "k": 44, "w_seed": 1778773129, "w2_seed": 1053103769,
+           "scale": 0.33739249407664007, "lemma": "stage2", "schedule": "linear:start=20,end=78",
+           "steps": 92, "t": 15, "which": "c"}
+    res = evaluate("stage2", cfg)
+    assert res["hyp: F2 |r_T2|<=(1-2rho)/2+1/24"].holds
+    assert not res["hyp: F2 h(f_T2)=y~"].holds
+    assert "F3 h(f_s)=y~ [hyp fail]" in res and not res["F3 h(f_s)=y~ [hyp fail]"].holds
