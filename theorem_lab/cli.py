@@ -41,7 +41,10 @@ def _available():
 
 
 def build_parser(command: "str | None" = None) -> argparse.ArgumentParser:
-    parser = _Parser(prog="theorem-lab", description=__doc__.split("\n\n")[0].strip("`"))
+    parser = _Parser(prog="theorem-lab",
+                     description="Put Theorem 1 of 'Distillation ≈ Early Stopping?' on the bench.",
+                     epilog="Exit codes: 0 ok, 1 a run failed, 2 bad input, 130 interrupted. "
+                            "Every command has --help.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name, (module, help_) in _available().items():
         p = sub.add_parser(name, help=help_, description=help_)

@@ -1,0 +1,23 @@
+"""The composition root: every command has --help; an unknown command or none is bad input."""
+
+import pytest
+
+from theorem_lab.cli import COMMANDS, main
+
+
+@pytest.mark.parametrize("command", sorted(COMMANDS))
+def test_every_command_has_help(command, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main([command, "--help"])
+    assert exc.value.code == 0
+    assert f"theorem-lab {command}" in capsys.readouterr().out
+
+
+def test_unknown_or_missing_command_is_exit_2(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["bogus"])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "invalid choice: 'bogus'" in err and "Traceback" not in err
+    assert main([]) == 2
+    assert "COMMAND" in capsys.readouterr().out
