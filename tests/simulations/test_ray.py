@@ -31,3 +31,53 @@ def test_ray_matches_local(capsys, tmp_path):
         assert all(r["environment"]["threads"] == 1 for r in runs)
         pids = {r["environment"]["pid"] for r in runs}
     assert len(pids) >= 1 and all(isinstance(p, int) for p in pids)
+
+
+def _ray_task_pids() -> list:
+    """PIDs of Ray worker processes currently running a sweep task (their title is ray::run_task)."""
+    import os
+    pids = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/cmdline", "rb") as fh:
+                    if fh.read().startswith(b"ray::run_task"):
+                        pids.append(int(entry))
+            except OSError:
+                continue
+    return pids
+
+
+def test_ray_retries_a_task_whose_worker_is_killed(tmp_path):
+    """SIGKILL a Ray worker mid-task: Ray reruns the task (max_retries) and the sweep completes
+    with every run stored exactly once."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "ray-kill"
+    argv = [sys.executable, "-m", "theorem_lab.cli", "sweep", "--n", "200", "--clusters", "4",
+            "--dim", "10", "--width", "512", "--steps", "3000", "--n-test", "20", "--seeds", "2",
+            "--methods", "self-distill", "--no-figure", "--executor", "ray", "--workers", "2",
+            "--out", str(out)]
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        killed, deadline = None, time.time() + 120
+        while killed is None and time.time() < deadline and proc.poll() is None:
+            pids = _ray_task_pids()
+            if pids:
+                time.sleep(0.5)                     # let the task get going
+                os.kill(pids[0], signal.SIGKILL)
+                killed = pids[0]
+            time.sleep(0.1)
+        assert killed is not None, "no Ray task process seen"
+        assert proc.wait(timeout=300) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    with ResultStore(out, readonly=True) as store:
+        runs = store.runs()
+    assert len(runs) == 2 and all(r["status"] == "finished" for r in runs)
+    assert killed not in {r["environment"]["pid"] for r in runs}
