@@ -202,15 +202,23 @@ def parse_methods(text: str) -> list[str]:
 
 # --- grid points --------------------------------------------------------------------------
 
-def resolve_engine(backend: str, device: str, dtype: str) -> tuple[str, str, str]:
-    """``auto`` = torch on CUDA when a GPU is visible, else numpy (the fastest CPU path here)."""
+def resolve_engine(backend: str, device: str, dtype: str,
+                   remote: bool = False) -> tuple[str, str, str]:
+    """``auto`` = torch on CUDA when a GPU is visible, else numpy (the fastest CPU path here).
+
+    ``remote``: the runs go to a Ray cluster, whose workers may have GPUs this coordinator
+    lacks, so an explicit ``--device cuda`` is not checked against the local machine.
+    """
+    if remote and device == "cuda" and backend in ("auto", "torch", "cupy"):
+        check_choice("--dtype", dtype, OWNER, DTYPES)
+        return ("torch" if backend == "auto" else backend), "cuda", dtype
     if backend == "auto" and device in ("auto", "cpu") and not cuda_available():
         return "numpy", "cpu", dtype
     bk = resolve_backend(backend, device, dtype, OWNER)
     return bk.name, bk.device, bk.dtype
 
 
-def _check_point(p: dict) -> dict:
+def _check_point(p: dict, remote: bool = False) -> dict:
     """Cross-option checks of one grid point; returns it with schedule and backend resolved."""
     n, K = p["n"], p["clusters"]
     if n < 2 * K:
@@ -224,15 +232,16 @@ def _check_point(p: dict) -> dict:
         p["schedule"] = parse_schedule(p["schedule"], p["steps"]).spec
     except ParameterError as exc:
         raise ParameterError(f"--schedule: {exc}") from None
-    p["backend"], p["device"], p["dtype"] = resolve_engine(p["backend"], p["device"], p["dtype"])
+    p["backend"], p["device"], p["dtype"] = resolve_engine(p["backend"], p["device"], p["dtype"],
+                                                           remote)
     return p
 
 
-def expand(grid: dict, defaults: Optional[dict] = None) -> list[dict]:
+def expand(grid: dict, defaults: Optional[dict] = None, remote: bool = False) -> list[dict]:
     """All grid points (dicts over ``GRID_FIELDS``), each validated and resolved.
 
     ``grid`` maps fields to value lists (from ``parse_grid``); missing fields take ``defaults``
-    (by default ``RunConfig``'s).
+    (by default ``RunConfig``'s). ``remote``: runs go to a Ray cluster (see ``resolve_engine``).
     Points that resolve to the same values (e.g. backend 'auto' and 'numpy' on a CPU) appear once.
     """
     defaults = defaults or {**RunConfig().as_dict(), "schedule": "linear", "backend": "auto",
@@ -241,7 +250,7 @@ def expand(grid: dict, defaults: Optional[dict] = None) -> list[dict]:
     lists = [grid.get(f, [defaults[f]]) for f in names]
     points, seen = [], set()
     for combo in itertools.product(*lists):
-        p = _check_point(dict(zip(names, combo)))
+        p = _check_point(dict(zip(names, combo)), remote)
         key = canonical_json(p)
         if key not in seen:
             seen.add(key)

@@ -90,7 +90,7 @@ def _validated(args):
         if args.address is not None:
             from .executors import check_ray_address
             check_ray_address(args.address)
-    points = G.expand(grid)
+    points = G.expand(grid, remote=args.executor == "ray" and args.address is not None)
     varying = [f for f in G.GRID_FIELDS if len({G.canonical_json(p[f]) for p in points}) > 1]
     name = args.name or "sweep-" + G.config_hash({"points": points, "methods": methods,
                                                   "seeds": seeds})[:8]

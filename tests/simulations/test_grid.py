@@ -51,6 +51,18 @@ def test_expand_merges_points_that_resolve_identically():
         assert len(points) == 1 and points[0]["backend"] == "numpy"
 
 
+def test_remote_ray_runs_may_ask_for_cuda_the_coordinator_lacks():
+    """A CPU coordinator can send GPU tasks to a Ray cluster; locally, --device cuda needs CUDA."""
+    g = G.parse_grid({"device": "cuda"})
+    points = G.expand(g, remote=True)
+    assert [(p["backend"], p["device"]) for p in points] == [("torch", "cuda")]
+    if not G.cuda_available():
+        with pytest.raises(ParameterError, match="no CUDA device"):
+            G.expand(g)
+    with pytest.raises(ParameterError, match="'--dtype'"):
+        G.expand(G.parse_grid({"device": "cuda"}) | {"dtype": ["float16"]}, remote=True)
+
+
 @pytest.mark.parametrize("opts, name", [
     ({"n": "5", "clusters": "10"}, "'--n'"),
     ({"rho": "0.45", "n": "20", "clusters": "10"}, "'--rho'"),   # round(0.45*2) = 1 = n_l/2
