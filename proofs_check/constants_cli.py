@@ -20,6 +20,7 @@ from theorem_lab.activations import ACTIVATIONS, get_activation
 from theorem_lab.errors import check_choice, check_int, check_real
 
 from . import constants as C
+from .requirements import schedule_report
 
 _OWNER = "constants"
 
@@ -74,39 +75,6 @@ def resolve_values(args) -> "tuple[dict, dict]":
     vals = {C.n: n, C.K: K, C.d: args.d, C.rho: rho, C.delta: delta, C.Gamma: G, C.c_low: c_low,
             C.lam_C: lamC, C.Lam: Lam, C.eps: eps, C.c3: args.c3, C.c4: args.c4}
     return vals, notes
-
-
-def schedule_report(spec: str, steps: int, vals: dict, reading: str) -> dict:
-    """Does α_t meet (T1-H6), (T1-H7), (T1-H8)? Which fails first (smallest t)?"""
-    from theorem_lab.schedules import T2, parse_schedule
-    n = int(vals[C.n])
-    a = parse_schedule(spec, steps).values(steps)
-    t2 = T2(a, n)
-    jumps = 2 * math.sqrt(n) * (a[:-1] - a[1:])
-    b1 = C.evaluate(C.slow_decay_bound(reading), vals)
-    b2 = C.evaluate(C.slow_decay_bound_II, vals)
-    T1 = math.ceil(C.evaluate(C.T1_derived(reading), vals))
-    req = max(C.evaluate(e, vals) for e in C.alpha_T1_required(reading))
-    fails = []
-    lim = len(jumps) if t2 is None else t2
-    bad1 = np.flatnonzero(jumps[:lim] > b1)
-    if bad1.size:
-        fails.append((int(bad1[0]), f"T1-H6: 2√n(α_t−α_t+1) = {jumps[bad1[0]]:.3g} > κ₁(1−2ρ) = {b1:.3g}"))
-    if t2 is not None:
-        bad2 = np.flatnonzero(jumps[t2:] > b2)
-        if bad2.size:
-            fails.append((int(t2 + bad2[0]), f"T1-H7: 2√n(α_s−α_s+1) = {jumps[t2 + bad2[0]]:.3g} > κ₂(1−2ρ) = {b2:.3g}"))
-    aT1 = a[min(T1, steps)]
-    if aT1 < req:
-        fails.append((min(T1, steps), f"T1-H8: α_T1 = {aT1:.4g} < {req:.6g} (T1 = {T1})"))
-    if t2 is None:
-        fails.append((steps, f"α_t never drops below 1/(24√n) within {steps} steps: T₂ undefined"))
-    fails.sort()
-    return {"T2": t2, "C1": float(jumps[:lim].max()) if lim else 0.0, "C1_bound": b1,
-            "C2": float(jumps[t2:].max()) if t2 is not None and t2 < len(jumps) else 0.0, "C2_bound": b2,
-            "alpha_T1": float(aT1), "alpha_T1_required": req, "T1": T1,
-            "meets": not fails, "first_failure": fails[0][1] if fails else None,
-            "failures": [f for _, f in fails]}
 
 
 def quantities(vals: dict, reading: str) -> list:

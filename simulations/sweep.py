@@ -287,8 +287,26 @@ def summarise(plan: Plan, runs: dict) -> list:
         cell = {"label": plan.labels[ci], "point": point, "sqrt_n": sqrt_n,
                 "noise_l2": _mean_std(noise)[0], "activation_note": note, "methods": methods}
         cell["verdict"] = verdict(cell)
+        if "self-distill" in plan.methods:
+            cell["hypotheses"] = hypotheses(point)
         cells.append(cell)
     return cells
+
+
+def hypotheses(point: dict) -> dict:
+    """Theorem 1's explicit conditions at this grid point, on the seed-0 data (the vacuity
+    report of ``proofs_check.requirements``: required width, allowed ε, the schedule's decay)."""
+    import theorem_lab as tl
+    from proofs_check.requirements import theorem_requirements
+
+    try:
+        data = tl.make_clusterable(n=point["n"], K=point["clusters"], d=point["dim"],
+                                   eps=point["eps"], rho=point["rho"], seed=0, n_test=0,
+                                   min_separation=point["min_separation"])
+    except tl.ParameterError as exc:      # the runs of this cell failed the same way
+        return {"error": str(exc)}
+    return theorem_requirements(data, point["activation"], point["width"], point["schedule"],
+                                point["steps"])
 
 
 def fmt(mean: float, std: float, count: int, digits: int = 3) -> str:

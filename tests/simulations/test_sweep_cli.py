@@ -116,6 +116,7 @@ def test_table_output_and_relu_note(capsys, tmp_path):
     assert rc == 0
     assert "OUTSIDE Theorem 1's hypothesis" in stdout
     assert "self-distill" in stdout and "verdict:" in stdout and "‖W−W₀‖_F" in stdout
+    assert "Theorem 1's hypotheses (δ = 0.1, measured Λ = " in stdout and "required (" in stdout
     assert "runs" in err          # the progress bar went to stderr
     assert not (tmp_path / "r" / "trajectories.png").exists()
 
