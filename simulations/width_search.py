@@ -1,0 +1,85 @@
+"""Width search: the smallest width at which self-distillation reaches the clean labels, against
+the width Theorem 1 asks for (the vacuity question of DESIGN.md, in one number).
+
+For widths k = k_min, 2k_min, …, k_max (powers of two times k_min) and several seeds, train
+Algorithm 1 and call a run a success when ‖f − ỹ‖₂ ≤ ``fraction``·√n at the horizon (the sweep's
+criterion). The reported empirical width is the smallest k from which every tested width succeeds
+on every seed; the theorem's width is ``proofs_check.requirements.theorem_requirements`` on the
+same data.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from typing import Callable, Optional
+
+import theorem_lab as tl
+from theorem_lab.errors import check_int, check_real, fail
+
+from .sweep import CONVERGED_FRACTION
+
+_OWNER = "width-search"
+
+
+@dataclass(frozen=True)
+class WidthSearch:
+    """Data, schedule and grid of a width search (defaults: the sweep's headline instance)."""
+
+    n: int = 1000
+    K: int = 10
+    d: int = 50
+    eps: float = 0.05
+    rho: float = 0.3
+    activation: str = "tanh"
+    steps: int = 600
+    schedule: str = "linear"
+    k_min: int = 2                     # smallest width tried (even)
+    k_max: int = 1024                  # largest width tried
+    seeds: int = 3
+    fraction: float = CONVERGED_FRACTION   # success: ‖f − ỹ‖₂ ≤ fraction·√n
+
+    def validated(self) -> "WidthSearch":
+        check_int("k_min", self.k_min, _OWNER, low=2, even=True)
+        check_int("k_max", self.k_max, _OWNER, low=2, even=True)
+        if self.k_max < self.k_min:
+            raise fail("k_max", _OWNER, f">= k_min = {self.k_min}", self.k_max)
+        check_int("seeds", self.seeds, _OWNER, low=1)
+        check_int("steps", self.steps, _OWNER, low=1)
+        check_real("fraction", self.fraction, _OWNER, low=0.0, high=1.0, low_open=True)
+        tl.parse_schedule(self.schedule, self.steps)
+        tl.get_activation(self.activation, _OWNER)
+        return self
+
+    def widths(self) -> list:
+        return [self.k_min * 2 ** i for i in range(int(math.log2(self.k_max / self.k_min)) + 1)]
+
+
+def search(cfg: WidthSearch, progress: Optional[Callable[[int, int], None]] = None) -> dict:
+    """Train every (width, seed); return the table, the empirical width and the theorem's."""
+    from proofs_check.requirements import theorem_requirements
+
+    cfg = cfg.validated()
+    datasets = [tl.make_clusterable(n=cfg.n, K=cfg.K, d=cfg.d, eps=cfg.eps, rho=cfg.rho, seed=s,
+                                    n_test=0) for s in range(cfg.seeds)]
+    threshold = cfg.fraction * math.sqrt(cfg.n)
+    rows = []
+    for k in cfg.widths():
+        errors = []
+        for s, data in enumerate(datasets):
+            net = tl.TwoLayerNet.init(d=cfg.d, k=k, activation=cfg.activation, seed=10_000 + s)
+            traj = tl.train(data, net, steps=cfg.steps, schedule=cfg.schedule, log_every=cfg.steps)
+            errors.append(traj.final["l2_clean"] if traj.status == "finished" else math.inf)
+            if progress is not None:
+                progress(k, s)
+        rows.append({"width": k, "l2_clean": errors, "max_l2_clean": max(errors),
+                     "success": all(e <= threshold for e in errors)})
+    empirical = None
+    for row in reversed(rows):            # smallest k from which every larger tested k succeeds
+        if not row["success"]:
+            break
+        empirical = row["width"]
+    theory = theorem_requirements(datasets[0], cfg.activation, cfg.k_max, cfg.schedule, cfg.steps)
+    return {"config": asdict(cfg), "threshold": threshold, "rows": rows,
+            "empirical_width": empirical, "theorem_width": theory["width_required"],
+            "theorem_binding_term": theory["width_binding_term"], "theorem": theory}
