@@ -1,0 +1,35 @@
+"""`theorem-lab report RUN`: a Markdown report of a stored sweep (tables, verdicts, vacuity, figure)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import sys
+from pathlib import Path
+
+from theorem_lab.errors import fail
+
+_OWNER = "report"
+
+
+def configure(parser) -> None:
+    parser.add_argument("run", metavar="RUN", help="a sweep directory (holding summary.json and results.sqlite)")
+    parser.add_argument("--out", default=None, help="output file (default RUN/report.md)")
+
+
+def run(args) -> int:
+    from .report import write_report
+
+    run_dir = Path(args.run)
+    if not (run_dir / "summary.json").is_file() or not (run_dir / "results.sqlite").is_file():
+        raise fail("RUN", _OWNER, "a directory written by 'theorem-lab sweep' (summary.json and "
+                   "results.sqlite)", str(run_dir))
+    try:
+        target = write_report(run_dir, args.out)
+    except (json.JSONDecodeError, KeyError, sqlite3.DatabaseError) as exc:
+        raise fail("RUN", _OWNER, f"a sweep directory with a readable summary and store ({exc})",
+                   str(run_dir)) from None
+    except OSError as exc:
+        raise fail("--out", _OWNER, f"a writable file ({exc.strerror})", str(args.out)) from None
+    sys.stderr.write(f"report: {target}\n")
+    return 0
