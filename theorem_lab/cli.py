@@ -17,6 +17,7 @@ import sys
 COMMANDS = {
     "sweep": ("simulations.sweep_cli", "the headline experiment: grids of runs, verdicts, a results store"),
     "export": ("simulations.export_cli", "write a stored sweep as tidy CSV"),
+    "figures": ("figures.figures_cli", "redraw a stored sweep's trajectory figure (PNG + PDF)"),
     "report": ("figures.report_cli", "a Markdown report of a stored sweep: tables, verdicts, vacuity, figure"),
     "width-search": ("simulations.width_search_cli", "smallest width at which Algorithm 1 works vs the width Theorem 1 asks for"),
     "air": ("simulations.air_cli", "anisotropic information retrieval: label energy in the top NTK eigenspace"),

@@ -29,3 +29,16 @@ def test_report_needs_a_sweep_directory(tmp_path, capsys):
     assert main(["report", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert "'RUN' parameter of report" in err and err.count("\n") == 1
+
+
+def test_figures_redraws_from_the_store(tmp_path, capsys):
+    run = tmp_path / "sweep"
+    assert main(["sweep", *TINY, "--out", str(run), "--no-figure"]) == 0
+    assert not (run / "trajectories.png").exists()
+    assert main(["figures", str(run)]) == 0
+    assert (run / "trajectories.png").stat().st_size > 0 and (run / "trajectories.pdf").exists()
+    assert main(["figures", str(run), "--out", str(tmp_path / "fig")]) == 0
+    assert (tmp_path / "fig.png").exists()
+    capsys.readouterr()
+    assert main(["figures", str(tmp_path / "nothing")]) == 2
+    assert "'RUN' parameter of figures" in capsys.readouterr().err
