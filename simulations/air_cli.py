@@ -117,16 +117,14 @@ def run(args) -> int:
         tag = "" if K == base.K else f"_top{K}"
         if "2" in figs:
             r = air.figure2(cfg)
-            from figures import air_figures
-            paths = air_figures.figure2(r, out, K, stem=f"air_figure2{tag}")
+            paths = args.plots.figure2(r, out, K, stem=f"air_figure2{tag}")
             summary["figures"][f"figure2{tag}"] = {
                 "noise": r["noise"].tolist(), "mean": r["mean"].tolist(), "std": r["std"].tolist(),
                 "monotone_decreasing": bool(np.all(np.diff(r["mean"]) < 0)),
                 "max_angle_to_S+": r["max_angle"].tolist(), "files": paths}
         if "5" in figs:
             r = air.figure5(cfg)
-            from figures import air_figures
-            paths = air_figures.figure5(r, out, K, stem=f"air_figure5{tag}")
+            paths = args.plots.figure5(r, out, K, stem=f"air_figure5{tag}")
             summary["figures"][f"figure5{tag}"] = {
                 "step": r["step"].tolist(), "mean": r["mean"].tolist(), "std": r["std"].tolist(),
                 "positive_share": r["positive_share"],

@@ -148,10 +148,10 @@ def run(args) -> int:
     store.close()
     cells = summarise(plan, runs)
     figure, figure_error = [], None
-    if not args.no_figure:
+    draw = getattr(args, "draw_figure", None)     # given by the composition root (theorem_lab/cli.py)
+    if not args.no_figure and draw is not None:
         try:
-            from figures.trajectory_figure import trajectory_figure
-            figure = [str(p) for p in trajectory_figure(out)]
+            figure = [str(p) for p in draw(out)]
         except Exception as exc:   # results are stored; a figure bug must not lose the summary
             figure_error = f"{type(exc).__name__}: {exc}"
             log.write(f"sweep: the figure failed ({figure_error}); results are in {out}\n")

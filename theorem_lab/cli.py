@@ -73,6 +73,12 @@ def main(argv=None) -> int:
     except ModuleNotFoundError:
         sys.stderr.write(f"theorem-lab: error: the '{args.command}' command is not built yet\n")
         return 2
+    # simulations must not import figures (figures -> simulations): the root wires them in
+    if args.command == "sweep":
+        args.draw_figure = lambda out: importlib.import_module(
+            "figures.trajectory_figure").trajectory_figure(out)
+    if args.command == "air":
+        args.plots = importlib.import_module("figures.air_figures")   # figure2, figure5
     from .errors import ParameterError
     try:
         return int(module.run(args) or 0)
