@@ -13,28 +13,14 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
 import numpy as np
 
-from theorem_lab.errors import check_choice, check_int
+from theorem_lab.errors import check_choice, check_int, check_writable_dir, fail
 
 from .check import Summary, load_violations, save_violations
 from .statements import LEMMAS, PROBABILISTIC, evaluate, sample
-
-
-def _check_writable(path) -> None:
-    """--save is checked before any sampling: its folder must exist (or be creatable) and be writable."""
-    import os
-    from pathlib import Path
-
-    from theorem_lab.errors import fail
-    folder = Path(path).parent
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise fail("--save", "check", f"a file in a writable folder ({exc.strerror})", str(path)) from None
-    if not os.access(folder, os.W_OK) or Path(path).is_dir():
-        raise fail("--save", "check", "a writable file path", str(path))
 
 
 def configure(parser) -> None:
@@ -114,7 +100,9 @@ def run(args) -> int:
     lemmas = LEMMAS if args.lemma == "all" else tuple(
         check_choice("lemma", s.strip(), "check", LEMMAS) for s in args.lemma.split(","))
     seed = check_int("seed", args.seed, "check", low=0)
-    _check_writable(args.save)
+    check_writable_dir("--save", Path(args.save).parent, "check")   # before any sampling
+    if Path(args.save).is_dir():
+        raise fail("--save", "check", "a file path, not a directory", args.save)
     from tqdm import tqdm
     bar = tqdm(total=samples * len(lemmas), file=sys.stderr, disable=args.json, leave=False)
     summaries = run_checks(lemmas, samples, seed,

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from theorem_lab.errors import ParameterError, check_choice, check_int, fail
+from theorem_lab.errors import ParameterError, check_choice, check_int, check_writable_dir, fail
 
 _OWNER = "air"
 FIGURES = ("2", "5", "none")
@@ -89,14 +89,6 @@ def _user_labels(args, cfg, Ks) -> dict:
             "angles_to_S+": air.support_angles(E, data.cluster, cfg.K).tolist()}
 
 
-def _check_writable(out: Path):
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise fail("out", _OWNER, f"a directory that can be created ({exc.strerror or exc})",
-                   str(out)) from None
-
-
 def run(args) -> int:
     from simulations import air
     figs = [check_choice("figure", f, _OWNER, FIGURES) for f in str(args.figure).split(",") if f]
@@ -108,7 +100,7 @@ def run(args) -> int:
                          label_fn=args.label_fn, lr=args.lr).validated()
     Ks = (base.K,) + tuple(K for K in _ints(args.topk, "topk") if K != base.K)
     out = Path(args.out)
-    _check_writable(out)
+    check_writable_dir("out", out, _OWNER)
     summary = {"config": air.config_dict(base), "topk": list(Ks), "figures": {}}
     if args.labels:
         summary["labels"] = _user_labels(args, base, Ks)

@@ -15,11 +15,10 @@ from __future__ import annotations
 
 import json
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-from theorem_lab.errors import check_choice, fail
+from theorem_lab.errors import check_choice, check_writable_dir, fail
 
 from . import grid as G
 
@@ -95,18 +94,8 @@ def _validated(args):
     name = args.name or "sweep-" + G.config_hash({"points": points, "methods": methods,
                                                   "seeds": seeds})[:8]
     out = Path(args.out) if args.out else Path("runs") / name
-    _check_writable(out)
+    check_writable_dir("--out", out, G.OWNER)
     return points, varying, methods, seeds, workers, out
-
-
-def _check_writable(out: Path):
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=out, prefix=".write-test-"):
-            pass
-    except OSError as exc:
-        raise fail("--out", G.OWNER, f"a directory that can be created and written "
-                   f"({exc.strerror or exc})", str(out)) from None
 
 
 def run(args) -> int:

@@ -11,7 +11,9 @@ The CLI turns a ``ParameterError`` into that one line and exit code 2.
 from __future__ import annotations
 
 import math
+import tempfile
 from numbers import Integral, Real
+from pathlib import Path
 from typing import Iterable
 
 
@@ -61,3 +63,16 @@ def check_choice(name: str, value, owner: str, choices: Iterable[str]) -> str:
     if value not in choices:
         raise fail(name, owner, "one of " + ", ".join(repr(c) for c in choices), value)
     return value
+
+
+def check_writable_dir(name: str, path, owner: str) -> Path:
+    """Create the directory ``path`` if needed and prove it writable (a throw-away file), before
+    any work starts; else raise naming the option."""
+    path = Path(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path, prefix=".write-test-"):
+            pass
+    except OSError as exc:
+        raise fail(name, owner, f"a writable directory ({exc.strerror or exc})", str(path)) from None
+    return path
