@@ -1,9 +1,9 @@
-"""Figures 2 and 5 of the paper, reproduced on clusterable data (from ``simulations.air`` results).
+"""Figures 2 and 5 of the paper, reproduced on clusterable data (from ``theorem_lab.simulations.air`` results).
 
 Figure 2: top-K fraction ρ_K(y) of the label vector against the label-noise level (mean ± one
 standard deviation over seeds). Figure 5: information gain ρ_K(ŷ_t) − ρ_K(y) over GD steps
 (mean ± sd band, individual seeds thin). Both written as PNG and PDF; colours from the
-Okabe–Ito colour-blind-safe palette (``figures.style`` is used when it exists).
+Okabe–Ito colour-blind-safe palette (``theorem_lab.figures.style`` is used when it exists).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ def _plt():
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     try:                                                    # the shared style, when it exists
-        from figures import style
+        from theorem_lab.figures import style
         if hasattr(style, "apply"):
             style.apply()
     except ImportError:
@@ -38,7 +38,7 @@ def _save(fig, out: Path, stem: str) -> list:
 
 
 def figure2(result: dict, out, K: int, label: str = "", stem: str = "air_figure2") -> list:
-    """ρ_K(y) vs label noise; ``result`` as returned by ``simulations.air.figure2``."""
+    """ρ_K(y) vs label noise; ``result`` as returned by ``theorem_lab.simulations.air.figure2``."""
     plt = _plt()
     fig, ax = plt.subplots(figsize=(3.4, 2.6))
     noise, frac = np.asarray(result["noise"]), np.asarray(result["fraction"])
@@ -57,7 +57,7 @@ def figure2(result: dict, out, K: int, label: str = "", stem: str = "air_figure2
 
 
 def figure5(result: dict, out, K: int, label: str = "", stem: str = "air_figure5") -> list:
-    """Information gain ρ_K(ŷ_t) − ρ_K(y) vs step; ``result`` from ``simulations.air.figure5``."""
+    """Information gain ρ_K(ŷ_t) − ρ_K(y) vs step; ``result`` from ``theorem_lab.simulations.air.figure5``."""
     plt = _plt()
     fig, ax = plt.subplots(figsize=(3.4, 2.6))
     step, gain = np.asarray(result["step"]), np.asarray(result["gain"])

@@ -11,9 +11,9 @@ import json
 import os
 from pathlib import Path
 
-from simulations.store import ResultStore
-from simulations.sweep import fmt
-from simulations.sweep_cli import COLUMNS
+from theorem_lab.simulations.store import ResultStore
+from theorem_lab.simulations.sweep import fmt
+from theorem_lab.simulations.sweep_cli import COLUMNS
 
 POINT_FIELDS = (("n", "n"), ("clusters", "K"), ("dim", "d"), ("eps", "ε"), ("rho", "ρ"),
                 ("width", "k"), ("activation", "φ"), ("steps", "steps"), ("lr", "η"),
@@ -31,7 +31,7 @@ def _table(cell: dict) -> list:
 
 def markdown(summary: dict, environment: "dict | None", figure: "str | None") -> str:
     """The report text. ``figure``: path of the trajectory PNG relative to the report, if any."""
-    from proofs_check.requirements import requirements_line
+    from theorem_lab.proofs_check.requirements import requirements_line
 
     out = ["# theorem-lab sweep report", "",
            f"{summary['runs_total']} run(s) over {len(summary['cells'])} setting(s), "

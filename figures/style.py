@@ -1,6 +1,6 @@
 """One figure style for the project: palette, sizes, math labels (STYLE.md, "Figures").
 
-    from figures import style
+    from theorem_lab.figures import style
     with style.context():
         fig, ax = plt.subplots(figsize=style.size("one"))
         ax.plot(t, e, color=style.method_color("self-distill"), label=style.METHOD_LABELS[...])

@@ -7,7 +7,7 @@ Lines are means over seeds, bands mean ± sample std. Reference lines: ‖ỹ‖
 2√#flipped (the ‖f − ỹ‖₂ of a network that has memorised the noise). Early stopping ends at
 its stopping time τ, marked with a dot. Log y axis.
 
-    python -m figures.trajectory_figure runs/NAME     # writes runs/NAME/trajectories.png/.pdf
+    python -m theorem_lab.figures.trajectory_figure runs/NAME     # writes runs/NAME/trajectories.png/.pdf
 """
 
 from __future__ import annotations
@@ -72,7 +72,7 @@ def _title(key: tuple, varying: list) -> str:
 
 def trajectory_figure(store_dir, stem=None) -> list:
     """Draw the figure for the store in ``store_dir``; returns [png, pdf] paths."""
-    from simulations.store import ResultStore
+    from theorem_lab.simulations.store import ResultStore
 
     store_dir = Path(store_dir)
     with ResultStore(store_dir, readonly=True) as store:

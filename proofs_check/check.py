@@ -108,15 +108,27 @@ def save_violations(path, records: list) -> None:
                   default=_json_default)
 
 
+def packaged_findings() -> "dict[str, object]":
+    """The counterexamples shipped with the package (``proofs_check/findings/<id>.json``, the files
+    FINDINGS.md cites), by id: ``{"I-8": <Traversable>, ...}``."""
+    from importlib.resources import files
+    folder = files("theorem_lab.proofs_check") / "findings"
+    return {f.name[:-len(".json")]: f for f in folder.iterdir() if f.name.endswith(".json")}
+
+
 def load_violations(path) -> list:
+    """Records of a violations file: a path, or the id of a packaged finding (``I-8``)."""
     from theorem_lab.errors import ParameterError
+    known = packaged_findings()
+    source = known.get(str(path), path)
     try:
-        with open(path) as fh:
+        with (source.open() if str(path) in known else open(source)) as fh:
             blob = json.load(fh)
         return list(blob["records"])
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ParameterError(f"The 'replay' parameter of check must be a file written by "
-                             f"'theorem-lab check' (a violations JSON). Got {str(path)!r} ({exc}).")
+                             f"'theorem-lab check' (a violations JSON) or a packaged finding "
+                             f"({', '.join(sorted(known))}). Got {str(path)!r} ({exc}).")
 
 
 def _json_default(o):

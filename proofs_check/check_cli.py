@@ -1,7 +1,7 @@
 """`theorem-lab check`: every lemma's inequality on random configurations, or a replay.
 
     theorem-lab check --lemma all --samples 20 [--seed 0] [--json] [--save FILE]
-    theorem-lab check --replay FILE
+    theorem-lab check --replay FILE        (or a packaged finding's id: --replay I-8)
 
 One row per statement: samples, max ratio lhs/rhs (≤ 1 holds; the max is the slack), violations,
 the worst configuration. Rows named ``hyp: …`` are hypotheses (informational); a conclusion
@@ -19,7 +19,7 @@ import numpy as np
 
 from theorem_lab.errors import check_choice, check_int, check_writable_dir, fail
 
-from .check import Summary, load_violations, save_violations
+from .check import Summary, load_violations, packaged_findings, save_violations
 from .statements import LEMMAS, PROBABILISTIC, evaluate, sample
 
 
@@ -30,7 +30,8 @@ def configure(parser) -> None:
     parser.add_argument("--json", action="store_true", help="print a JSON summary")
     parser.add_argument("--save", default="runs/check/violations.json",
                         help="where violating configurations are written (if any)")
-    parser.add_argument("--replay", default=None, help="re-run the configurations of a saved file")
+    parser.add_argument("--replay", default=None, help="re-run the configurations of a saved file, or of a packaged finding "
+                             "by id (" + ", ".join(sorted(packaged_findings())) + ")")
     parser.add_argument("--strict", action="store_true",
                         help="exit 1 if a statement whose hypotheses hold is violated")
 

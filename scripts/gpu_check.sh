@@ -9,7 +9,7 @@ nvidia-smi --query-gpu=name,memory.total --format=csv,noheader || true
 $PY -c "import torch; print('torch', torch.__version__, 'cuda', torch.cuda.is_available())"
 $PY -m pytest -q -m gpu tests || rc=1
 for dtype in float64 float32; do
-    $PY -m theorem_lab.cli sweep --backend torch --device cuda --dtype "$dtype" \
+    $PY -m theorem_lab sweep --backend torch --device cuda --dtype "$dtype" \
         --out "${TMPDIR:-/tmp}/gpu-sweep-$dtype" --no-figure || rc=1
 done
 exit $rc

@@ -66,7 +66,7 @@ def configure(parser):
 def _user_labels(args, cfg, Ks) -> dict:
     """Top-K fractions of a user label vector, the noisy and the clean labels, first seed."""
     import theorem_lab as tl
-    from simulations import air
+    from theorem_lab.simulations import air
     path = Path(args.labels)
     if not path.exists():
         raise ParameterError(f"The 'labels' parameter of air must be an existing .npy file of "
@@ -90,7 +90,7 @@ def _user_labels(args, cfg, Ks) -> dict:
 
 
 def run(args) -> int:
-    from simulations import air
+    from theorem_lab.simulations import air
     figs = [check_choice("figure", f, _OWNER, FIGURES) for f in str(args.figure).split(",") if f]
     figs = [f for f in figs if f != "none"]
     base = air.AirConfig(n=args.n, K=args.K, d=args.d, eps=args.eps, width=args.width,

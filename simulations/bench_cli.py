@@ -1,6 +1,6 @@
 """`theorem-lab bench step|gram`: performance measured as ratios against an in-process baseline.
 
-Each benchmark lives in its own module (``simulations.bench_step``, ``simulations.bench_gram``)
+Each benchmark lives in its own module (``theorem_lab.simulations.bench_step``, ``theorem_lab.simulations.bench_gram``)
 with ``configure(parser)`` and ``run(args)``; this module only dispatches.
 """
 
@@ -9,8 +9,8 @@ from __future__ import annotations
 import importlib
 
 BENCHMARKS = {
-    "step": ("simulations.bench_step", "one GD step vs its two GEMMs (ratio, GFLOP/s)"),
-    "gram": ("simulations.bench_gram", "jacobian_gram vs torch.func's NTK (speed-up, peak memory)"),
+    "step": ("theorem_lab.simulations.bench_step", "one GD step vs its two GEMMs (ratio, GFLOP/s)"),
+    "gram": ("theorem_lab.simulations.bench_gram", "jacobian_gram vs torch.func's NTK (speed-up, peak memory)"),
 }
 
 

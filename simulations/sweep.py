@@ -295,9 +295,9 @@ def summarise(plan: Plan, runs: dict) -> list:
 
 def hypotheses(point: dict) -> dict:
     """Theorem 1's explicit conditions at this grid point, on the seed-0 data (the vacuity
-    report of ``proofs_check.requirements``: required width, allowed ε, the schedule's decay)."""
+    report of ``theorem_lab.proofs_check.requirements``: required width, allowed ε, the schedule's decay)."""
     import theorem_lab as tl
-    from proofs_check.requirements import theorem_requirements
+    from theorem_lab.proofs_check.requirements import theorem_requirements
 
     try:
         data = tl.make_clusterable(n=point["n"], K=point["clusters"], d=point["dim"],

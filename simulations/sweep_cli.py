@@ -201,7 +201,7 @@ def render(cells: list, summary: dict) -> str:
                 lines.append(f"   {method} failed: {err}")
         lines.append(f"   verdict: {cell['verdict']}")
         if "hypotheses" in cell:
-            from proofs_check.requirements import requirements_line
+            from theorem_lab.proofs_check.requirements import requirements_line
             lines.append(f"   {requirements_line(cell['hypotheses'])} (seed-0 data)")
     lines.append(f"\n{summary['runs_total']} run(s), {summary['runs_skipped']} reused from the "
                  f"store, {summary['runs_failed']} failed; {summary['seconds']:.1f} s. "

@@ -4,7 +4,7 @@ the width Theorem 1 asks for (the vacuity question of DESIGN.md, in one number).
 For widths k = k_min, 2k_min, …, k_max (powers of two times k_min) and several seeds, train
 Algorithm 1 and call a run a success when ‖f − ỹ‖₂ ≤ ``fraction``·√n at the horizon (the sweep's
 criterion). The reported empirical width is the smallest k from which every tested width succeeds
-on every seed; the theorem's width is ``proofs_check.requirements.theorem_requirements`` on the
+on every seed; the theorem's width is ``theorem_lab.proofs_check.requirements.theorem_requirements`` on the
 same data.
 """
 
@@ -57,7 +57,7 @@ class WidthSearch:
 
 def search(cfg: WidthSearch, progress: Optional[Callable[[int, int], None]] = None) -> dict:
     """Train every (width, seed); return the table, the empirical width and the theorem's."""
-    from proofs_check.requirements import theorem_requirements
+    from theorem_lab.proofs_check.requirements import theorem_requirements
 
     cfg = cfg.validated()
     datasets = [tl.make_clusterable(n=cfg.n, K=cfg.K, d=cfg.d, eps=cfg.eps, rho=cfg.rho, seed=s,

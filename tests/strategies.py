@@ -68,10 +68,10 @@ def kernel_instances(draw, smooth_only: bool = False):
 
 @st.composite
 def lemma_configs(draw, lemma: str):
-    """A configuration that ``proofs_check.statements.evaluate(lemma, cfg)`` accepts, drawn by
+    """A configuration that ``theorem_lab.proofs_check.statements.evaluate(lemma, cfg)`` accepts, drawn by
     hypothesis (so failures shrink): the statement sampler run from a drawn seed."""
     import numpy as np
-    from proofs_check.statements import sample
+    from theorem_lab.proofs_check.statements import sample
     return sample(lemma, np.random.default_rng(draw(st.integers(0, 2**31 - 1))))
 
 
@@ -90,8 +90,8 @@ def weight_pairs(draw, max_k: int = 64, max_d: int = 8):
 
 @st.composite
 def run_configs(draw):
-    """A ``simulations.grid.RunConfig`` as a dict, every field drawn from its valid range."""
-    from simulations.grid import RunConfig, init_seed
+    """A ``theorem_lab.simulations.grid.RunConfig`` as a dict, every field drawn from its valid range."""
+    from theorem_lab.simulations.grid import RunConfig, init_seed
     seed = draw(st.integers(0, 2**31 - 1))
     K = draw(st.integers(2, 20))
     return RunConfig(

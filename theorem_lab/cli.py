@@ -13,17 +13,19 @@ import argparse
 import importlib
 import sys
 
-# name -> (module, one-line help). Modules live in whichever layer owns the command.
+# name -> (module, one-line help). Modules live in whichever layer owns the command; the layers
+# are the folders theorem_lab/, proofs_check/, simulations/, figures/ of the repository, installed
+# as theorem_lab, theorem_lab.proofs_check, theorem_lab.simulations, theorem_lab.figures.
 COMMANDS = {
-    "sweep": ("simulations.sweep_cli", "the headline experiment: grids of runs, verdicts, a results store"),
-    "export": ("simulations.export_cli", "write a stored sweep as tidy CSV"),
-    "figures": ("figures.figures_cli", "redraw a stored sweep's trajectory figure (PNG + PDF)"),
-    "report": ("figures.report_cli", "a Markdown report of a stored sweep: tables, verdicts, vacuity, figure"),
-    "width-search": ("simulations.width_search_cli", "smallest width at which Algorithm 1 works vs the width Theorem 1 asks for"),
-    "air": ("simulations.air_cli", "anisotropic information retrieval: label energy in the top NTK eigenspace"),
-    "constants": ("proofs_check.constants_cli", "Theorem 1's constants in closed form and evaluated"),
-    "check": ("proofs_check.check_cli", "check every lemma's inequality numerically"),
-    "bench": ("simulations.bench_cli", "benchmarks: GD step vs its two GEMMs, Gram vs torch.func"),
+    "sweep": ("theorem_lab.simulations.sweep_cli", "the headline experiment: grids of runs, verdicts, a results store"),
+    "export": ("theorem_lab.simulations.export_cli", "write a stored sweep as tidy CSV"),
+    "figures": ("theorem_lab.figures.figures_cli", "redraw a stored sweep's trajectory figure (PNG + PDF)"),
+    "report": ("theorem_lab.figures.report_cli", "a Markdown report of a stored sweep: tables, verdicts, vacuity, figure"),
+    "width-search": ("theorem_lab.simulations.width_search_cli", "smallest width at which Algorithm 1 works vs the width Theorem 1 asks for"),
+    "air": ("theorem_lab.simulations.air_cli", "anisotropic information retrieval: label energy in the top NTK eigenspace"),
+    "constants": ("theorem_lab.proofs_check.constants_cli", "Theorem 1's constants in closed form and evaluated"),
+    "check": ("theorem_lab.proofs_check.check_cli", "check every lemma's inequality numerically"),
+    "bench": ("theorem_lab.simulations.bench_cli", "benchmarks: GD step vs its two GEMMs, Gram vs torch.func"),
 }
 
 
@@ -35,21 +37,13 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(2)
 
 
-def _available():
-    out = {}
-    for name, (module, help_) in COMMANDS.items():
-        if importlib.util.find_spec(module.split(".")[0]) is not None:
-            out[name] = (module, help_)
-    return out
-
-
 def build_parser(command: "str | None" = None) -> argparse.ArgumentParser:
     parser = _Parser(prog="theorem-lab",
                      description="Put Theorem 1 of 'Distillation ≈ Early Stopping?' on the bench.",
                      epilog="Exit codes: 0 ok, 1 a run failed, 2 bad input, 130 interrupted. "
                             "Every command has --help.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    for name, (module, help_) in _available().items():
+    for name, (module, help_) in COMMANDS.items():
         p = sub.add_parser(name, help=help_, description=help_)
         if name == command:
             try:
@@ -76,9 +70,9 @@ def main(argv=None) -> int:
     # simulations must not import figures (figures -> simulations): the root wires them in
     if args.command == "sweep":
         args.draw_figure = lambda out: importlib.import_module(
-            "figures.trajectory_figure").trajectory_figure(out)
+            "theorem_lab.figures.trajectory_figure").trajectory_figure(out)
     if args.command == "air":
-        args.plots = importlib.import_module("figures.air_figures")   # figure2, figure5
+        args.plots = importlib.import_module("theorem_lab.figures.air_figures")   # figure2, figure5
     from .errors import ParameterError
     try:
         return int(module.run(args) or 0)

@@ -197,7 +197,7 @@ def test_wrong_weight_shape_and_missing_forward():
 
 # --- theorem-lab bench step -------------------------------------------------------------------
 def test_bench_measure_reports_consistent_ratios():
-    from simulations.bench_step import measure
+    from theorem_lab.simulations.bench_step import measure
     row = measure(n=40, d=3, k=16, activation="relu", backend="torch", dtype="float32",
                   repeats=2, settle=0.0)
     assert row["path"] == "torch" and row["dtype"] == "float32"

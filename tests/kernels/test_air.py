@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import theorem_lab as tl
-from simulations import air
+from theorem_lab.simulations import air
 
 
 def test_topk_fraction_and_angles_basic_properties():
@@ -68,7 +68,7 @@ def test_air_command_rejects_bad_input(tmp_path, capsys):
 
 
 def test_bench_gram_small_runs_and_matches(capsys):
-    from simulations import bench_gram
+    from theorem_lab.simulations import bench_gram
     from theorem_lab.cli import main
     X, W, v = bench_gram.problem(16, 4, 32)
     assert np.max(np.abs(bench_gram.ours(W, X, v, "tanh") - bench_gram.torch_func_ntk(W, X, v, "tanh"))) < 1e-14

@@ -41,3 +41,17 @@ def test_constants_json_from_data(capsys):
 def test_constants_bad_rho_exits_2(capsys):
     assert main(["constants", "--rho", "0.7"]) == 2
     assert "'rho' parameter of constants" in capsys.readouterr().err
+
+
+def test_replay_a_packaged_finding_by_id(capsys):
+    """`--replay I-8` reads the counterexample shipped in the package (works after a wheel install,
+    from any directory): it still violates the printed F7."""
+    assert main(["check", "--replay", "I-8"]) == 0
+    out = capsys.readouterr().out
+    assert "F7" in out and "holds=False" in out and "1 of 1 replayed checks fail" in out
+
+
+def test_replay_unknown_id_names_the_packaged_ones(capsys):
+    assert main(["check", "--replay", "I-99"]) == 2
+    err = capsys.readouterr().err
+    assert "'replay' parameter of check" in err and "I-8" in err and "\n" == err[-1] and err.count("\n") == 1

@@ -6,7 +6,7 @@ import pytest
 import sympy as sp
 from hypothesis import given, strategies as st
 
-import proofs_check.constants as C
+import theorem_lab.proofs_check.constants as C
 
 BASE = {C.n: 1000, C.K: 10, C.d: 50, C.rho: 0.3, C.delta: 0.1, C.Gamma: 1.0, C.c_low: 1.0,
         C.lam_C: 0.5, C.Lam: 0.02, C.c3: 1.0, C.c4: 1.0, C.T2: 5000, C.eps: 0.05}

@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 import theorem_lab as tl
-from proofs_check import lemmas_jacobian as lj
-from proofs_check.check import clopper_pearson, frequency_verdict
-from proofs_check.statements import evaluate
+from theorem_lab.proofs_check import lemmas_jacobian as lj
+from theorem_lab.proofs_check.check import clopper_pearson, frequency_verdict
+from theorem_lab.proofs_check.statements import evaluate
 from tests.conftest import examples
 
 FINDINGS = Path(__file__).resolve().parents[2] / "proofs_check" / "findings"

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 
-from proofs_check.statements import evaluate, sample
+from theorem_lab.proofs_check.statements import evaluate, sample
 from tests.strategies import lemma_configs
 from tests.conftest import examples
 

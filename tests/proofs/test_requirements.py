@@ -5,8 +5,8 @@ import math
 import pytest
 
 import theorem_lab as tl
-from proofs_check import constants as C
-from proofs_check.requirements import requirements_line, theorem_requirements
+from theorem_lab.proofs_check import constants as C
+from theorem_lab.proofs_check.requirements import requirements_line, theorem_requirements
 
 
 @pytest.fixture(scope="module")

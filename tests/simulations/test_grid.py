@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from simulations import grid as G
+from theorem_lab.simulations import grid as G
 from theorem_lab.errors import ParameterError
 from tests.strategies import run_configs
 
@@ -97,7 +97,7 @@ def test_run_id_pinned():
 
 
 def test_run_id_stable_across_processes_and_hash_seeds():
-    code = ("from simulations.grid import RunConfig as R;"
+    code = ("from theorem_lab.simulations.grid import RunConfig as R;"
             "print(R(n=100, clusters=4, dim=8, width=64, steps=50,"
             " schedule='linear:end=25,start=0').run_id)")
     for hash_seed in ("0", "12345"):

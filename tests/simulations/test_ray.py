@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from simulations.store import ResultStore
+from theorem_lab.simulations.store import ResultStore
 from theorem_lab.cli import main
 
 ray = pytest.importorskip("ray", reason="the 'ray' extra is not installed")

@@ -7,7 +7,7 @@ import sqlite3
 
 import pytest
 
-from simulations.store import ResultStore
+from theorem_lab.simulations.store import ResultStore
 from theorem_lab.trajectory import COLUMNS
 
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from simulations.store import ResultStore
+from theorem_lab.simulations.store import ResultStore
 from theorem_lab.backend import cuda_available
 from theorem_lab.cli import main
 

@@ -5,7 +5,7 @@ import math
 
 import pytest
 
-from simulations.width_search import WidthSearch, search
+from theorem_lab.simulations.width_search import WidthSearch, search
 from theorem_lab.cli import main
 
 TINY = dict(n=40, K=4, d=8, eps=0.05, rho=0.3, steps=300, k_min=2, k_max=16, seeds=2)
