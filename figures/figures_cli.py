@@ -1,4 +1,11 @@
-"""`theorem-lab figures RUN`: redraw a stored sweep's trajectory figure (PNG + PDF) from its store."""
+"""`theorem-lab figures RUN [--which NAME,…] [--format png,pdf,svg] [--out PATH]`: redraw a stored
+sweep's figures from its store (never reruns anything).
+
+Figures: ``trajectories`` (residuals, accuracies, margins; always) and ``phase`` (the heat map
+of where self-distillation works; when ε and T₂, or ρ and k, vary in the store). Without
+``--which``, every figure that applies is drawn. ``--out``: a file stem when one figure is drawn
+(``--out fig`` writes fig.png, fig.pdf), otherwise a directory (default RUN).
+"""
 
 from __future__ import annotations
 
@@ -9,25 +16,62 @@ from pathlib import Path
 from theorem_lab.errors import fail
 
 _OWNER = "figures"
+NAMES = ("trajectories", "phase")
+FORMATS = ("png", "pdf", "svg")
 
 
 def configure(parser) -> None:
     parser.add_argument("run", metavar="RUN", help="a sweep directory holding results.sqlite")
+    parser.add_argument("--which", default=None,
+                        help="comma list of " + ", ".join(NAMES) + " (default: all that apply)")
+    parser.add_argument("--format", default="png,pdf", help="comma list of png, pdf, svg (default png,pdf)")
     parser.add_argument("--out", default=None,
-                        help="file stem for the .png and .pdf (default RUN/trajectories)")
+                        help="file stem (one figure) or directory (several; default RUN)")
+
+
+def _list(text: str, option: str, allowed: tuple) -> list:
+    items = [t.strip() for t in text.split(",")]
+    for t in items:
+        if t not in allowed:
+            raise fail(option, _OWNER, "a comma list of " + ", ".join(allowed), text)
+    if len(set(items)) != len(items):
+        raise fail(option, _OWNER, "a comma list without repeats", text)
+    return items
 
 
 def run(args) -> int:
-    from .trajectory_figure import trajectory_figure
+    from . import style
+    from .phase_figure import build as build_phase
+    from .trajectory_figure import build as build_trajectories
+    from .trajectory_figure import load
 
     run_dir = Path(args.run)
     if not (run_dir / "results.sqlite").is_file():
         raise fail("RUN", _OWNER, "a sweep directory holding results.sqlite", str(run_dir))
+    which = _list(args.which, "--which", NAMES) if args.which else list(NAMES)
+    formats = tuple(_list(args.format, "--format", FORMATS))
+    out = Path(args.out) if args.out else None
+    single = out is not None and len(which) == 1 and not (args.out.endswith("/") or out.is_dir())
     try:
-        paths = trajectory_figure(run_dir, Path(args.out) if args.out else None)
+        runs, trajs = load(run_dir)
     except sqlite3.DatabaseError as exc:
         raise fail("RUN", _OWNER, f"a readable results store ({exc})", str(run_dir)) from None
-    except OSError as exc:
-        raise fail("--out", _OWNER, f"a writable file stem ({exc.strerror})", str(args.out)) from None
+    builders = {"trajectories": lambda plt: build_trajectories(plt, runs, trajs),
+                "phase": lambda plt: build_phase(plt, runs)}
+    paths = []
+    for name in which:
+        stem = out if single else (out or run_dir) / name
+        with style.context() as plt:
+            fig = builders[name](plt)
+            if fig is None:
+                if args.which:
+                    sys.stderr.write(f"figures: {name}: does not apply to this store "
+                                     "(it needs two varying fields: ε and T₂, or ρ and k)\n")
+                continue
+            try:
+                stem.parent.mkdir(parents=True, exist_ok=True)
+                paths += style.save(fig, stem, formats)
+            except OSError as exc:
+                raise fail("--out", _OWNER, f"a writable path ({exc.strerror})", str(args.out)) from None
     sys.stderr.write("figures: " + ", ".join(str(p) for p in paths) + "\n")
     return 0

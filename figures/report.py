@@ -1,70 +1,169 @@
-"""A Markdown report of a stored sweep, ready to paste: per cell the setting, the table (mean ± sd
-over seeds), the verdict, the vacuity line and the trajectory figure; then the environment.
+"""The report of a stored sweep, as Markdown and as one standalone HTML page.
+
+Per cell: the setting, the table (mean ± sd over seeds), the verdict and the vacuity line; then
+every figure that applies to the stored runs (trajectories; the phase diagram when ε and T₂, or
+ρ and k, vary), the findings on Theorem 1 (from the packaged FINDINGS.md) and the environment.
+Both renderings are made from one list of blocks, so they say the same thing. The HTML page
+embeds its images (base64), needs no network and reflows on a phone.
 
 Reads ``<run>/summary.json`` and ``<run>/results.sqlite`` only (DESIGN.md: figures read stored
-results).
+results); missing figures are drawn from the store.
 """
 
 from __future__ import annotations
 
+import base64
+import html
 import json
 import os
+import re
 from pathlib import Path
 
 from theorem_lab.simulations.store import ResultStore
-from theorem_lab.simulations.sweep import fmt
-from theorem_lab.simulations.sweep_cli import COLUMNS
+from theorem_lab.simulations.sweep import COLUMNS, fmt
 
 POINT_FIELDS = (("n", "n"), ("clusters", "K"), ("dim", "d"), ("eps", "ε"), ("rho", "ρ"),
                 ("width", "k"), ("activation", "φ"), ("steps", "steps"), ("lr", "η"),
                 ("schedule", "α_t"), ("label_fn", "h"), ("backend", "backend"), ("dtype", "dtype"))
+ENV_KEYS = ("python", "numpy", "torch", "theorem_lab", "platform", "threads")
+FIGURES = (("trajectories", "Residuals, accuracies and margins along training"),
+           ("phase", "Where self-distillation works"))
 
 
-def _table(cell: dict) -> list:
-    head = ["method", "runs"] + [h for _, h in COLUMNS]
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for method, m in cell["methods"].items():
-        vals = [fmt(m["mean"][k], m["std"][k], m["count"][k]) for k, _ in COLUMNS]
-        lines.append("| " + " | ".join([method, f"{m['finished']}/{m['runs']}", *vals]) + " |")
-    return lines
+def findings() -> list:
+    """[(id, title, verdict)] of the headed findings in the packaged FINDINGS.md."""
+    from importlib.resources import files
+    text = (files("theorem_lab.proofs_check") / "FINDINGS.md").read_text(encoding="utf-8")
+    out = []
+    for m in re.finditer(r"^### (I-\d+) — (.+?)\. ([A-Z][A-Z ]+[A-Z])\b(.*)$", text, re.M):
+        out.append((m.group(1), m.group(2), m.group(3).capitalize() + m.group(4)))
+    return out
 
 
-def markdown(summary: dict, environment: "dict | None", figure: "str | None") -> str:
-    """The report text. ``figure``: path of the trajectory PNG relative to the report, if any."""
+def blocks(summary: dict, environment: "dict | None", figures: "list[tuple]") -> list:
+    """The report as ('h1'|'h2'|'p'|'quote'|'table'|'img', ...) blocks.
+    ``figures``: [(png path relative to the report, caption)]."""
     from theorem_lab.proofs_check.requirements import requirements_line
 
-    out = ["# theorem-lab sweep report", "",
-           f"{summary['runs_total']} run(s) over {len(summary['cells'])} setting(s), "
-           f"{summary['seeds']} seed(s) each; mean ± sample sd over seeds. Store: "
-           f"`{Path(summary['store']).name}`."]
+    out = [("h1", "theorem-lab sweep report"),
+           ("p", f"{summary['runs_total']} run(s) over {len(summary['cells'])} setting(s), "
+                 f"{summary['seeds']} seed(s) each; mean ± sample sd over seeds. Store: "
+                 f"{Path(summary['store']).name}.")]
     for cell in summary["cells"]:
         p = cell["point"]
-        setting = ", ".join(f"{sym} = {p[f]}" for f, sym in POINT_FIELDS if f in p)
-        out += ["", f"## {cell['label']}", "", setting, ""]
+        out += [("h2", cell["label"]),
+                ("p", ", ".join(f"{sym} = {p[f]}" for f, sym in POINT_FIELDS if f in p))]
         if cell.get("activation_note") and "OUTSIDE" in cell["activation_note"]:
-            out += [f"> {cell['activation_note']}", ""]
-        out += _table(cell)
-        out += ["", f"**Verdict.** {cell['verdict']}"]
+            out.append(("quote", cell["activation_note"]))
+        head = ["method", "runs"] + [h for _, h in COLUMNS]
+        rows = [[method, f"{m['finished']}/{m['runs']}"]
+                + [fmt(m["mean"][k], m["std"][k], m["count"][k]) for k, _ in COLUMNS]
+                for method, m in cell["methods"].items()]
+        out += [("table", head, rows), ("p", f"**Verdict.** {cell['verdict']}")]
         if "hypotheses" in cell:
-            out += ["", f"**Vacuity.** {requirements_line(cell['hypotheses'])} (seed-0 data)."]
-    if figure:
-        out += ["", f"![residuals along training]({figure})"]
+            out.append(("p", f"**Vacuity.** {requirements_line(cell['hypotheses'])} (seed-0 data)."))
+    if figures:
+        out.append(("h2", "Figures"))
+        out += [("img", path, caption) for path, caption in figures]
+    found = findings()
+    if found:
+        out += [("h2", "Findings on Theorem 1"),
+                ("p", "From proofs_check/FINDINGS.md (each with a reproducing command there):"),
+                ("table", ["id", "statement", "verdict"], [list(f) for f in found])]
     if environment:
-        keys = ("python", "numpy", "torch", "theorem_lab", "platform", "threads")
-        out += ["", "## Environment", "",
-                ", ".join(f"{k} {environment[k]}" for k in keys if environment.get(k) is not None)]
-    return "\n".join(out) + "\n"
+        out += [("h2", "Environment"),
+                ("p", ", ".join(f"{k} {environment[k]}" for k in ENV_KEYS
+                                if environment.get(k) is not None))]
+    return out
 
 
-def write_report(run_dir, out=None) -> Path:
-    """Write ``<run_dir>/report.md`` (or ``out``) and return its path."""
+def to_markdown(blocks_: list) -> str:
+    lines = []
+    for b in blocks_:
+        kind = b[0]
+        if kind == "h1":
+            lines += [f"# {b[1]}", ""]
+        elif kind == "h2":
+            lines += [f"## {b[1]}", ""]
+        elif kind == "p":
+            lines += [b[1], ""]
+        elif kind == "quote":
+            lines += [f"> {b[1]}", ""]
+        elif kind == "table":
+            lines += ["| " + " | ".join(b[1]) + " |", "|" + "---|" * len(b[1])]
+            lines += ["| " + " | ".join(r) + " |" for r in b[2]] + [""]
+        elif kind == "img":
+            lines += [f"![{b[2]}]({b[1]})", ""]
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+_CSS = """body{font-family:system-ui,-apple-system,sans-serif;max-width:60rem;margin:auto;
+padding:0 1rem;line-height:1.45;color:#111}h1{font-size:1.5rem}h2{font-size:1.15rem;
+margin-top:2rem;border-bottom:1px solid #ddd}.t{overflow-x:auto}table{border-collapse:collapse;
+font-size:.85rem}td,th{border:1px solid #ccc;padding:.2rem .45rem;text-align:right;
+white-space:nowrap}td:first-child,th:first-child{text-align:left}img{max-width:100%;height:auto}
+figure{margin:1rem 0}figcaption{font-size:.85rem;color:#444}blockquote{color:#844;margin-left:0;
+padding-left:1rem;border-left:3px solid #c99}"""
+
+
+def to_html(blocks_: list, base: Path) -> str:
+    """One standalone page; images are read from ``base`` / path and embedded."""
+    def inline(text: str) -> str:
+        return re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", html.escape(text))
+
+    body = []
+    for b in blocks_:
+        kind = b[0]
+        if kind in ("h1", "h2"):
+            body.append(f"<{kind}>{html.escape(b[1])}</{kind}>")
+        elif kind == "p":
+            body.append(f"<p>{inline(b[1])}</p>")
+        elif kind == "quote":
+            body.append(f"<blockquote>{inline(b[1])}</blockquote>")
+        elif kind == "table":
+            head = "".join(f"<th>{html.escape(h)}</th>" for h in b[1])
+            rows = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>"
+                           for r in b[2])
+            body.append(f'<div class="t"><table><tr>{head}</tr>{rows}</table></div>')
+        elif kind == "img":
+            data = base64.b64encode((base / b[1]).read_bytes()).decode("ascii")
+            body.append(f'<figure><img alt="{html.escape(b[2])}" src="data:image/png;base64,'
+                        f'{data}"><figcaption>{html.escape(b[2])}</figcaption></figure>')
+    title = html.escape(blocks_[0][1]) if blocks_ else "report"
+    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+            f"<title>{title}</title><style>{_CSS}</style></head><body>\n"
+            + "\n".join(body) + "\n</body></html>\n")
+
+
+def _figures(run_dir: Path) -> list:
+    """[(png path, caption)] of the figures that apply to the store, drawn if missing."""
+    from .phase_figure import phase_figure
+    from .trajectory_figure import trajectory_figure
+    draw = {"trajectories": trajectory_figure, "phase": phase_figure}
+    out = []
+    for name, caption in FIGURES:
+        png = run_dir / f"{name}.png"
+        if not png.exists():
+            draw[name](run_dir)
+        if png.exists():
+            out.append((png, caption))
+    return out
+
+
+def write_report(run_dir, out=None) -> list:
+    """Write ``<run_dir>/report.md`` and ``report.html`` (or ``out`` and its .html sibling);
+    return both paths."""
     run_dir = Path(run_dir)
     summary = json.loads((run_dir / "summary.json").read_text())
     with ResultStore(run_dir, readonly=True) as store:
         runs = store.runs()
     environment = runs[0]["environment"] if runs else None
     target = Path(out) if out else run_dir / "report.md"
-    png = run_dir / "trajectories.png"
-    figure = os.path.relpath(png.resolve(), target.resolve().parent) if png.exists() else None
-    target.write_text(markdown(summary, environment, figure))
-    return target
+    base = target.resolve().parent
+    figs = [(os.path.relpath(p.resolve(), base), c) for p, c in _figures(run_dir)]
+    content = blocks(summary, environment, figs)
+    page = target.with_suffix(".html")
+    target.write_text(to_markdown(content), encoding="utf-8")
+    page.write_text(to_html(content, base), encoding="utf-8")
+    return [target, page]

@@ -1,4 +1,5 @@
-"""`theorem-lab report RUN`: a Markdown report of a stored sweep (tables, verdicts, vacuity, figure)."""
+"""`theorem-lab report RUN`: a Markdown report and a standalone HTML page of a stored sweep
+(tables, verdicts, vacuity, figures, findings, environment)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ _OWNER = "report"
 
 def configure(parser) -> None:
     parser.add_argument("run", metavar="RUN", help="a sweep directory (holding summary.json and results.sqlite)")
-    parser.add_argument("--out", default=None, help="output file (default RUN/report.md)")
+    parser.add_argument("--out", default=None, help="output file (default RUN/report.md; the HTML "
+                        "page is written beside it with the suffix .html)")
 
 
 def run(args) -> int:
@@ -25,11 +27,11 @@ def run(args) -> int:
         raise fail("RUN", _OWNER, "a directory written by 'theorem-lab sweep' (summary.json and "
                    "results.sqlite)", str(run_dir))
     try:
-        target = write_report(run_dir, args.out)
+        paths = write_report(run_dir, args.out)
     except (json.JSONDecodeError, KeyError, sqlite3.DatabaseError) as exc:
         raise fail("RUN", _OWNER, f"a sweep directory with a readable summary and store ({exc})",
                    str(run_dir)) from None
     except OSError as exc:
         raise fail("--out", _OWNER, f"a writable file ({exc.strerror})", str(args.out)) from None
-    sys.stderr.write(f"report: {target}\n")
+    sys.stderr.write("report: " + ", ".join(str(p) for p in paths) + "\n")
     return 0

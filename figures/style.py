@@ -53,7 +53,7 @@ RC = {
     "axes.spines.top": False, "axes.spines.right": False, "axes.grid": True,
     "grid.alpha": 0.25, "grid.linewidth": 0.5, "legend.frameon": False,
     "savefig.bbox": "tight", "savefig.pad_inches": 0.02, "pdf.fonttype": 42,
-    "mathtext.fontset": "cm",
+    "mathtext.fontset": "cm", "svg.hashsalt": "theorem-lab",   # deterministic SVG ids
 }
 
 
@@ -77,15 +77,21 @@ def context():
         yield plt
 
 
-def save(fig, stem) -> list[Path]:
-    """Write ``stem.png`` (200 dpi) and ``stem.pdf``; close the figure; return both paths."""
+def save(fig, stem, formats=("png", "pdf")) -> list[Path]:
+    """Write ``stem.png`` (200 dpi) and ``stem.pdf`` (vector; or the ``formats`` asked for);
+    close the figure; return the paths. No dates or versions in the files: the same store
+    gives the same bytes."""
     import logging
 
     import matplotlib.pyplot as plt
     logging.getLogger("fontTools").setLevel(logging.ERROR)   # font-file timestamp chatter
     stem = Path(stem)
-    paths = [stem.with_suffix(".png"), stem.with_suffix(".pdf")]
-    fig.savefig(paths[0], dpi=200)
-    fig.savefig(paths[1])
+    metadata = {"png": {"Software": None}, "pdf": {"CreationDate": None, "Producer": None},
+                "svg": {"Date": None, "Creator": None}}
+    paths = []
+    for fmt in formats:
+        path = stem.with_name(stem.name + "." + fmt)
+        fig.savefig(path, dpi=200, metadata=metadata[fmt])
+        paths.append(path)
     plt.close(fig)
     return paths

@@ -115,13 +115,13 @@ def _curves(curves: dict):
         yield method, label, style.method_color(method), ls_shift, runs
 
 
-def load(store_dir) -> tuple:
+def load(store_dir, trajectories: bool = True) -> tuple:
     """(finished runs, {run_id: trajectory}) of the store in ``store_dir``."""
     from theorem_lab.simulations.store import ResultStore
 
     with ResultStore(Path(store_dir), readonly=True) as store:
         runs = [r for r in store.runs() if r["status"] == "finished"]
-        trajs = {r["run_id"]: store.trajectory(r["run_id"]) for r in runs}
+        trajs = {r["run_id"]: store.trajectory(r["run_id"]) for r in runs} if trajectories else {}
     return runs, trajs
 
 

@@ -309,6 +309,12 @@ def hypotheses(point: dict) -> dict:
                                 point["steps"])
 
 
+# The summary table's columns: (summary key, heading); shared by the CLI's table and the report.
+COLUMNS = (("l2_clean", "‖f−ỹ‖₂"), ("l2_noisy", "‖f−y‖₂"), ("acc_clean", "train acc"),
+           ("test_acc", "test acc"), ("T1", "T1"), ("margin", "min margin"),
+           ("dist_init", "‖W−W₀‖_F"), ("seconds", "time [s]"), ("step", "at step"))
+
+
 def fmt(mean: float, std: float, count: int, digits: int = 3) -> str:
     """'mean ± std' (just the mean for one value; '—' for none); whole numbers as integers."""
     if count == 0 or not math.isfinite(mean):

@@ -21,6 +21,7 @@ from pathlib import Path
 from theorem_lab.errors import check_choice, check_writable_dir, fail
 
 from . import grid as G
+from .sweep import COLUMNS
 
 # Evidence for the default step count: `theorem-lab sweep --steps 200,400,600,1000,1600
 # --methods self-distill --seeds 3` (n=1000, K=10, d=50, ε=0.05, ρ=0.3, k=4096, tanh, lr=auto,
@@ -166,11 +167,6 @@ def run(args) -> int:
                   + f"); see {out / 'summary.json'}\n")
         return 1
     return 0
-
-
-COLUMNS = (("l2_clean", "‖f−ỹ‖₂"), ("l2_noisy", "‖f−y‖₂"), ("acc_clean", "train acc"),
-           ("test_acc", "test acc"), ("T1", "T1"), ("margin", "min margin"),
-           ("dist_init", "‖W−W₀‖_F"), ("seconds", "time [s]"), ("step", "at step"))
 
 
 def render(cells: list, summary: dict) -> str:

@@ -1,6 +1,10 @@
-"""`theorem-lab report`: a Markdown report built from a stored sweep only."""
+"""`theorem-lab report` and `theorem-lab figures`: built from a stored sweep only."""
+
+import base64
+import re
 
 from theorem_lab.cli import main
+from theorem_lab.figures.report import findings
 
 TINY = ["--n", "40", "--clusters", "4", "--dim", "6", "--width", "32", "--steps", "30",
         "--n-test", "20", "--log-every", "5", "--rho", "0.1,0.25"]
@@ -17,12 +21,36 @@ def test_report_from_a_stored_sweep(tmp_path, capsys):
         assert text.count(f"| {method} | 1/1 |") == 2
     assert text.count("**Verdict.** Theorem 1's conclusion") == 2
     assert text.count("**Vacuity.** Theorem 1's hypotheses") == 2
-    assert "![residuals along training](trajectories.png)" in text
+    assert "(trajectories.png)" in text
+    assert "## Findings on Theorem 1" in text and "| I-8 |" in text and "| I-9 |" in text
     assert "## Environment" in text and "numpy" in text
     other = tmp_path / "elsewhere" / "r.md"
     other.parent.mkdir()
     assert main(["report", str(run), "--out", str(other)]) == 0
     assert "../sweep/trajectories.png" in other.read_text()
+    assert (other.parent / "r.html").exists()
+
+
+def test_html_report_is_standalone_and_its_images_decode(tmp_path, capsys):
+    run = tmp_path / "sweep"
+    assert main(["sweep", *TINY, "--out", str(run), "--no-figure"]) == 0
+    assert main(["report", str(run)]) == 0                # draws the missing figure itself
+    page = (run / "report.html").read_text()
+    assert page.startswith("<!DOCTYPE html>") and 'name="viewport"' in page
+    assert "http://" not in page and "https://" not in page             # no network needed
+    images = re.findall(r'src="data:image/png;base64,([^"]+)"', page)
+    md_images = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", (run / "report.md").read_text())
+    assert len(images) == len(md_images) >= 1
+    for data in images:
+        assert base64.b64decode(data).startswith(b"\x89PNG\r\n\x1a\n")
+    assert page.count("<table>") == 2 + 1                 # two cells + the findings
+    assert "<strong>Verdict.</strong>" in page
+
+
+def test_findings_are_read_from_the_package():
+    ids = [f[0] for f in findings()]
+    assert {"I-4", "I-5", "I-6", "I-7", "I-8", "I-9", "I-11"} <= set(ids)
+    assert all(verdict for _, _, verdict in findings())
 
 
 def test_report_needs_a_sweep_directory(tmp_path, capsys):
@@ -37,8 +65,17 @@ def test_figures_redraws_from_the_store(tmp_path, capsys):
     assert not (run / "trajectories.png").exists()
     assert main(["figures", str(run)]) == 0
     assert (run / "trajectories.png").stat().st_size > 0 and (run / "trajectories.pdf").exists()
-    assert main(["figures", str(run), "--out", str(tmp_path / "fig")]) == 0
-    assert (tmp_path / "fig.png").exists()
+    assert not (run / "phase.png").exists()              # only ρ varies: no heat map applies
+    first = (run / "trajectories.png").read_bytes()
+    assert main(["figures", str(run)]) == 0
+    assert (run / "trajectories.png").read_bytes() == first          # deterministic
+    assert main(["figures", str(run), "--which", "trajectories", "--out", str(tmp_path / "fig"),
+                 "--format", "svg"]) == 0
+    assert (tmp_path / "fig.svg").exists() and not (tmp_path / "fig.png").exists()
     capsys.readouterr()
     assert main(["figures", str(tmp_path / "nothing")]) == 2
     assert "'RUN' parameter of figures" in capsys.readouterr().err
+    for bad in (["--which", "trajectories,nope"], ["--which", "phase,phase"], ["--format", "gif"]):
+        assert main(["figures", str(run), *bad]) == 2
+        err = capsys.readouterr().err
+        assert f"'{bad[0]}' parameter of figures" in err and err.count("\n") == 1
