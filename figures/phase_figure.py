@@ -102,6 +102,9 @@ def build(plt, runs: list):
         ax.set_xscale("log")
         if y != "rho":
             ax.set_yscale("log")
+        ax.minorticks_off()                              # ticks at the cells, not between them
+        ax.set_xticks(xs, [f"{v:.4g}" for v in xs])
+        ax.set_yticks(ys, [f"{v:.4g}" for v in ys])
         for (xv, yv), v in grid.items():
             m = float(np.mean(v))
             ax.annotate(f"{m:.2g}", (xv, yv), ha="center", va="center", fontsize=5.5,

@@ -26,6 +26,13 @@ COMMANDS = {
     "constants": ("theorem_lab.proofs_check.constants_cli", "Theorem 1's constants in closed form and evaluated"),
     "check": ("theorem_lab.proofs_check.check_cli", "check every lemma's inequality numerically"),
     "bench": ("theorem_lab.simulations.bench_cli", "benchmarks: GD step vs its two GEMMs, Gram vs torch.func"),
+    "generalization": ("theorem_lab.simulations.generalization_cli",
+                       "Theorem 2 on a stored sweep: clean test error, its prefactor, the capacity term (I-16)"),
+}
+# A command's figure, drawn by the root after the command succeeds (simulations never import
+# figures): command -> (figure module, function of the RUN directory).
+FIGURES = {
+    "generalization": ("theorem_lab.figures.generalization_figure", "generalization_figure"),
 }
 
 
@@ -75,7 +82,12 @@ def main(argv=None) -> int:
         args.plots = importlib.import_module("theorem_lab.figures.air_figures")   # figure2, figure5
     from .errors import ParameterError
     try:
-        return int(module.run(args) or 0)
+        code = int(module.run(args) or 0)
+        if code == 0 and args.command in FIGURES and not getattr(args, "no_figure", False):
+            fig_module, fn = FIGURES[args.command]
+            paths = getattr(importlib.import_module(fig_module), fn)(args.run)
+            sys.stderr.write("figure: " + ", ".join(str(p) for p in paths) + "\n")
+        return code
     except ParameterError as exc:
         sys.stderr.write(f"theorem-lab {args.command}: error: {exc}\n")
         return 2

@@ -1,0 +1,71 @@
+"""Theorem 2 / I-16 from ``<run>/theorem2.json`` (written by `theorem-lab generalization`).
+
+(a) clean test error E|f(W_T, x) − ỹ|² against n, log–log, one line per (activation, method);
+(b) the norm-based capacity term Γ‖W_T − W₀‖_F/√n of self-distillation against T₂, log–log,
+    with the slope-1 growth that the proof's bound d_{T₂} = O(√n T₂) allows (I-16) for
+    reference. Fitted slopes in the legends.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from . import style
+
+MARKERS = ("o", "s", "^", "D", "v")
+
+
+def build(plt, result: dict):
+    rows, trends = result["groups"], {(t["activation"], t["method"]): t for t in result["trends"]}
+    fig, (ax_e, ax_c) = plt.subplots(1, 2, figsize=style.size("two", 1, 2))
+    acts = sorted({r["activation"] for r in rows})
+    for i, act in enumerate(acts):
+        for method in ("self-distill", "gd", "early-stop"):
+            sel = sorted((r for r in rows if r["activation"] == act and r["method"] == method
+                          and r["test_mse"] is not None), key=lambda r: (r["n"], r["T2"] or 0))
+            if not sel:
+                continue
+            by_n = {}
+            for r in sel:
+                by_n.setdefault(r["n"], []).append(r["test_mse"])
+            ns = sorted(by_n)
+            t = trends.get((act, method), {}).get("test_mse_vs_n")
+            label = f"{act}, {method}" + (f" (s={t[0]:.2f})" if t else "")
+            ax_e.plot(ns, [np.mean(by_n[n]) for n in ns], marker=MARKERS[i % len(MARKERS)],
+                      color=style.method_color(method), ls=style.LINESTYLES[i % 4], ms=3.5,
+                      label=label)
+        sd = [r for r in rows if r["activation"] == act and r["method"] == "self-distill"
+              and r["T2"] and r["capacity"]]
+        if sd:
+            t = trends.get((act, "self-distill"), {}).get("capacity_vs_T2")
+            ax_c.plot([r["T2"] for r in sd], [r["capacity"] for r in sd], ls="none",
+                      marker=MARKERS[i % len(MARKERS)], color=style.PALETTE[(i + 1) % 8], ms=4,
+                      label=act + (f" (s={t[0]:.2f}±{t[1]:.2f})" if t else ""))
+    T2s = [r["T2"] for r in rows if r["T2"] and r["method"] == "self-distill"]
+    caps = [r["capacity"] for r in rows if r["T2"] and r["method"] == "self-distill" and r["capacity"]]
+    if T2s and caps:
+        t = np.geomspace(min(T2s), max(T2s), 20)
+        ax_c.plot(t, min(caps) * t / min(T2s), color="0.5", ls=":", lw=1,
+                  label=r"$\propto T_2$ (I-16: the proof allows this)")
+    for ax in (ax_e, ax_c):
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.legend(fontsize=6)
+    ax_e.set_xlabel(style.LABELS["n"])
+    ax_e.set_ylabel(r"test $\mathbb{E}\,|f(W_T,x)-\tilde y|^2$")
+    ax_e.set_title("(a) clean test error", loc="left")
+    ax_c.set_xlabel(r"$T_2$")
+    ax_c.set_ylabel(r"$\Gamma\|W_T-W_0\|_F/\sqrt{n}$")
+    ax_c.set_title("(b) norm-based capacity term, self-distillation", loc="left")
+    fig.tight_layout()
+    return fig
+
+
+def generalization_figure(run_dir, stem=None) -> list:
+    run_dir = Path(run_dir)
+    result = json.loads((run_dir / "theorem2.json").read_text())
+    with style.context() as plt:
+        return style.save(build(plt, result), stem or run_dir / "theorem2")

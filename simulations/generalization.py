@@ -1,0 +1,150 @@
+"""Theorem 2 (generalization) and spec issue I-16, measured on a stored sweep.
+
+Theorem 2 (spec §2.2) bounds the clean test error of the self-distilled network,
+E_{(x, ỹ)~P} |f(W_∞, x) − ỹ| ≤ O((1 + KΓ²/(c_low Λ)) · [lost in the OCR]),
+by combining Theorem 1 with the norm-based bound of Neyshabur et al. (2018). Only the prefactor
+is legible, so the bound is checked as far as it can be:
+
+* the **test error** E|f(W_T, x) − ỹ|² on the sweep's clean held-out points
+  (= test_l2² / n_test, test_l2 = ‖f(W_t, X_test) − y_test‖₂ with clean y_test), and its trend
+  in n (the lost factor is presumably a rate such as √(log(1/δ)/n));
+* the legible **prefactor** 1 + KΓ²/(c_low Λ), with the measured Λ of the cell's seed-0 data
+  (the sweep's vacuity report): the bound is vacuous when it exceeds the trivial error 1;
+* the **capacity term** Γ‖W_T − W₀‖_F/√n that a norm-based bound carries. I-16: along the
+  proof, ‖W_t − W₀‖_F ≤ d_{T₂} = O(√n T₂), so the term is O(T₂) and the bound does not vanish.
+  We measure the term itself and its growth exponent in T₂ across schedules.
+
+Everything is read from ``<run>/results.sqlite`` and ``<run>/summary.json``; nothing is rerun.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+
+from theorem_lab.activations import get_activation
+
+from .store import ResultStore
+
+GROUP_FIELDS = ("activation", "n", "method", "steps", "schedule")
+
+
+def run_values(run: dict, trajectory: dict) -> "dict | None":
+    """The Theorem 2 quantities of one finished run at its last logged step (None if the run
+    has no test set or no trajectory)."""
+    cfg, s = run["config"], run["summary"]
+    steps = trajectory.get("step") or []
+    if not steps or not cfg.get("n_test") or trajectory.get("test_l2", [None])[-1] is None:
+        return None
+    Gamma = get_activation(cfg["activation"]).Gamma
+    dist = trajectory["dist_init"][-1]
+    return {"test_mse": trajectory["test_l2"][-1] ** 2 / cfg["n_test"],
+            "test_acc": trajectory["test_acc"][-1],
+            "capacity": Gamma * dist / math.sqrt(cfg["n"]),
+            "dist_init": dist, "T2": s.get("T2"), "step": steps[-1],
+            "Gamma": Gamma, "smooth": bool(s.get("smooth", True))}
+
+
+def prefactor(hyp: dict, K: int, Gamma: float) -> "float | None":
+    """The legible part of Theorem 2's bound, 1 + KΓ²/(c_low Λ), from a cell's vacuity report."""
+    Lam, c_low = hyp.get("Lambda"), hyp.get("c_low")
+    if not Lam or not c_low or Lam <= 0:
+        return None
+    return 1.0 + K * Gamma ** 2 / (c_low * Lam)
+
+
+def slope(xs, ys) -> "tuple[float, float] | None":
+    """Least-squares slope of log y on log x and its standard error (None for < 3 points or
+    a constant x)."""
+    pts = [(math.log(x), math.log(y)) for x, y in zip(xs, ys) if x and y and x > 0 and y > 0]
+    if len(pts) < 3 or len({p[0] for p in pts}) < 2:
+        return None
+    X, Y = np.array(pts).T
+    A = np.vstack([X, np.ones_like(X)]).T
+    coef, res, *_ = np.linalg.lstsq(A, Y, rcond=None)
+    dof = len(X) - 2
+    sigma2 = float(res[0]) / dof if dof > 0 and len(res) else 0.0
+    se = math.sqrt(sigma2 / float(np.sum((X - X.mean()) ** 2)))
+    return float(coef[0]), se
+
+
+def analyse(run_dir) -> dict:
+    """{'groups': [...], 'trends': [...]} for the sweep stored in ``run_dir``."""
+    run_dir = Path(run_dir)
+    summary = json.loads((run_dir / "summary.json").read_text())
+    hyps = {c["label"]: c.get("hypotheses", {}) for c in summary["cells"]}
+    groups: dict = {}
+    with ResultStore(run_dir, readonly=True) as store:
+        for run in store.runs():
+            if run["status"] != "finished":
+                continue
+            vals = run_values(run, store.trajectory(run["run_id"]))
+            if vals is None:
+                continue
+            cfg = run["config"]
+            vals["prefactor"] = prefactor(hyps.get(run["cell"], {}), cfg["clusters"], vals["Gamma"])
+            key = tuple(cfg[f] for f in GROUP_FIELDS)
+            groups.setdefault(key, []).append(vals)
+    rows = []
+    for key, vals in sorted(groups.items(), key=lambda kv: tuple(map(str, kv[0]))):
+        row = dict(zip(GROUP_FIELDS, key), seeds=len(vals), smooth=vals[0]["smooth"])
+        for q in ("test_mse", "test_acc", "capacity", "dist_init", "T2", "prefactor"):
+            xs = [v[q] for v in vals if v[q] is not None]
+            row[q] = float(np.mean(xs)) if xs else None
+            row[q + "_sd"] = float(np.std(xs, ddof=1)) if len(xs) > 1 else 0.0
+        rows.append(row)
+    return {"groups": rows, "trends": trends(rows)}
+
+
+def trends(rows: list) -> list:
+    """Per (activation, method): the log–log slope of the test error in n, and of the capacity
+    term in T₂ (I-16 predicts ≤ 1 from the proof's bound; a slope ≈ 0 means the term does not
+    grow with T₂)."""
+    out = []
+    for act in sorted({r["activation"] for r in rows}):
+        for method in sorted({r["method"] for r in rows}):
+            sel = [r for r in rows if r["activation"] == act and r["method"] == method]
+            if not sel:
+                continue
+            item = {"activation": act, "method": method,
+                    "test_mse_vs_n": slope([r["n"] for r in sel], [r["test_mse"] for r in sel]),
+                    "capacity_vs_T2": slope([r["T2"] for r in sel], [r["capacity"] for r in sel])
+                    if method == "self-distill" else None}
+            out.append(item)
+    return out
+
+
+def render(result: dict) -> str:
+    """The table and the trends, as text."""
+    head = ("activation", "n", "method", "T2", "E|f−ỹ|² test", "test acc", "Γ‖W−W₀‖_F/√n",
+            "1+KΓ²/(c_low Λ)", "seeds")
+    table = [head]
+    for r in result["groups"]:
+        def f(q, digits=3):
+            v = r[q]
+            return "—" if v is None else f"{v:.{digits}g}" + (f" ± {r[q + '_sd']:.2g}" if r["seeds"] > 1 else "")
+        table.append((r["activation"] + ("" if r["smooth"] else "*"), str(r["n"]), r["method"],
+                      "—" if r["T2"] is None else f"{r['T2']:.0f}", f("test_mse"), f("test_acc"),
+                      f("capacity"), "—" if r["prefactor"] is None else f"{r['prefactor']:.3g}",
+                      str(r["seeds"])))
+    widths = [max(len(row[i]) for row in table) for i in range(len(head))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths)) for row in table]
+    if any(not r["smooth"] for r in result["groups"]):
+        lines.append("* outside Theorem 1's smoothness hypothesis (Neyshabur et al.'s bound is for ReLU)")
+    lines.append("")
+    for t in result["trends"]:
+        parts = []
+        for name, label in (("test_mse_vs_n", "test error ∝ n^s"), ("capacity_vs_T2", "capacity ∝ T₂^s")):
+            v = t.get(name)
+            if v is not None:
+                parts.append(f"{label}: s = {v[0]:.2f} ± {v[1]:.2f}")
+        if parts:
+            lines.append(f"{t['activation']}, {t['method']}: " + "; ".join(parts))
+    vac = [r["prefactor"] for r in result["groups"] if r["prefactor"]]
+    if vac:
+        lines.append(f"Theorem 2's legible prefactor 1 + KΓ²/(c_low Λ) ranges {min(vac):.3g} … "
+                     f"{max(vac):.3g} on these data, while the zero predictor already has error 1: vacuous.")
+    return "\n".join(lines) + "\n"
