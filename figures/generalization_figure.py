@@ -42,7 +42,7 @@ def build(plt, result: dict):
         if sd:
             t = trends.get((act, "self-distill"), {}).get("capacity_vs_T2")
             ax_c.plot([r["T2"] for r in sd], [r["capacity"] for r in sd], ls="none",
-                      marker=MARKERS[i % len(MARKERS)], color=style.PALETTE[(i + 1) % 8], ms=4,
+                      marker=MARKERS[i % len(MARKERS)], color=style.SERIES[i % len(style.SERIES)], ms=4,
                       label=act + (f" (s={t[0]:.2f}±{t[1]:.2f})" if t else ""))
     T2s = [r["T2"] for r in rows if r["T2"] and r["method"] == "self-distill"]
     caps = [r["capacity"] for r in rows if r["T2"] and r["method"] == "self-distill" and r["capacity"]]

@@ -19,6 +19,8 @@ from pathlib import Path
 
 # Okabe-Ito: black, orange, sky blue, bluish green, yellow, blue, vermillion, reddish purple.
 PALETTE = ("#000000", "#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7")
+SERIES = ("#E69F00", "#56B4E9", "#009E73", "#0072B2", "#D55E00", "#CC79A7")   # no yellow/black:
+# for ordered series (widths, n) on white; pair with LINESTYLES for greyscale
 METHOD_COLORS = {"self-distill": "#0072B2", "gd": "#D55E00", "early-stop": "#009E73"}
 METHOD_LABELS = {"self-distill": "self-distillation (Alg. 1)", "gd": r"GD on $y$ ($\alpha_t\equiv 1$)",
                  "early-stop": "GD, early-stopped (LSO19)"}

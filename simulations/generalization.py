@@ -49,11 +49,15 @@ def run_values(run: dict, trajectory: dict) -> "dict | None":
 
 
 def prefactor(hyp: dict, K: int, Gamma: float) -> "float | None":
-    """The legible part of Theorem 2's bound, 1 + KΓ²/(c_low Λ), from a cell's vacuity report."""
+    """The legible part of Theorem 2's bound, 1 + KΓ²/(c_low Λ) (``constants.theorem2_rhs``
+    without its lost rate), from a cell's vacuity report (measured Λ and c_low)."""
+    from theorem_lab.proofs_check import constants as C
+
     Lam, c_low = hyp.get("Lambda"), hyp.get("c_low")
     if not Lam or not c_low or Lam <= 0:
         return None
-    return 1.0 + K * Gamma ** 2 / (c_low * Lam)
+    return C.evaluate(C.theorem2_rhs / C.rate_lost,
+                      {C.K: K, C.Gamma: Gamma, C.c_low: c_low, C.Lam: Lam})
 
 
 def slope(xs, ys) -> "tuple[float, float] | None":

@@ -28,11 +28,14 @@ COMMANDS = {
     "bench": ("theorem_lab.simulations.bench_cli", "benchmarks: GD step vs its two GEMMs, Gram vs torch.func"),
     "generalization": ("theorem_lab.simulations.generalization_cli",
                        "Theorem 2 on a stored sweep: clean test error, its prefactor, the capacity term (I-16)"),
+    "lazy": ("theorem_lab.simulations.lazy_cli",
+             "lazy training: ‖W_t−W₀‖_F and σ_min(J, S₊) along training across widths, the k-exponent"),
 }
 # A command's figure, drawn by the root after the command succeeds (simulations never import
 # figures): command -> (figure module, function of the RUN directory).
 FIGURES = {
     "generalization": ("theorem_lab.figures.generalization_figure", "generalization_figure"),
+    "lazy": ("theorem_lab.figures.lazy_figure", "lazy_figure"),
 }
 
 
