@@ -2,7 +2,7 @@
 
 (a) clean test error E|f(W_T, x) − ỹ|² against n, log–log, one line per (activation, method);
 (b) the norm-based capacity term Γ‖W_T − W₀‖_F/√n of self-distillation against T₂, log–log,
-    with the slope-1 growth that the proof's bound d_{T₂} = O(√n T₂) allows (I-16) for
+    one line per (activation, n), with the slope-1 growth that the proof's bound d_{T₂} = O(√n T₂) allows (I-16) for
     reference. Fitted slopes in the legends.
 """
 
@@ -41,9 +41,12 @@ def build(plt, result: dict):
               and r["T2"] and r["capacity"]]
         if sd:
             t = trends.get((act, "self-distill"), {}).get("capacity_vs_T2")
-            ax_c.plot([r["T2"] for r in sd], [r["capacity"] for r in sd], ls="none",
-                      marker=MARKERS[i % len(MARKERS)], color=style.SERIES[i % len(style.SERIES)], ms=4,
-                      label=act + (f" (s={t[0]:.2f}±{t[1]:.2f})" if t else ""))
+            label = act + (f" (s={t[0]:.2f}±{t[1]:.2f} at fixed n)" if t else "")
+            for n in sorted({r["n"] for r in sd}):          # one line per n: the T₂ trend at fixed n
+                pts = sorted((r["T2"], r["capacity"]) for r in sd if r["n"] == n)
+                ax_c.plot(*zip(*pts), marker=MARKERS[i % len(MARKERS)], ms=4, lw=0.8,
+                          color=style.SERIES[i % len(style.SERIES)], label=label)
+                label = None
     T2s = [r["T2"] for r in rows if r["T2"] and r["method"] == "self-distill"]
     caps = [r["capacity"] for r in rows if r["T2"] and r["method"] == "self-distill" and r["capacity"]]
     if T2s and caps:
@@ -53,7 +56,7 @@ def build(plt, result: dict):
     for ax in (ax_e, ax_c):
         ax.set_xscale("log")
         ax.set_yscale("log")
-        ax.legend(fontsize=6)
+        ax.legend(fontsize=6, frameon=True, framealpha=0.9, edgecolor="none")
     ax_e.set_xlabel(style.LABELS["n"])
     ax_e.set_ylabel(r"test $\mathbb{E}\,|f(W_T,x)-\tilde y|^2$")
     ax_e.set_title("(a) clean test error", loc="left")

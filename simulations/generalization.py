@@ -60,19 +60,23 @@ def prefactor(hyp: dict, K: int, Gamma: float) -> "float | None":
                       {C.K: K, C.Gamma: Gamma, C.c_low: c_low, C.Lam: Lam})
 
 
-def slope(xs, ys) -> "tuple[float, float] | None":
-    """Least-squares slope of log y on log x and its standard error (None for < 3 points or
-    a constant x)."""
-    pts = [(math.log(x), math.log(y)) for x, y in zip(xs, ys) if x and y and x > 0 and y > 0]
-    if len(pts) < 3 or len({p[0] for p in pts}) < 2:
+def slope(xs, ys, control=None) -> "tuple[float, float] | None":
+    """Least-squares slope of log y on log x, with log ``control`` as a second regressor when
+    given and not constant (e.g. the T₂ exponent of the capacity term at fixed n), and its
+    standard error; None without enough distinct points."""
+    control = control if control is not None else [1.0] * len(xs)
+    pts = [(math.log(x), math.log(z), math.log(y)) for x, z, y in zip(xs, control, ys)
+           if x and z and y and x > 0 and z > 0 and y > 0]
+    if len({p[0] for p in pts}) < 2:
         return None
-    X, Y = np.array(pts).T
-    A = np.vstack([X, np.ones_like(X)]).T
-    coef, res, *_ = np.linalg.lstsq(A, Y, rcond=None)
-    dof = len(X) - 2
-    sigma2 = float(res[0]) / dof if dof > 0 and len(res) else 0.0
-    se = math.sqrt(sigma2 / float(np.sum((X - X.mean()) ** 2)))
-    return float(coef[0]), se
+    X, Z, Y = np.array(pts).T
+    cols = [X, Z, np.ones_like(X)] if len(set(Z)) > 1 else [X, np.ones_like(X)]
+    A = np.vstack(cols).T
+    if len(X) <= A.shape[1] or np.linalg.matrix_rank(A) < A.shape[1]:
+        return None
+    coef, *_ = np.linalg.lstsq(A, Y, rcond=None)
+    sigma2 = float(np.sum((Y - A @ coef) ** 2)) / (len(X) - A.shape[1])
+    return float(coef[0]), math.sqrt(sigma2 * np.linalg.inv(A.T @ A)[0, 0])
 
 
 def analyse(run_dir) -> dict:
@@ -93,7 +97,8 @@ def analyse(run_dir) -> dict:
             key = tuple(cfg[f] for f in GROUP_FIELDS)
             groups.setdefault(key, []).append(vals)
     rows = []
-    for key, vals in sorted(groups.items(), key=lambda kv: tuple(map(str, kv[0]))):
+    for key, vals in sorted(groups.items(), key=lambda kv: tuple(
+            (0, v, "") if isinstance(v, (int, float)) else (1, 0, str(v)) for v in kv[0])):
         row = dict(zip(GROUP_FIELDS, key), seeds=len(vals), smooth=vals[0]["smooth"])
         for q in ("test_mse", "test_acc", "capacity", "dist_init", "T2", "prefactor"):
             xs = [v[q] for v in vals if v[q] is not None]
@@ -104,9 +109,9 @@ def analyse(run_dir) -> dict:
 
 
 def trends(rows: list) -> list:
-    """Per (activation, method): the log–log slope of the test error in n, and of the capacity
-    term in T₂ (I-16 predicts ≤ 1 from the proof's bound; a slope ≈ 0 means the term does not
-    grow with T₂)."""
+    """Per (activation, method): the log–log slope of the test error in n (at fixed T₂ or
+    steps), and of the capacity term in T₂ at fixed n (I-16: the proof's bound allows slope 1;
+    a slope ≈ 0 means the term does not grow with T₂)."""
     out = []
     for act in sorted({r["activation"] for r in rows}):
         for method in sorted({r["method"] for r in rows}):
@@ -114,8 +119,10 @@ def trends(rows: list) -> list:
             if not sel:
                 continue
             item = {"activation": act, "method": method,
-                    "test_mse_vs_n": slope([r["n"] for r in sel], [r["test_mse"] for r in sel]),
-                    "capacity_vs_T2": slope([r["T2"] for r in sel], [r["capacity"] for r in sel])
+                    "test_mse_vs_n": slope([r["n"] for r in sel], [r["test_mse"] for r in sel],
+                                           [r["steps"] for r in sel]),
+                    "capacity_vs_T2": slope([r["T2"] for r in sel], [r["capacity"] for r in sel],
+                                            [r["n"] for r in sel])
                     if method == "self-distill" else None}
             out.append(item)
     return out
@@ -123,7 +130,7 @@ def trends(rows: list) -> list:
 
 def render(result: dict) -> str:
     """The table and the trends, as text."""
-    head = ("activation", "n", "method", "T2", "E|f−ỹ|² test", "test acc", "Γ‖W−W₀‖_F/√n",
+    head = ("activation", "n", "method", "steps", "T2", "E|f−ỹ|² test", "test acc", "Γ‖W−W₀‖_F/√n",
             "1+KΓ²/(c_low Λ)", "seeds")
     table = [head]
     for r in result["groups"]:
@@ -131,6 +138,7 @@ def render(result: dict) -> str:
             v = r[q]
             return "—" if v is None else f"{v:.{digits}g}" + (f" ± {r[q + '_sd']:.2g}" if r["seeds"] > 1 else "")
         table.append((r["activation"] + ("" if r["smooth"] else "*"), str(r["n"]), r["method"],
+                      str(r["steps"]),
                       "—" if r["T2"] is None else f"{r['T2']:.0f}", f("test_mse"), f("test_acc"),
                       f("capacity"), "—" if r["prefactor"] is None else f"{r['prefactor']:.3g}",
                       str(r["seeds"])))
@@ -141,7 +149,8 @@ def render(result: dict) -> str:
     lines.append("")
     for t in result["trends"]:
         parts = []
-        for name, label in (("test_mse_vs_n", "test error ∝ n^s"), ("capacity_vs_T2", "capacity ∝ T₂^s")):
+        for name, label in (("test_mse_vs_n", "test error ∝ n^s"),
+                            ("capacity_vs_T2", "capacity ∝ T₂^s at fixed n")):
             v = t.get(name)
             if v is not None:
                 parts.append(f"{label}: s = {v[0]:.2f} ± {v[1]:.2f}")

@@ -89,6 +89,7 @@ def main(argv=None) -> int:
         if code == 0 and args.command in FIGURES and not getattr(args, "no_figure", False):
             fig_module, fn = FIGURES[args.command]
             paths = getattr(importlib.import_module(fig_module), fn)(args.run)
+            sys.stdout.flush()
             sys.stderr.write("figure: " + ", ".join(str(p) for p in paths) + "\n")
         return code
     except ParameterError as exc:

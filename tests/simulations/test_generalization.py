@@ -42,6 +42,16 @@ def test_slope_recovers_a_power_law():
     assert G.slope([1, 2], [1, 2]) is None and G.slope([5, 5, 5], [1, 2, 3]) is None
 
 
+def test_slope_at_fixed_control_separates_the_two_exponents():
+    """capacity = T2^0.2 · n^-0.7: pooled over n the T2 slope is confounded; with n controlled
+    it is 0.2 (the I-16 trend is read at fixed n)."""
+    T2 = [100, 400, 100, 400, 100, 400]
+    n = [50, 50, 100, 100, 400, 400]
+    cap = [t ** 0.2 * m ** -0.7 for t, m in zip(T2, n)]
+    s, se = G.slope(T2, cap, n)
+    assert s == pytest.approx(0.2) and se < 1e-9
+
+
 def test_command_prints_table_writes_json_and_figure(thm2_sweep, capsys):
     assert main(["generalization", str(thm2_sweep)]) == 0
     out, err = capsys.readouterr()
