@@ -26,6 +26,7 @@ COMMANDS = {
     "constants": ("theorem_lab.proofs_check.constants_cli", "Theorem 1's constants in closed form and evaluated"),
     "check": ("theorem_lab.proofs_check.check_cli", "check every lemma's inequality numerically"),
     "bench": ("theorem_lab.simulations.bench_cli", "benchmarks: GD step vs its two GEMMs, Gram vs torch.func"),
+    "cifar": ("theorem_lab.simulations.cifar.cli", "image experiments: noisy-label training with Algorithm 1 and baselines"),
 }
 
 
