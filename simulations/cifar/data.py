@@ -63,7 +63,8 @@ class _CifarUnpickler(pickle.Unpickler):
     """Admit only what a CIFAR batch holds: builtins containers and numpy arrays."""
 
     ALLOWED = {("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
-               ("numpy", "ndarray"), ("numpy", "dtype"), ("collections", "OrderedDict")}
+               ("numpy", "ndarray"), ("numpy", "dtype"), ("collections", "OrderedDict"),
+               ("_codecs", "encode")}   # how Python 3 protocol-2 pickles write bytes (harmless)
 
     def find_class(self, module, name):
         if (module, name) in self.ALLOWED:

@@ -13,7 +13,7 @@ from __future__ import annotations
 PROFILES = {
     "paper": {"model": "shake-shake-26-2x32d", "epochs": 600, "batch_size": 128, "lr": 0.2,
               "weight_decay": 1e-4, "warmup_epochs": 0.0, "width": 64},
-    "fast": {"model": "fast", "epochs": 24, "batch_size": 512, "lr": 0.4, "weight_decay": 5e-4,
+    "fast": {"model": "fast", "epochs": 24, "batch_size": 512, "lr": 0.2, "weight_decay": 5e-4,
              "warmup_epochs": 1.0, "width": 64},
     "smoke": {"model": "fast", "epochs": 2, "batch_size": 128, "lr": 0.1, "weight_decay": 5e-4,
               "warmup_epochs": 0.0, "width": 8, "synthetic_train": 512, "synthetic_test": 256},
