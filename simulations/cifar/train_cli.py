@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 
 from theorem_lab.errors import check_writable_dir
+from theorem_lab.simulations.store import _finite   # as sweep_cli: NaN -> null
 
 from .config import TrainConfig, resolve
 from .data import DATASETS
@@ -103,8 +103,8 @@ def run(args) -> int:
     result = session.run(lambda row: print(_fmt(row), file=table, flush=True))
     summary = {**result["summary"], "run_id": result["run_id"], "status": result["status"],
                "parameters": result["info"]["parameters"], "noise": result["info"]["noise"]}
-    if cfg.json:
-        print(json.dumps(summary, sort_keys=True))
+    if cfg.json:   # NaN (no validation split) as null: strict JSON
+        print(json.dumps(_finite(summary), sort_keys=True))
     else:
         print(f"run {result['run_id']} ({result['status']}): test accuracy last epoch "
               f"{summary['test_acc_last']:.4f}, at best noisy-val epoch {summary['best_val_epoch']} "
