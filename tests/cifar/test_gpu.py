@@ -9,11 +9,11 @@ from theorem_lab.simulations.cifar.session import Session
 
 @pytest.mark.gpu
 def test_cuda_run_learns_synthetic(tmp_path):
-    cfg = resolve({"profile": "smoke", "dataset": "synthetic", "device": "cuda", "epochs": 4,
-                   "width": 16, "progress": False, "out": str(tmp_path)})
+    cfg = resolve({"profile": "smoke", "dataset": "synthetic", "device": "cuda", "epochs": 8,
+                   "width": 16, "synthetic_train": 2048, "progress": False, "out": str(tmp_path)})
     rec = Session(cfg).run()
     assert rec["environment"]["device"] == "cuda"
-    assert rec["summary"]["test_acc_last"] > 0.5
+    assert rec["summary"]["test_acc_last"] > 0.5   # CPU, 4 epochs on 512 images: 0.64
 
 
 @pytest.mark.gpu
