@@ -19,8 +19,8 @@ import sys
 COMMANDS = {
     "sweep": ("theorem_lab.simulations.sweep_cli", "the headline experiment: grids of runs, verdicts, a results store"),
     "export": ("theorem_lab.simulations.export_cli", "write a stored sweep as tidy CSV"),
-    "figures": ("theorem_lab.figures.figures_cli", "redraw a stored sweep's trajectory figure (PNG + PDF)"),
-    "report": ("theorem_lab.figures.report_cli", "a Markdown report of a stored sweep: tables, verdicts, vacuity, figure"),
+    "figures": ("theorem_lab.figures.figures_cli", "redraw a stored sweep's figures (trajectories, phase diagram; PNG/PDF/SVG)"),
+    "report": ("theorem_lab.figures.report_cli", "a Markdown + standalone HTML report of a stored sweep: tables, verdicts, vacuity, figures, findings"),
     "width-search": ("theorem_lab.simulations.width_search_cli", "smallest width at which Algorithm 1 works vs the width Theorem 1 asks for"),
     "air": ("theorem_lab.simulations.air_cli", "anisotropic information retrieval: label energy in the top NTK eigenspace"),
     "constants": ("theorem_lab.proofs_check.constants_cli", "Theorem 1's constants in closed form and evaluated"),
@@ -30,6 +30,7 @@ COMMANDS = {
                        "Theorem 2 on a stored sweep: clean test error, its prefactor, the capacity term (I-16)"),
     "lazy": ("theorem_lab.simulations.lazy_cli",
              "lazy training: ‖W_t−W₀‖_F and σ_min(J, S₊) along training across widths, the k-exponent"),
+    "cifar": ("theorem_lab.simulations.cifar.cli", "image experiments: noisy-label training with Algorithm 1 and baselines"),
 }
 # A command's figure, drawn by the root after the command succeeds (simulations never import
 # figures): command -> (figure module, function of the RUN directory).
