@@ -24,6 +24,7 @@ import theorem_lab as tl
 from theorem_lab import kernels
 from theorem_lab.covariance import infinite_width_gram
 from theorem_lab.errors import check_choice, check_int, check_real
+from theorem_lab.network import init_seed
 from theorem_lab.schedules import label_function, parse_schedule
 from theorem_lab.step import GradientStep
 
@@ -115,7 +116,8 @@ class AirConfig:
 
 def _instance(cfg: AirConfig, seed: int, rho: float = 0.0):
     data = tl.make_clusterable(n=cfg.n, K=cfg.K, d=cfg.d, eps=cfg.eps, rho=rho, seed=seed, n_test=0)
-    net = tl.TwoLayerNet.init(d=cfg.d, k=cfg.width, activation=cfg.activation, seed=seed + 10_000)
+    net = tl.TwoLayerNet.init(d=cfg.d, k=cfg.width, activation=cfg.activation,
+                              seed=init_seed(seed))
     return data, net
 
 

@@ -16,6 +16,7 @@ from typing import Callable, Optional
 
 import theorem_lab as tl
 from theorem_lab.errors import check_int, check_real, fail
+from theorem_lab.network import init_seed
 
 from .sweep import CONVERGED_FRACTION
 
@@ -67,7 +68,7 @@ def search(cfg: WidthSearch, progress: Optional[Callable[[int, int], None]] = No
     for k in cfg.widths():
         errors = []
         for s, data in enumerate(datasets):
-            net = tl.TwoLayerNet.init(d=cfg.d, k=k, activation=cfg.activation, seed=10_000 + s)
+            net = tl.TwoLayerNet.init(d=cfg.d, k=k, activation=cfg.activation, seed=init_seed(s))
             traj = tl.train(data, net, steps=cfg.steps, schedule=cfg.schedule, log_every=cfg.steps)
             errors.append(traj.final["l2_clean"] if traj.status == "finished" else math.inf)
             if progress is not None:

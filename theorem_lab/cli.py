@@ -10,7 +10,9 @@ Exit codes: 0 ok, 1 a run failed, 2 bad input (one line on stderr, no traceback)
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
+import os
 import sys
 
 # name -> (module, one-line help). Modules live in whichever layer owns the command; the layers
@@ -75,13 +77,40 @@ def main(argv=None) -> int:
         args.plots = importlib.import_module("theorem_lab.figures.air_figures")   # figure2, figure5
     from .errors import ParameterError
     try:
-        return int(module.run(args) or 0)
+        code = int(module.run(args) or 0)
+        sys.stdout.flush()          # a closed pipe or a full disk shows here, not at exit
+        return code
     except ParameterError as exc:
         sys.stderr.write(f"theorem-lab {args.command}: error: {exc}\n")
         return 2
     except KeyboardInterrupt:
         sys.stderr.write("theorem-lab: interrupted; results finished so far are saved\n")
         return 130
+    except BrokenPipeError:         # `theorem-lab export RUN --out - | head -1`: the reader left
+        _silence_stdout()
+        return 0
+    except OSError as exc:
+        if exc.errno not in _OUTPUT_ERRNOS:
+            raise
+        _silence_stdout()
+        sys.stderr.write(f"theorem-lab {args.command}: error: could not write the output "
+                         f"({exc.strerror}); free some space or choose another --out\n")
+        return 1
+
+
+# write errors that are the destination's fault, not the program's: one line, exit 1
+_OUTPUT_ERRNOS = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT, errno.EIO, errno.EPIPE}
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so that the interpreter's final flush of the unwritable buffer
+    does not print a second error at exit."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):   # stdout replaced (tests) or already closed
+        pass
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -97,6 +97,13 @@ def _draw_centers(rng, K, d, min_separation):
         f"{min_separation:g}. Lower min_separation or raise d.")
 
 
+def draw_centers(K: int, d: int, min_separation: float, seed: int) -> np.ndarray:
+    """The K centres ``make_clusterable(K=K, d=d, min_separation=..., seed=seed)`` draws first,
+    or ParameterError when the separation cannot be met; a sweep calls this for every seed
+    before any run starts (an infeasible grid point is refused, not stored as failed runs)."""
+    return _draw_centers(np.random.default_rng(seed), K, d, min_separation)
+
+
 def _draw_in_cap(rng, centers, eps):
     """Unit vectors x with ‖x − c‖₂ ≤ ε around each row c of ``centers``.
 

@@ -22,6 +22,20 @@ from .errors import check_int
 _OWNER = "TwoLayerNet.init"
 
 
+INIT_STREAM = 1   # SeedSequence([seed, INIT_STREAM]) -> the W₀ seed of seed index s
+
+
+def init_seed(seed: int) -> int:
+    """The W₀ seed of seed index s, the one rule every experiment uses (sweep, air, width-search).
+
+    Seed s fixes the data (``make_clusterable(seed=s)``) and, through this independent
+    ``SeedSequence`` stream, W₀ (``TwoLayerNet.init(seed=init_seed(s))``): ``default_rng(s)`` in
+    both places would draw W₀'s first K rows from the very Gaussian vectors that became the
+    cluster centres, correlating the first K neurons with the data.
+    """
+    return int(np.random.SeedSequence([int(seed), INIT_STREAM]).generate_state(1)[0])
+
+
 def output_layer(k: int) -> np.ndarray:
     """v = (+1/√k, …, +1/√k, −1/√k, …, −1/√k): half each, the paper's fixed output layer."""
     return np.concatenate([np.ones(k // 2), -np.ones(k // 2)]) / np.sqrt(k)
