@@ -27,6 +27,7 @@ from dataclasses import asdict, dataclass, fields, replace
 from typing import Optional
 
 from theorem_lab.activations import ACTIVATIONS
+from theorem_lab.data import check_rho_realisable
 from theorem_lab.backend import DEVICES, DTYPES, cuda_available, resolve_backend
 from theorem_lab.errors import (ParameterError, check_choice, check_real, check_unique, fail,
                                parse_list)
@@ -203,11 +204,7 @@ def _check_point(p: dict, remote: bool = False) -> dict:
     n, K = p["n"], p["clusters"]
     if n < 2 * K:
         raise fail("--n", OWNER, f"an integer >= 2*clusters = {2 * K} (two points per cluster)", n)
-    for size in sorted({n // K, -(-n // K)}):
-        flips = round(p["rho"] * size)
-        if flips / size >= 0.5:
-            raise fail("--rho", OWNER, f"small enough that round(rho*n_l) < n_l/2 for clusters of "
-                       f"n_l={size} points (n={n}, clusters={K})", p["rho"])
+    check_rho_realisable(p["rho"], n, K, "--rho", OWNER)
     try:
         p["schedule"] = parse_schedule(p["schedule"], p["steps"]).spec
     except ParameterError as exc:

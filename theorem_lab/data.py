@@ -97,6 +97,16 @@ def _draw_centers(rng, K, d, min_separation):
         f"{min_separation:g}. Lower min_separation or raise d.")
 
 
+def check_rho_realisable(rho: float, n: int, K: int, name: str, owner: str) -> float:
+    """ρ such that round(ρ·n_l) < n_l/2 for both balanced cluster sizes n_l ∈ {⌊n/K⌋, ⌈n/K⌉};
+    ``make_clusterable`` would refuse it only after drawing the data."""
+    for size in sorted({n // K, -(-n // K)}):
+        if round(rho * size) / size >= 0.5:
+            raise fail(name, owner, f"small enough that round(rho*n_l) < n_l/2 for clusters of "
+                       f"n_l={size} points (n={n}, clusters={K}); lower it or raise n/K", rho)
+    return rho
+
+
 def draw_centers(K: int, d: int, min_separation: float, seed: int) -> np.ndarray:
     """The K centres ``make_clusterable(K=K, d=d, min_separation=..., seed=seed)`` draws first,
     or ParameterError when the separation cannot be met; a sweep calls this for every seed
