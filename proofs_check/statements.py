@@ -43,9 +43,9 @@ def _W(cfg: dict, seed_key: str = "w_seed", k=None) -> np.ndarray:
 def _valid_rho(rng, n, K, high=0.4) -> float:
     sizes = (n // K, n // K + 1)
     for _ in range(MAX_RESAMPLE):
-        rho = float(rng.uniform(0, high))
+        rho = round(float(rng.uniform(0, high)), 4)      # round first, then check the value kept
         if all(round(rho * m) / m < 0.5 for m in sizes):
-            return round(rho, 4)
+            return rho
     return 0.0
 
 
