@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from theorem_lab.errors import fail
+from theorem_lab.output import check_output_stem
 
 _OWNER = "figures"
 
@@ -23,8 +24,10 @@ def run(args) -> int:
     run_dir = Path(args.run)
     if not (run_dir / "results.sqlite").is_file():
         raise fail("RUN", _OWNER, "a sweep directory holding results.sqlite", str(run_dir))
+    stem = check_output_stem("--out", run_dir / "trajectories" if args.out is None else args.out,
+                             _OWNER, (".png", ".pdf"))
     try:
-        paths = trajectory_figure(run_dir, Path(args.out) if args.out else None)
+        paths = trajectory_figure(run_dir, stem)
     except sqlite3.DatabaseError as exc:
         raise fail("RUN", _OWNER, f"a readable results store ({exc})", str(run_dir)) from None
     except OSError as exc:

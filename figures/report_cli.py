@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from theorem_lab.errors import fail
+from theorem_lab.output import check_output_file
 
 _OWNER = "report"
 
@@ -24,8 +25,9 @@ def run(args) -> int:
     if not (run_dir / "summary.json").is_file() or not (run_dir / "results.sqlite").is_file():
         raise fail("RUN", _OWNER, "a directory written by 'theorem-lab sweep' (summary.json and "
                    "results.sqlite)", str(run_dir))
+    out = check_output_file("--out", run_dir / "report.md" if args.out is None else args.out, _OWNER)
     try:
-        target = write_report(run_dir, args.out)
+        target = write_report(run_dir, out)
     except (json.JSONDecodeError, KeyError, sqlite3.DatabaseError) as exc:
         raise fail("RUN", _OWNER, f"a sweep directory with a readable summary and store ({exc})",
                    str(run_dir)) from None
