@@ -165,3 +165,46 @@ def check_fits(name: str, value, owner: str, nbytes: float, what: str) -> None:
     if nbytes > avail:
         raise fail(name, owner, f"small enough to fit in memory: {what} need about "
                    f"{_gib(nbytes)}, {_gib(avail)} available", value)
+
+
+# --- arrays at the public Python boundary -----------------------------------------------------
+
+class _Shown(str):
+    """A 'Got …' value printed as it is (``Got shape (5,) instead.``, not ``Got 'shape (5,)'``)."""
+
+    def __repr__(self) -> str:
+        return str(self)
+
+
+def check_array(name: str, a, owner: str, *, ndim: int, cols=None, cols_why: str = "",
+                length=None, length_why: str = "") -> object:
+    """An array (numpy, torch or cupy) with ``ndim`` dimensions, at least one row, finite
+    entries, and ``cols`` columns / ``length`` rows where given; else raise naming ``name``.
+    Returns ``a`` unchanged (no copy)."""
+    shape = getattr(a, "shape", None)
+    if shape is None or not hasattr(a, "dtype"):
+        raise fail(name, owner, f"a {ndim}-D numpy, torch or cupy array", _Shown(type(a).__name__))
+    shape = tuple(int(s) for s in shape)
+    if len(shape) != ndim:
+        raise fail(name, owner, f"a {ndim}-D array", _Shown(f"shape {shape}"))
+    if shape[0] == 0:
+        raise fail(name, owner, "an array with at least one row", _Shown(f"shape {shape}"))
+    if length is not None and shape[0] != length:
+        raise fail(name, owner, f"an array of {length} rows{length_why}", _Shown(f"shape {shape}"))
+    if cols is not None and shape[1] != cols:
+        raise fail(name, owner, f"an array with {cols} columns{cols_why}", _Shown(f"shape {shape}"))
+    from array_api_compat import array_namespace
+    xp = array_namespace(a)
+    finite = xp.isfinite(a)
+    if not bool(xp.all(finite)):
+        bad = int(xp.sum(xp.astype(xp.logical_not(finite), xp.int64)))
+        raise fail(name, owner, "an array of finite numbers", _Shown(f"{bad} NaN or infinite "
+                   f"entr{'y' if bad == 1 else 'ies'}"))
+    return a
+
+
+def check_instance(name: str, value, owner: str, cls, what: str):
+    """``value`` if it is a ``cls``; else raise (``what`` says how to make one)."""
+    if not isinstance(value, cls):
+        raise fail(name, owner, what, _Shown(f"a {type(value).__name__}"))
+    return value
