@@ -118,7 +118,7 @@ def packaged_findings() -> "dict[str, object]":
 
 def load_violations(path) -> list:
     """Records of a violations file: a path, or the id of a packaged finding (``I-8``)."""
-    from theorem_lab.errors import ParameterError
+    from theorem_lab.errors import fail
     known = packaged_findings()
     source = known.get(str(path), path)
     try:
@@ -126,9 +126,9 @@ def load_violations(path) -> list:
             blob = json.load(fh)
         return list(blob["records"])
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise ParameterError(f"The 'replay' parameter of check must be a file written by "
-                             f"'theorem-lab check' (a violations JSON) or a packaged finding "
-                             f"({', '.join(sorted(known))}). Got {str(path)!r} ({exc}).")
+        raise fail("--replay", "check", f"a file written by 'theorem-lab check' (a violations "
+                   f"JSON) or a packaged finding ({', '.join(sorted(known))}); reading it "
+                   f"failed: {exc}", str(path)) from None
 
 
 def _json_default(o):

@@ -208,7 +208,8 @@ def _check_point(p: dict, remote: bool = False) -> dict:
     try:
         p["schedule"] = parse_schedule(p["schedule"], p["steps"]).spec
     except ParameterError as exc:
-        raise ParameterError(f"--schedule: {exc}") from None
+        raise fail("--schedule", OWNER, f"a valid α_t spec for --steps {p['steps']} ({exc})",
+                   p["schedule"]) from None
     p["backend"], p["device"], p["dtype"] = resolve_engine(p["backend"], p["device"], p["dtype"],
                                                            remote)
     return p

@@ -13,6 +13,7 @@ import argparse
 import errno
 import importlib
 import os
+import re
 import sys
 
 # name -> (module, one-line help). Modules live in whichever layer owns the command; the layers
@@ -32,11 +33,37 @@ COMMANDS = {
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse, but a usage error is one line naming the option, then exit 2."""
+    """argparse, but a usage error is one line naming the option, then exit 2; a value argparse
+    itself rejects (``--n x``) gets the project's one message template."""
 
     def error(self, message):
-        sys.stderr.write(f"{self.prog}: error: {message}\n")
+        sys.stderr.write(f"{self.prog}: error: {_templated(self.prog, message)}\n")
         raise SystemExit(2)
+
+
+_ARGPARSE = (  # argparse's own value errors -> (allowed, got) of the one template
+    (re.compile(r"argument (?P<opt>[^:/ ]+)(?:/\S+)?: invalid (?P<kind>int|float) value: "
+                r"(?P<got>'.*')$"),
+     lambda m: ({"int": "an integer", "float": "a real number"}[m["kind"]], m["got"])),
+    (re.compile(r"argument (?P<opt>[^:/ ]+)(?:/\S+)?: invalid choice: (?P<got>'.*') "
+                r"\(choose from (?P<choices>.*)\)$"),
+     lambda m: (f"one of {m['choices']}", m["got"])),
+    (re.compile(r"argument (?P<opt>[^:/ ]+)(?:/\S+)?: expected one argument$"),
+     lambda m: (f"given a value (write {m['opt']}=VALUE for one that starts with '-')",
+                "no value")),
+)
+
+
+def _templated(prog: str, message: str) -> str:
+    """'argument --n: invalid int value: 'x'' -> "The '--n' parameter of sweep must be an
+    integer. Got 'x' instead." (other argparse messages pass unchanged)."""
+    owner = prog.removeprefix("theorem-lab").strip() or "theorem-lab"
+    for pattern, parts in _ARGPARSE:
+        m = pattern.match(message)
+        if m:
+            allowed, got = parts(m)
+            return f"The '{m['opt']}' parameter of {owner} must be {allowed}. Got {got} instead."
+    return message
 
 
 def build_parser(command: "str | None" = None) -> argparse.ArgumentParser:
@@ -76,12 +103,13 @@ def main(argv=None) -> int:
     if args.command == "air":
         args.plots = importlib.import_module("theorem_lab.figures.air_figures")   # figure2, figure5
     from .errors import ParameterError
+    label = args.command + (f" {args.bench}" if getattr(args, "bench", None) else "")
     try:
         code = int(module.run(args) or 0)
         sys.stdout.flush()          # a closed pipe or a full disk shows here, not at exit
         return code
     except ParameterError as exc:
-        sys.stderr.write(f"theorem-lab {args.command}: error: {exc}\n")
+        sys.stderr.write(f"theorem-lab {label}: error: {exc}\n")
         return 2
     except KeyboardInterrupt:
         sys.stderr.write("theorem-lab: interrupted; results finished so far are saved\n")
@@ -93,7 +121,7 @@ def main(argv=None) -> int:
         if exc.errno not in _OUTPUT_ERRNOS:
             raise
         _silence_stdout()
-        sys.stderr.write(f"theorem-lab {args.command}: error: could not write the output "
+        sys.stderr.write(f"theorem-lab {label}: error: could not write the output "
                          f"({exc.strerror}); free some space or choose another --out\n")
         return 1
 

@@ -90,4 +90,4 @@ def test_replay_a_packaged_finding_by_id(capsys):
 def test_replay_unknown_id_names_the_packaged_ones(capsys):
     assert main(["check", "--replay", "I-99"]) == 2
     err = capsys.readouterr().err
-    assert "'replay' parameter of check" in err and "I-8" in err and "\n" == err[-1] and err.count("\n") == 1
+    assert "'--replay' parameter of check" in err and "I-8" in err and "\n" == err[-1] and err.count("\n") == 1
