@@ -11,8 +11,9 @@ the largest factor (relative to its default) of the largest term.
     eigh         a symmetric (n, n) eigendecomposition: matrix, eigenvectors, workspace ≈ 3·n²
     gram_eigh    both (the empirical NTK and its spectrum)
 
-The estimates are within a small factor of the peak (tests/core/test_sizes.py measures one);
-their job is to refuse a run that cannot fit (a 10⁸-wide network), not to plan a tight one.
+They count the arrays the code holds at its peak, not allocator overhead or library
+workspaces: their job is to refuse a run that cannot fit (a 10⁸-wide network) before it starts,
+not to plan a tight one.
 """
 
 from __future__ import annotations
