@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from theorem_lab.errors import fail
-from theorem_lab.output import check_output_file
+from theorem_lab.output import check_not_input, check_output_file
 
 _OWNER = "report"
 
@@ -26,6 +26,7 @@ def run(args) -> int:
         raise fail("RUN", _OWNER, "a directory written by 'theorem-lab sweep' (summary.json and "
                    "results.sqlite)", str(run_dir))
     out = check_output_file("--out", run_dir / "report.md" if args.out is None else args.out, _OWNER)
+    check_not_input("--out", out, _OWNER, [run_dir / "summary.json", run_dir / "results.sqlite"])
     try:
         target = write_report(run_dir, out)
     except (json.JSONDecodeError, KeyError, sqlite3.DatabaseError) as exc:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -121,6 +122,9 @@ def load_violations(path) -> list:
     from theorem_lab.errors import fail
     known = packaged_findings()
     source = known.get(str(path), path)
+    if str(path) not in known and not os.path.isfile(path):     # a FIFO or /dev/zero would hang
+        raise fail("--replay", "check", "a violations JSON file written by 'theorem-lab check' or "
+                   f"a packaged finding ({', '.join(sorted(known))})", str(path))
     try:
         with (source.open() if str(path) in known else open(source)) as fh:
             blob = json.load(fh)

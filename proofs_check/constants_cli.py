@@ -109,6 +109,9 @@ def run(args) -> int:
     import sympy as sp
     steps = check_int("--steps", args.steps, _OWNER, low=1)
     if args.schedule is not None:
+        from theorem_lab.errors import check_fits
+        check_fits("--steps", steps, _OWNER, 6 * 8.0 * (steps + 1),
+                   f"the schedule's α_t and its differences over {steps} steps")
         from theorem_lab.schedules import parse_schedule
         try:
             parse_schedule(args.schedule, steps)

@@ -70,7 +70,7 @@ def validated(args):
     """Every option checked, nothing computed: (AirConfig, Ks, figures, out, labels, step)."""
     from theorem_lab.data import check_rho_realisable
     from theorem_lab.schedules import LABEL_FUNCTIONS, parse_schedule
-    from theorem_lab.sizes import check_size, eigh_bytes, gram_bytes, train_bytes
+    from theorem_lab.sizes import check_size, eigh_bytes, gram_bytes, train_bytes, trajectory_bytes
     from theorem_lab.simulations import air
 
     n = parse_int(args.n, "--n", _OWNER, low=4)
@@ -88,6 +88,8 @@ def validated(args):
     rho = check_rho_realisable(parse_real(args.rho, "--rho", _OWNER, low=0.0, high=0.5,
                                           high_open=True), n, K, "--rho", _OWNER)
     iterations = parse_int(args.iterations, "--iterations", _OWNER, low=1)
+    check_size(_OWNER, {"steps": "--iterations"}, trajectory_bytes(iterations),
+               what=f"the schedule and records of {iterations} iterations")
     every = parse_int(args.every, "--every", _OWNER, low=1)
     try:
         schedule = parse_schedule(args.schedule, iterations).spec

@@ -19,7 +19,7 @@ import tempfile
 from pathlib import Path
 
 from theorem_lab.errors import check_choice, fail
-from theorem_lab.output import check_output_file
+from theorem_lab.output import check_not_input, check_output_file
 
 OWNER = "export"
 FORMATS = ("csv",)
@@ -60,6 +60,7 @@ def _export(args, db) -> int:
     else:    # refused before reading: '', DIR/, a device node, a FIFO or a symlink (never clobbered)
         target = check_output_file("--out", db.parent / f"{args.table}.{args.format}"
                                    if args.out is None else args.out, OWNER)
+        check_not_input("--out", target, OWNER, [db, db.with_name(db.name + "-wal")])
     with ResultStore(db, readonly=True) as store:
         if target == "stdout":
             count = store.export_csv(sys.stdout, args.table)

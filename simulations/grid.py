@@ -35,6 +35,7 @@ from theorem_lab.errors import parse_int as _parse_int
 from theorem_lab.errors import parse_real as _parse_real
 from theorem_lab.network import init_seed  # noqa: F401  (the one W₀ seed rule; re-exported)
 from theorem_lab.schedules import LABEL_FUNCTIONS, parse_schedule
+from theorem_lab.sizes import check_size, trajectory_bytes
 from theorem_lab.train import LR_RULES, METHODS
 
 OWNER = "sweep"
@@ -205,6 +206,8 @@ def _check_point(p: dict, remote: bool = False) -> dict:
     if n < 2 * K:
         raise fail("--n", OWNER, f"an integer >= 2*clusters = {2 * K} (two points per cluster)", n)
     check_rho_realisable(p["rho"], n, K, "--rho", OWNER)
+    check_size(OWNER, {"steps": "--steps"}, trajectory_bytes(p["steps"], p["log_every"]),
+               what=f"the per-step record of {p['steps']} steps (a row every {p['log_every']})")
     try:
         p["schedule"] = parse_schedule(p["schedule"], p["steps"]).spec
     except ParameterError as exc:

@@ -124,16 +124,17 @@ def check_name(name: str) -> str:
 
 
 # option names of a grid point's sizes, as the user typed them
-SIZE_OPTIONS = {"n": "--n", "d": "--dim", "k": "--width", "n_test": "--n-test"}
+SIZE_OPTIONS = {"n": "--n", "d": "--dim", "k": "--width", "n_test": "--n-test", "steps": "--steps"}
 
 
 def check_feasible(point: dict, seeds: int) -> None:
     """Refuse a grid point before the sweep starts when a run cannot fit in memory or its data
     cannot be drawn (the centre separation), instead of storing failed runs."""
     from theorem_lab.data import draw_centers
-    from theorem_lab.sizes import check_size, train_bytes
+    from theorem_lab.sizes import check_size, train_bytes, trajectory_bytes
     check_size(G.OWNER, SIZE_OPTIONS, train_bytes(point["n"], point["dim"], point["width"],
                                                    point["n_test"]),
+               trajectory_bytes(point["steps"], point["log_every"]),
                what=f"a run's weights and (n, k) activations (n={point['n']}, "
                     f"dim={point['dim']}, width={point['width']}, n-test={point['n_test']})")
     if point["min_separation"] > 0:

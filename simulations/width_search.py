@@ -16,7 +16,7 @@ from typing import Callable, Optional
 
 import theorem_lab as tl
 from theorem_lab.data import check_rho_realisable
-from theorem_lab.errors import check_choice, check_int, check_real, fail
+from theorem_lab.errors import check_choice, check_fits, check_int, check_real, fail
 from theorem_lab.network import init_seed
 
 from .sweep import CONVERGED_FRACTION
@@ -61,6 +61,8 @@ class WidthSearch:
             raise fail(nm["k_max"], _OWNER, f">= {nm['k_min'].lstrip('-')} = {k_min}", self.k_max)
         check_int(nm["seeds"], self.seeds, _OWNER, low=1)
         check_int(nm["steps"], self.steps, _OWNER, low=1)
+        check_fits(nm["steps"], self.steps, _OWNER, 3 * 8.0 * (self.steps + 1),
+                   f"α_t over {self.steps} steps")
         check_real(nm["fraction"], self.fraction, _OWNER, low=0.0, high=1.0, low_open=True)
         try:
             tl.parse_schedule(self.schedule, self.steps)

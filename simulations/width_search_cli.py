@@ -36,13 +36,13 @@ OPTION_NAMES = {"n": "--n", "K": "--clusters", "d": "--dim", "eps": "--eps", "rh
 
 
 def validated(args) -> WidthSearch:
-    from theorem_lab.sizes import check_size, train_bytes
+    from theorem_lab.sizes import check_size, train_bytes, trajectory_bytes
     cfg = WidthSearch(n=args.n, K=args.clusters, d=args.dim, eps=args.eps, rho=args.rho,
                       activation=args.activation, steps=args.steps, schedule=args.schedule,
                       k_min=args.k_min, k_max=args.k_max, seeds=args.seeds,
                       fraction=args.fraction).validated(OPTION_NAMES)
-    check_size(_OWNER, {"n": "--n", "d": "--dim", "k": "--k-max", "n_test": "--n"},
-               train_bytes(cfg.n, cfg.d, cfg.k_max),
+    check_size(_OWNER, {"n": "--n", "d": "--dim", "k": "--k-max", "n_test": "--n", "steps": "--steps"},
+               train_bytes(cfg.n, cfg.d, cfg.k_max), trajectory_bytes(cfg.steps),
                what=f"the widest run (n={cfg.n}, dim={cfg.d}, k-max={cfg.k_max})")
     return cfg
 

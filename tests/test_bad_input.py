@@ -175,6 +175,30 @@ CASES += rows(BG, "--activation", ["gelu"]) + rows(BG, "--backend", ["jax"])
 CASES += rows(BG, "--rtol", ["0", "-1", "nan", "x"])
 CASES += [(BS + ["--n", BIG, "--width", "4096"], "--n"), (BG + ["--n", "1000000"], "--n")]
 
+# --- the second campaign (new bad inputs of the same kinds; each found a gap, now closed) ------
+HUGE_STEPS = "1000000000000"  # 10¹²: the α_t arrays alone are 24 TB
+CAMPAIGN_2 = [
+    (S + ["--steps", HUGE_STEPS], "--steps"),                    # parse_schedule allocated (steps,)
+    (S + ["--steps", "100000000", "--log-every", "1"], "--steps"),  # 10⁸ logged rows of dicts
+    (S + ["--n-test", BIG], "--n-test"),
+    (W + ["--steps", HUGE_STEPS], "--steps"),
+    (A + ["--iterations", HUGE_STEPS], "--iterations"),
+    (C + ["--schedule", "linear", "--steps", HUGE_STEPS], "--steps"),
+    (C + ["--from-data", "--d", "1000000000"], "--dim"),
+    (AN + ["--ntk", "infinite", "--n", "1000000"], "--n"),
+    (S + ["--schedule", "linear:end=10,end=20"], "--schedule"),  # a key given twice: last one won
+    (S + ["--schedule", "linear:end=nan"], "--schedule"),
+    (["check", "--replay", "/dev/zero"], "--replay"),            # json.load read it forever
+    (["check", "--replay", "{tmp}/fifo"], "--replay"),           # open() blocked on the FIFO
+    (K[:-2] + ["--save", "{tmp}/fifo"], "--save"),
+    (E + ["--out", "{run}/results.sqlite"], "--out"),            # the CSV replaced the store
+    (R + ["--out", "{run}/summary.json"], "--out"),               # the report replaced the summary
+    (R + ["--out", "{run}/results.sqlite"], "--out"),
+    (AN + ["--noise", " "], "--noise"), (S + ["--width", "64, 64"], "--width"),
+    (S + ["--methods", "gd, gd"], "--methods"),
+]
+CASES += CAMPAIGN_2
+
 CASES = list({tuple(a): (a, o) for a, o in CASES}.values())   # the issue's rows repeat a few generic ones
 ISSUE_ROWS = 37                                                 # the first 37 rows: the issue's cases
 
@@ -313,6 +337,15 @@ def _api_cases():
               (tl.TwoLayerNet.init, (), {"d": 5, "k": 7}, "k"),
               (tl.TwoLayerNet.init, (), {"d": 5, "k": 8, "seed": -1}, "seed"),
               (tl.TwoLayerNet.init, (), {"d": 5, "k": 8, "activation": "gelu"}, "activation")]
+    cases += [  # the second campaign
+        (tl.make_clusterable, (), {"n": 10 ** 10}, "n"),
+        (tl.TwoLayerNet.init, (), {"d": 10 ** 12, "k": 2}, "d"),
+        (tl.train, (data, net), {"steps": 10 ** 12}, "steps"),
+        (tl.parse_schedule, ("linear", 10 ** 12), {}, "steps"),
+        (tl.parse_schedule, ("linear:end=3,end=4", 10), {}, "schedule"),
+        (tl.sigma_min, (W, X, "tanh"), {"basis": np.ones(6)}, "basis"),
+        (tl.jacobian_gram, (W, X, "tanh"), {"v": np.ones((8, 1))}, "v"),
+    ]
     cases += [(tl.make_clusterable, (), {"n": 5, "K": 3}, "n"),
               (tl.make_clusterable, (), {"eps": float("nan")}, "eps"),
               (tl.make_clusterable, (), {"rho": 0.5}, "rho"),

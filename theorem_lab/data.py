@@ -15,6 +15,7 @@ from typing import Sequence
 import numpy as np
 
 from .errors import ParameterError, check_int, check_real, fail
+from .sizes import FLOAT, check_size
 
 _OWNER = "make_clusterable"
 MAX_CENTER_DRAWS = 10_000  # rejection-sampling budget for the minimum centre separation
@@ -165,6 +166,9 @@ def make_clusterable(n: int = 1000, K: int = 10, d: int = 50, eps: float = 0.05,
     n_test = check_int("n_test", n_test, _OWNER, low=0)
     min_separation = check_real("min_separation", min_separation, _OWNER, low=0.0, high=2.0)
     seed = check_int("seed", seed, _OWNER, low=0)
+    check_size(_OWNER, {}, [(FLOAT * 4 * (n + n_test) * d, [("n", n, 1000), ("n_test", n_test, 1000),
+                                                            ("d", d, 50)])],
+               what=f"the points and their draws (n={n}, n_test={n_test}, d={d})")
     if np.ndim(rho) == 0:
         rho_l = np.full(K, check_real("rho", rho, _OWNER, low=0.0, high=0.5, high_open=True))
     else:

@@ -17,7 +17,8 @@ from array_api_compat import array_namespace
 
 from .activations import Activation, get_activation
 from .backend import like
-from .errors import check_fits, check_int
+from .errors import check_int
+from .sizes import check_size
 
 _OWNER = "TwoLayerNet.init"
 
@@ -54,7 +55,8 @@ class TwoLayerNet:
         k = check_int("k", k, _OWNER, low=2, even=True)
         seed = check_int("seed", seed, _OWNER, low=0)
         act = get_activation(activation, _OWNER)
-        check_fits("k", k, _OWNER, 8.0 * k * (d + 1), f"W₀ and v (k={k}, d={d}, float64)")
+        check_size(_OWNER, {}, [(8 * k * (d + 1), [("k", k, 4096), ("d", d, 50)])],
+                   what=f"W₀ and v (k={k}, d={d}, float64)")
         W = np.random.default_rng(seed).standard_normal((k, d))
         return cls(W=W, v=output_layer(k), activation=act)
 

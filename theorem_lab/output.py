@@ -94,3 +94,13 @@ def check_output_dir(name: str, path, owner: str) -> Path:
     if p.exists() and not p.is_dir():
         raise fail(name, owner, f"a directory; {text} exists and is {_kind(p) or 'a file'}", text)
     return check_writable_dir(name, p, owner)
+
+
+def check_not_input(name: str, target: Path, owner: str, inputs) -> Path:
+    """Refuse an output that is one of the files the command reads (``export --out
+    RUN/results.sqlite`` would overwrite the store with its own CSV)."""
+    resolved = Path(target).resolve()
+    for source in inputs:
+        if Path(source).resolve() == resolved:
+            raise fail(name, owner, f"a file other than the input {source} it reads", str(target))
+    return Path(target)

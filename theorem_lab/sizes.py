@@ -4,6 +4,7 @@ Each estimate is a sum of terms, one per array family, in bytes (float64 = 8 byt
 the options its shape comes from, so a refusal blames the option that makes the run too big:
 the largest factor (relative to its default) of the largest term.
 
+    trajectory   per step α_t and the schedule's values; per logged row a dict of floats
     train        W, W₀, the gradient, the best iterate and one copy in flight: 5·k·d;
                  φ and φ' of XWᵀ (n, k) and one temporary: 3·n·k; X and the test set
                  (n + n_test)·d; the test forward pass n_test·k
@@ -49,6 +50,18 @@ def gram_bytes(n: int, d: int, k: int) -> list:
 
 def eigh_bytes(n: int) -> list:
     return [(FLOAT * 3 * n * n, [("n", n, 1000)])]
+
+
+# One logged trajectory row is a dict of ~15 Python floats (≈ 1.2 kB with the dict) and every
+# step keeps α_t (a list entry and a float, 32 bytes) plus the schedule's (steps,) arrays.
+ROW_BYTES = 1500
+STEP_BYTES = 32 + 3 * FLOAT
+
+
+def trajectory_bytes(steps: int, log_every: int = 1) -> list:
+    """The per-step bookkeeping of a run of ``steps`` steps logging every ``log_every``."""
+    return [(STEP_BYTES * (steps + 1) + ROW_BYTES * (steps // max(log_every, 1) + 1),
+             [("steps", steps, 600)])]
 
 
 def check_size(owner: str, names: dict, *estimates: list, what: str = "the arrays") -> int:

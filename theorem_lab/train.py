@@ -115,6 +115,9 @@ def train(data: ClusterableData, net: TwoLayerNet, method: str = "self-distill",
     lr = "auto" if lr is None else lr
     cfg = TrainConfig(method, steps, lr, schedule, label_fn, rho_h, backend, device, dtype,
                       log_every).validated()
+    from .sizes import check_size, trajectory_bytes
+    check_size(_OWNER, {}, trajectory_bytes(steps, log_every),
+               what=f"the per-step record of {steps} steps")
     sched = parse_schedule("constant:value=1" if method != "self-distill" else schedule, steps)
     bk = resolve_backend(backend, device, dtype, _OWNER)
     xp, put = bk.xp, bk.asarray
