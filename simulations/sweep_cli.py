@@ -7,8 +7,9 @@ Numeric and choice options take comma lists; the sweep is their full grid × see
 Everything is validated before any work starts (bad input: one line, exit 2). Results go to
 ``--out`` (default ``runs/<name>``, the name derived from the grid so that re-running the same
 command resumes it): ``results.sqlite``, ``summary.json`` and ``trajectories.png/.pdf``.
-Exit 0 when every run finished, 1 when some diverged or raised (counted on stderr), 130 on Ctrl-C
-(runs finished so far stay stored).
+Exit 0 when every run of this invocation finished, 1 when some diverged, were unstable or raised
+(counted on stderr), 130 on Ctrl-C (runs finished so far stay stored). One sweep writes a store at
+a time (``lock.StoreLock``); ``summary.json`` covers every sweep written into the store.
 """
 
 from __future__ import annotations

@@ -163,8 +163,8 @@ def check_fits(name: str, value, owner: str, nbytes: float, what: str) -> None:
     available (``nbytes``, estimated from the shapes; ``what`` says which arrays)."""
     avail = available_memory()
     if nbytes > avail:
-        raise fail(name, owner, f"small enough to fit in memory: {what} need about "
-                   f"{_gib(nbytes)}, {_gib(avail)} available", value)
+        raise fail(name, owner, f"small enough to fit in memory ({what}: about "
+                   f"{_gib(nbytes)}; {_gib(avail)} available)", value)
 
 
 # --- arrays at the public Python boundary -----------------------------------------------------
