@@ -26,7 +26,8 @@ def run(args) -> int:
         raise fail("RUN", _OWNER, "a directory written by 'theorem-lab sweep' (summary.json and "
                    "results.sqlite)", str(run_dir))
     out = check_output_file("--out", run_dir / "report.md" if args.out is None else args.out, _OWNER)
-    check_not_input("--out", out, _OWNER, [run_dir / "summary.json", run_dir / "results.sqlite"])
+    check_not_input("--out", out, _OWNER, [run_dir / "summary.json", run_dir / "results.sqlite",
+                                           run_dir / "trajectories.png"])
     try:
         target = write_report(run_dir, out)
     except (json.JSONDecodeError, KeyError, sqlite3.DatabaseError) as exc:

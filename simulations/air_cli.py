@@ -22,12 +22,13 @@ from pathlib import Path
 import numpy as np
 
 from theorem_lab.activations import ACTIVATIONS
-from theorem_lab.errors import check_choice, fail, parse_int, parse_list, parse_real
+from theorem_lab.errors import check_choice, check_fits, fail, parse_int, parse_list, parse_real
 from theorem_lab.output import check_output_dir, strict_json
 
 _OWNER = "air"
 FIGURES = ("2", "5", "none")
 SIZE_OPTIONS = {"n": "--n", "d": "--dim", "k": "--width"}
+SEED_BYTES = 4096    # per seed: its fractions, angles and gains (lists of floats in the summary)
 
 
 def configure(parser):
@@ -63,7 +64,9 @@ def _seeds(args) -> tuple:
     if "," in str(args.seeds):
         raise fail("--seeds", _OWNER, "a count S (seeds 0..S-1, as in sweep); name seeds "
                    "explicitly with --seed-list 0,1,2", args.seeds)
-    return tuple(range(parse_int(args.seeds, "--seeds", _OWNER, low=1)))
+    count = parse_int(args.seeds, "--seeds", _OWNER, low=1)
+    check_fits("--seeds", count, _OWNER, SEED_BYTES * count, f"the per-seed results of {count} seeds")
+    return tuple(range(count))
 
 
 def validated(args):

@@ -30,7 +30,7 @@ import time
 import numpy as np
 
 from theorem_lab.activations import ACTIVATIONS, get_activation
-from theorem_lab.errors import check_choice, check_int, check_real
+from theorem_lab.errors import check_choice, check_fits, check_int, check_real
 from theorem_lab.output import strict_json
 from theorem_lab.kernels import jacobian_gram
 from theorem_lab.network import output_layer
@@ -149,6 +149,7 @@ def run(args) -> int:
     k = check_int("--width", args.k, _OWNER, low=2, even=True)
     act = check_choice("--activation", args.activation, _OWNER, ACTIVATIONS)
     repeats = check_int("--repeats", args.repeats, _OWNER, low=1)
+    check_fits("--repeats", repeats, _OWNER, 1024.0 * repeats, f"the timings of {repeats} rounds")
     rtol = check_real("--rtol", args.rtol, _OWNER, low=0.0, low_open=True)
     backend = check_choice("--backend", args.backend, _OWNER, tuple(METHODS))
     # torch.func materialises the (n, k·d) Jacobian: that is the term that does not fit first

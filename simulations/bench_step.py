@@ -29,7 +29,7 @@ import time
 import numpy as np
 
 from theorem_lab.activations import ACTIVATIONS
-from theorem_lab.errors import check_choice, check_int, parse_list
+from theorem_lab.errors import check_choice, check_fits, check_int, parse_list
 from theorem_lab.output import strict_json
 from theorem_lab.network import output_layer
 from theorem_lab.step import ENGINES, GradientStep, default_threads
@@ -212,6 +212,7 @@ def run(args) -> int:
     d = check_int("--dim", args.d, _OWNER, low=1)
     k = check_int("--width", args.k, _OWNER, low=2, even=True)
     repeats = check_int("--repeats", args.repeats, _OWNER, low=1)
+    check_fits("--repeats", repeats, _OWNER, 1024.0 * repeats, f"the timings of {repeats} rounds")
     check_int("--seed", args.seed, _OWNER, low=0)
     if args.threads is not None:
         check_int("--threads", args.threads, _OWNER, low=1)

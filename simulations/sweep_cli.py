@@ -18,7 +18,7 @@ import sys
 import time
 from pathlib import Path
 
-from theorem_lab.errors import ParameterError, check_choice, fail
+from theorem_lab.errors import ParameterError, check_choice, check_fits, fail
 from theorem_lab.output import check_output_dir, strict_json
 
 from . import grid as G
@@ -96,6 +96,8 @@ def _validated(args):
             check_ray_address(args.address)
     wait = G.parse_real(args.wait, "--wait", low=0.0)
     points = G.expand(grid, remote=args.executor == "ray" and args.address is not None)
+    check_fits("--seeds", seeds, G.OWNER, PLAN_BYTES * len(points) * len(methods) * seeds,
+               f"the plan of {len(points)} cell(s) × {len(methods)} method(s) × {seeds} seed(s)")
     for p in points:
         check_feasible(p, seeds)
     varying = varying_fields(points)
@@ -123,6 +125,8 @@ def check_name(name: str) -> str:
                    "another place)", name)
     return name
 
+
+PLAN_BYTES = 4096      # a planned run: its config dict, run id and task record (measured ~2.5 kB)
 
 # option names of a grid point's sizes, as the user typed them
 SIZE_OPTIONS = {"n": "--n", "d": "--dim", "k": "--width", "n_test": "--n-test", "steps": "--steps"}

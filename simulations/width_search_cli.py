@@ -43,6 +43,7 @@ def validated(args) -> WidthSearch:
                       fraction=args.fraction).validated(OPTION_NAMES)
     check_size(_OWNER, {"n": "--n", "d": "--dim", "k": "--k-max", "n_test": "--n", "steps": "--steps"},
                train_bytes(cfg.n, cfg.d, cfg.k_max), trajectory_bytes(cfg.steps),
+               [(8 * 4 * cfg.n * cfg.d * cfg.seeds, [("--seeds", cfg.seeds, 3)])],  # one data set per seed
                what=f"the widest run (n={cfg.n}, dim={cfg.d}, k-max={cfg.k_max})")
     return cfg
 

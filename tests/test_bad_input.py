@@ -196,6 +196,11 @@ CAMPAIGN_2 = [
     (R + ["--out", "{run}/results.sqlite"], "--out"),
     (AN + ["--noise", " "], "--noise"), (S + ["--width", "64, 64"], "--width"),
     (S + ["--methods", "gd, gd"], "--methods"),
+    (S + ["--seeds", "1000000000"], "--seeds"),                  # 3·10⁹ planned runs in memory
+    (W + ["--seeds", "1000000000"], "--seeds"),                  # one data set per seed
+    (AN + ["--seeds", "10000000000"], "--seeds"),                # tuple(range(10¹⁰))
+    (BS + ["--repeats", "10000000000"], "--repeats"), (BG + ["--repeats", "10000000000"], "--repeats"),
+    (R + ["--out", "{run}/trajectories.png"], "--out"),
 ]
 CASES += CAMPAIGN_2
 
