@@ -128,3 +128,14 @@ def test_stage2_premise_includes_the_sign_at_T2():
     assert res["hyp: F2 |r_T2|<=(1-2rho)/2+1/24"].holds
     assert not res["hyp: F2 h(f_T2)=y~"].holds
     assert "F3 h(f_s)=y~ [hyp fail]" in res and not res["F3 h(f_s)=y~ [hyp fail]"].holds
+
+
+def test_lemma_configs_shrink_to_a_small_readable_configuration():
+    """Every parameter is its own hypothesis draw, so the minimal example is the smallest
+    configuration the sampler allows (K = 2, n = 2K, d = 3, k = 8), not an arbitrary seed's."""
+    from hypothesis import find
+    cfg = find(lemma_configs("3"), lambda c: True)
+    assert (cfg["K"], cfg["n"], cfg["d"], cfg["k"]) == (2, 4, 3, 8)
+    assert cfg["rho"] == 0.0 and cfg["data_seed"] == 0
+    big = find(lemma_configs("3"), lambda c: c["n"] >= 30)
+    assert big["n"] == 30 and big["K"] == 2                 # shrinks toward the boundary it needs
