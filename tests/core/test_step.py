@@ -221,4 +221,4 @@ def test_bench_cli_json_and_bad_input(capsys):
     assert main(["bench", "step", "--backends", "cupy,numpy"]) == 2
     assert "'--backends' parameter of bench step" in capsys.readouterr().err
     assert main(["bench", "step", "--k", "7"]) == 2
-    assert "'k' parameter" in capsys.readouterr().err
+    assert "'--width' parameter" in capsys.readouterr().err     # --k is its alias
