@@ -13,7 +13,8 @@ import sqlite3
 import sys
 from pathlib import Path
 
-from theorem_lab.errors import fail
+from theorem_lab.errors import fail, parse_list
+from theorem_lab.output import check_output_dir, check_output_stem
 
 _OWNER = "figures"
 NAMES = ("trajectories", "phase")
@@ -29,14 +30,12 @@ def configure(parser) -> None:
                         help="file stem (one figure) or directory (several; default RUN)")
 
 
-def _list(text: str, option: str, allowed: tuple) -> list:
-    items = [t.strip() for t in text.split(",")]
-    for t in items:
-        if t not in allowed:
+def _choices(text: str, option: str, allowed: tuple) -> list:
+    def item(token):
+        if token not in allowed:
             raise fail(option, _OWNER, "a comma list of " + ", ".join(allowed), text)
-    if len(set(items)) != len(items):
-        raise fail(option, _OWNER, "a comma list without repeats", text)
-    return items
+        return token
+    return parse_list(text, option, _OWNER, item)
 
 
 def run(args) -> int:
@@ -48,10 +47,14 @@ def run(args) -> int:
     run_dir = Path(args.run)
     if not (run_dir / "results.sqlite").is_file():
         raise fail("RUN", _OWNER, "a sweep directory holding results.sqlite", str(run_dir))
-    which = _list(args.which, "--which", NAMES) if args.which else list(NAMES)
-    formats = tuple(_list(args.format, "--format", FORMATS))
-    out = Path(args.out) if args.out else None
-    single = out is not None and len(which) == 1 and not (args.out.endswith("/") or out.is_dir())
+    which = _choices(args.which, "--which", NAMES) if args.which is not None else list(NAMES)
+    formats = tuple(_choices(args.format, "--format", FORMATS))
+    single = (args.out is not None and len(which) == 1
+              and not (args.out.endswith("/") or Path(args.out).is_dir()))
+    if single:
+        out = check_output_stem("--out", args.out, _OWNER, tuple("." + f for f in formats))
+    else:
+        out = check_output_dir("--out", run_dir if args.out is None else args.out, _OWNER)
     try:
         runs, trajs = load(run_dir)
     except sqlite3.DatabaseError as exc:
@@ -60,7 +63,8 @@ def run(args) -> int:
                 "phase": lambda plt: build_phase(plt, runs)}
     paths = []
     for name in which:
-        stem = out if single else (out or run_dir) / name
+        stem = out if single else check_output_stem("--out", out / name, _OWNER,
+                                                     tuple("." + f for f in formats))
         with style.context() as plt:
             fig = builders[name](plt)
             if fig is None:
@@ -69,7 +73,6 @@ def run(args) -> int:
                                      "(it needs two varying fields: ε and T₂, or ρ and k)\n")
                 continue
             try:
-                stem.parent.mkdir(parents=True, exist_ok=True)
                 paths += style.save(fig, stem, formats)
             except OSError as exc:
                 raise fail("--out", _OWNER, f"a writable path ({exc.strerror})", str(args.out)) from None

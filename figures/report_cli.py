@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from theorem_lab.errors import fail
+from theorem_lab.output import check_not_input, check_output_file
 
 _OWNER = "report"
 
@@ -26,8 +27,13 @@ def run(args) -> int:
     if not (run_dir / "summary.json").is_file() or not (run_dir / "results.sqlite").is_file():
         raise fail("RUN", _OWNER, "a directory written by 'theorem-lab sweep' (summary.json and "
                    "results.sqlite)", str(run_dir))
+    out = check_output_file("--out", run_dir / "report.md" if args.out is None else args.out, _OWNER)
+    inputs = [run_dir / "summary.json", run_dir / "results.sqlite"] + [
+        run_dir / f"{name}.png" for name in ("trajectories", "phase")]
+    check_not_input("--out", out, _OWNER, inputs)
+    check_not_input("--out", out.with_suffix(".html"), _OWNER, inputs)
     try:
-        paths = write_report(run_dir, args.out)
+        paths = write_report(run_dir, out)
     except (json.JSONDecodeError, KeyError, sqlite3.DatabaseError) as exc:
         raise fail("RUN", _OWNER, f"a sweep directory with a readable summary and store ({exc})",
                    str(run_dir)) from None

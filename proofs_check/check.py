@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -118,17 +119,20 @@ def packaged_findings() -> "dict[str, object]":
 
 def load_violations(path) -> list:
     """Records of a violations file: a path, or the id of a packaged finding (``I-8``)."""
-    from theorem_lab.errors import ParameterError
+    from theorem_lab.errors import fail
     known = packaged_findings()
     source = known.get(str(path), path)
+    if str(path) not in known and not os.path.isfile(path):     # a FIFO or /dev/zero would hang
+        raise fail("--replay", "check", "a violations JSON file written by 'theorem-lab check' or "
+                   f"a packaged finding ({', '.join(sorted(known))})", str(path))
     try:
         with (source.open() if str(path) in known else open(source)) as fh:
             blob = json.load(fh)
         return list(blob["records"])
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise ParameterError(f"The 'replay' parameter of check must be a file written by "
-                             f"'theorem-lab check' (a violations JSON) or a packaged finding "
-                             f"({', '.join(sorted(known))}). Got {str(path)!r} ({exc}).")
+        raise fail("--replay", "check", f"a file written by 'theorem-lab check' (a violations "
+                   f"JSON) or a packaged finding ({', '.join(sorted(known))}); reading it "
+                   f"failed: {exc}", str(path)) from None
 
 
 def _json_default(o):

@@ -11,15 +11,15 @@ not counterexamples. Probabilistic rows report the failure frequency against δ.
 
 from __future__ import annotations
 
-import json
+import math
 import sys
-from pathlib import Path
 
 import numpy as np
 
-from theorem_lab.errors import check_choice, check_int, check_writable_dir, fail
+from theorem_lab.errors import check_choice, check_int, parse_list
+from theorem_lab.output import check_output_file, strict_json
 
-from .check import Summary, load_violations, packaged_findings, save_violations
+from .check import Check, Summary, load_violations, packaged_findings, save_violations
 from .statements import LEMMAS, PROBABILISTIC, evaluate, sample
 
 
@@ -37,6 +37,8 @@ def configure(parser) -> None:
 
 
 def kind(statement: str) -> str:
+    if statement.startswith("error:"):
+        return "error"
     if statement.startswith("hyp:"):
         return "hyp"
     if "[hyp fail]" in statement:
@@ -46,21 +48,48 @@ def kind(statement: str) -> str:
     return "claim"
 
 
-def run_checks(lemmas, samples: int, seed: int, progress=None) -> "dict[str, Summary]":
-    """Sample and check; one ``Summary`` per (lemma, statement)."""
+def _evaluate(lemma: str, cfg: dict) -> dict:
+    """``evaluate``, with an exception turned into a failed 'error: …' statement (its
+    configuration is kept, so it can be replayed) instead of ending the whole check."""
+    try:
+        return evaluate(lemma, cfg)
+    except Exception as exc:       # noqa: BLE001 - recorded with its configuration, the check goes on
+        return {f"error: {type(exc).__name__}": Check(math.inf, 0.0, math.inf, False, str(exc)[:300])}
+
+
+def run_checks(lemmas, samples: int, seed: int, progress=None,
+               on_violation=None) -> "dict[str, Summary]":
+    """Sample and check; one ``Summary`` per (lemma, statement).
+
+    ``on_violation(summaries)`` is called after every sample that added a violation, so a
+    caller can write the violations as they are found (nothing is lost if a later sample fails).
+    """
     rng = np.random.default_rng(seed)
     out: "dict[str, Summary]" = {}
     for lemma in lemmas:
         for i in range(samples):
             cfg = sample(lemma, rng)
-            for name, chk in evaluate(lemma, cfg).items():
+            new = False
+            for name, chk in _evaluate(lemma, cfg).items():
                 key = f"{lemma}|{name}"
                 if key not in out:
                     out[key] = Summary(name, delta=cfg.get("delta") if name in PROBABILISTIC else None)
                 out[key].add(chk, cfg)
+                new |= not chk.holds and kind(name) in SAVED_KINDS
+            if new and on_violation is not None:
+                on_violation(out)
             if progress:
                 progress(lemma, i)
     return out
+
+
+SAVED_KINDS = ("claim", "outside", "error")
+
+
+def violation_records(summaries: "dict[str, Summary]") -> list:
+    return [{"lemma": key.split("|", 1)[0], "statement": s.statement, "config": cfg}
+            for key, s in summaries.items() if kind(s.statement) in SAVED_KINDS
+            for cfg in s.violating]
 
 
 def _fmt_cfg(cfg) -> str:
@@ -69,7 +98,8 @@ def _fmt_cfg(cfg) -> str:
                     for k in keys if k in cfg)
 
 
-def print_table(summaries: "dict[str, Summary]", file=sys.stdout) -> None:
+def print_table(summaries: "dict[str, Summary]", file=None) -> None:
+    file = sys.stdout if file is None else file       # bound at call time, not at import
     print(f"{'lemma':7s} {'kind':8s} {'statement':58s} {'samples':>7s} {'max ratio':>10s} "
           f"{'viol.':>5s}  worst configuration", file=file)
     for key, s in summaries.items():
@@ -87,7 +117,7 @@ def run(args) -> int:
         records = load_violations(args.replay)
         bad = 0
         for rec in records:
-            res = evaluate(rec["lemma"], rec["config"])
+            res = _evaluate(rec["lemma"], rec["config"])
             chk = res.get(rec["statement"])
             if chk is None:
                 print(f"{rec['lemma']} {rec['statement']}: not produced by this configuration")
@@ -97,30 +127,42 @@ def run(args) -> int:
                   f"ratio={chk.ratio:.6g} holds={chk.holds} {chk.note}  [{_fmt_cfg(rec['config'])}]")
         print(f"{bad} of {len(records)} replayed checks fail")
         return 0
-    samples = check_int("samples", args.samples, "check", low=1)
-    lemmas = LEMMAS if args.lemma == "all" else tuple(
-        check_choice("lemma", s.strip(), "check", LEMMAS) for s in args.lemma.split(","))
-    seed = check_int("seed", args.seed, "check", low=0)
-    check_writable_dir("--save", Path(args.save).parent, "check")   # before any sampling
-    if Path(args.save).is_dir():
-        raise fail("--save", "check", "a file path, not a directory", args.save)
+    samples = check_int("--samples", args.samples, "check", low=1)
+    lemmas = LEMMAS if args.lemma == "all" else tuple(parse_list(
+        args.lemma, "--lemma", "check", item=lambda s: check_choice("--lemma", s, "check", LEMMAS)))
+    seed = check_int("--seed", args.seed, "check", low=0)
+    save = check_output_file("--save", args.save, "check")     # before any sampling
     from tqdm import tqdm
     bar = tqdm(total=samples * len(lemmas), file=sys.stderr, disable=args.json, leave=False)
-    summaries = run_checks(lemmas, samples, seed,
-                           progress=lambda *_: bar.update(1))
+    written = [0]
+
+    def write(summaries):        # violations are saved as they are found
+        records = violation_records(summaries)
+        save_violations(save, records)
+        written[0] = len(records)
+
+    try:
+        summaries = run_checks(lemmas, samples, seed, progress=lambda *_: bar.update(1),
+                               on_violation=write)
+    except BaseException:
+        bar.close()
+        if written[0]:
+            sys.stderr.write(f"check: stopped; the {written[0]} violating configuration(s) found "
+                             f"so far are saved in {save}\n")
+        raise
     bar.close()
-    records = [{"lemma": key.split("|", 1)[0], "statement": s.statement, "config": cfg}
-               for key, s in summaries.items() if kind(s.statement) in ("claim", "outside")
-               for cfg in s.violating]
-    if records:
-        save_violations(args.save, records)
+    records = violation_records(summaries)
     if args.json:
-        print(json.dumps({key: s.to_dict() for key, s in summaries.items()}, default=str, indent=1))
+        print(strict_json({key: s.to_dict() for key, s in summaries.items()}, indent=1))
     else:
         print_table(summaries)
         if records:
-            print(f"\n{len(records)} violating configurations saved to {args.save} "
-                  f"(replay: theorem-lab check --replay {args.save})")
+            print(f"\n{len(records)} violating configurations saved to {save} "
+                  f"(replay: theorem-lab check --replay {save})")
+    errors = sum(s.violations for s in summaries.values() if kind(s.statement) == "error")
+    if errors:
+        sys.stderr.write(f"check: {errors} sample(s) raised; their configurations are in {save}\n")
+        return 1
     strict_bad = any(kind(s.statement) == "claim" and s.violations and s.delta is None
                      for s in summaries.values())
     return 1 if (args.strict and strict_bad) else 0

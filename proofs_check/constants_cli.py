@@ -11,13 +11,13 @@ c_low = 1 (balanced). T₂ comes from --schedule, else from the derived lower bo
 
 from __future__ import annotations
 
-import json
 import math
 
 import numpy as np
 
 from theorem_lab.activations import ACTIVATIONS, get_activation
-from theorem_lab.errors import check_choice, check_int, check_real
+from theorem_lab.errors import check_choice, check_int, check_real, fail
+from theorem_lab.output import strict_json
 
 from . import constants as C
 from .requirements import schedule_report
@@ -28,7 +28,7 @@ _OWNER = "constants"
 def configure(parser) -> None:
     parser.add_argument("--n", type=int, default=1000, help="training points")
     parser.add_argument("--clusters", type=int, default=10, help="K")
-    parser.add_argument("--d", type=int, default=50, help="input dimension")
+    parser.add_argument("--dim", "--d", dest="d", type=int, default=50, help="input dimension d")
     parser.add_argument("--rho", type=float, default=0.3, help="label-noise level ρ < 1/2")
     parser.add_argument("--delta", type=float, default=0.1, help="failure probability δ")
     parser.add_argument("--eps", type=float, default=0.05, help="cluster radius ε")
@@ -49,31 +49,41 @@ def configure(parser) -> None:
 
 def resolve_values(args) -> "tuple[dict, dict]":
     """{sympy symbol: number} for the instance, and a dict of notes on where each came from."""
-    n = check_int("n", args.n, _OWNER, low=2)
-    K = check_int("clusters", args.clusters, _OWNER, low=2)
-    rho = check_real("rho", args.rho, _OWNER, low=0.0, high=0.5, high_open=True)
-    delta = check_real("delta", args.delta, _OWNER, low=0.0, high=1.0, low_open=True, high_open=True)
-    eps = check_real("eps", args.eps, _OWNER, low=0.0, high=2.0, low_open=True)
-    act = get_activation(check_choice("activation", args.activation, _OWNER, ACTIVATIONS), _OWNER)
+    n = check_int("--n", args.n, _OWNER, low=2)
+    K = check_int("--clusters", args.clusters, _OWNER, low=2)
+    if n < 2 * K:
+        raise fail("--n", _OWNER, f"an integer >= 2*clusters = {2 * K} (two points per cluster)", n)
+    d = check_int("--dim", args.d, _OWNER, low=2)
+    rho = check_real("--rho", args.rho, _OWNER, low=0.0, high=0.5, high_open=True)
+    delta = check_real("--delta", args.delta, _OWNER, low=0.0, high=1.0, low_open=True, high_open=True)
+    eps = check_real("--eps", args.eps, _OWNER, low=0.0, high=2.0, low_open=True)
+    act = get_activation(check_choice("--activation", args.activation, _OWNER, ACTIVATIONS), _OWNER)
+    c3 = check_real("--c3", args.c3, _OWNER, low=0.0, low_open=True)
+    c4 = check_real("--c4", args.c4, _OWNER, low=0.0, low_open=True)
+    seed = check_int("--seed", args.seed, _OWNER, low=0)
     G = act.Gamma
     notes = {}
-    c_low = check_real("c_low", args.c_low, _OWNER, low=0.0, high=1.0, low_open=True)
+    c_low = check_real("--c-low", args.c_low, _OWNER, low=0.0, high=1.0, low_open=True)
     if args.from_data:
-        from theorem_lab.data import make_clusterable
+        from theorem_lab.data import check_rho_realisable, make_clusterable
+        from theorem_lab.sizes import check_size, eigh_bytes
         from .lemmas_jacobian import data_constants
-        data = make_clusterable(n=n, K=K, d=args.d, eps=eps, rho=rho, seed=args.seed, n_test=0)
+        check_rho_realisable(rho, n, K, "--rho", _OWNER)
+        check_size(_OWNER, {"n": "--n"}, eigh_bytes(n), [(8 * n * d, [("--dim", d, 50)])],
+                   what=f"Σ(X) and its spectrum (n={n})")
+        data = make_clusterable(n=n, K=K, d=d, eps=eps, rho=rho, seed=seed, n_test=0)
         m = data_constants(data, act)
         lamC, Lam, c_low, rho, eps = m["lambda_C"], m["Lambda"], m["c_low"], m["rho"], m["eps_obs"]
-        notes["source"] = f"measured on make_clusterable(n={n}, K={K}, d={args.d}, eps={args.eps}, seed={args.seed})"
+        notes["source"] = f"measured on make_clusterable(n={n}, K={K}, d={d}, eps={args.eps}, seed={seed})"
     else:
         from theorem_lab.covariance import dphi_correlation
         lamC_max = float(dphi_correlation(np.array(1.0), act))
-        lamC = lamC_max if args.lambda_C is None else check_real("lambda_C", args.lambda_C, _OWNER, low=0.0, low_open=True)
-        Lam = min(lamC, 8 * G**2 * eps**2) if args.Lambda is None else check_real("Lambda", args.Lambda, _OWNER, low=0.0, low_open=True)
+        lamC = lamC_max if args.lambda_C is None else check_real("--lambda-C", args.lambda_C, _OWNER, low=0.0, low_open=True)
+        Lam = min(lamC, 8 * G**2 * eps**2) if args.Lambda is None else check_real("--Lambda", args.Lambda, _OWNER, low=0.0, low_open=True)
         notes["source"] = ("upper bounds: λ(C) ≤ E[φ'(g)²], Λ ≤ min(λ(C), 8Γ²ε²) (most favourable)"
                            if args.lambda_C is None and args.Lambda is None else "given")
-    vals = {C.n: n, C.K: K, C.d: args.d, C.rho: rho, C.delta: delta, C.Gamma: G, C.c_low: c_low,
-            C.lam_C: lamC, C.Lam: Lam, C.eps: eps, C.c3: args.c3, C.c4: args.c4}
+    vals = {C.n: n, C.K: K, C.d: d, C.rho: rho, C.delta: delta, C.Gamma: G, C.c_low: c_low,
+            C.lam_C: lamC, C.Lam: Lam, C.eps: eps, C.c3: c3, C.c4: c4}
     return vals, notes
 
 
@@ -97,8 +107,17 @@ def quantities(vals: dict, reading: str) -> list:
 
 def run(args) -> int:
     import sympy as sp
+    steps = check_int("--steps", args.steps, _OWNER, low=1)
+    if args.schedule is not None:
+        from theorem_lab.errors import check_fits
+        check_fits("--steps", steps, _OWNER, 6 * 8.0 * (steps + 1),
+                   f"the schedule's α_t and its differences over {steps} steps")
+        from theorem_lab.schedules import parse_schedule
+        try:
+            parse_schedule(args.schedule, steps)
+        except ValueError as exc:
+            raise fail("--schedule", _OWNER, f"a valid α_t spec ({exc})", args.schedule) from None
     vals, notes = resolve_values(args)
-    steps = check_int("steps", args.steps, _OWNER, low=1)
     sched = schedule_report(args.schedule, steps, vals, args.reading) if args.schedule else None
     if sched and sched["T2"] is not None:
         vals[C.T2], notes["T2"] = sched["T2"], f"from the schedule {args.schedule}"
@@ -116,7 +135,7 @@ def run(args) -> int:
                "alpha_T1_binding": "entry 1 (1-kappa3(1-2rho))" if a1 >= a2 else "entry 2 ((7-6rho)/(8-8rho))",
                "schedule": sched}
     if args.json:
-        print(json.dumps(summary, indent=1, default=float))
+        print(strict_json(summary, indent=1))
         return 0
     for k, v in notes.items():
         print(f"# {k}: {v}")

@@ -18,7 +18,7 @@ import math
 import numpy as np
 
 from theorem_lab.kernels import (as_sum, average_jacobian, gram, jac_difference, jacobian_gram,
-                                 sigma_min, spectral_norm, support_basis)
+                                 sigma_min, sigma_min_of_gram, spectral_norm, support_basis)
 
 from .check import Check, check_identity, check_le
 from .runs import PairedRun
@@ -49,12 +49,9 @@ def G_step(run: PairedRun, t: int, which: str = "x") -> np.ndarray:
 
 
 def sigma_min_S(run: PairedRun, t: int, which: str) -> float:
-    """σ_min(J(W_t, ·), S) = √λ_min(Uᵀ J Jᵀ U) (Definition 5)."""
+    """σ_min(J(W_t, ·), S) (Definition 5), by ``theorem_lab.kernels.sigma_min``."""
     X, W, U = _side(run, which)
-    if which == "x":               # S = ℝⁿ: skip the two n×n products with U = I (same result)
-        return sigma_min(W[t], X, run.activation, v=run.v)
-    JJ = np.asarray(jacobian_gram(W[t], X, run.activation, v=run.v), dtype=np.float64)
-    return math.sqrt(max(np.linalg.eigvalsh(U.T @ JJ @ U)[0], 0.0))
+    return sigma_min(W[t], X, run.activation, basis=None if which == "x" else U, v=run.v)
 
 
 def measured(run: PairedRun) -> dict:
@@ -101,7 +98,7 @@ def lemma7(run: PairedRun, t: int, which: str = "c") -> dict:
     G = G_step(run, t, which)
     JJ = np.asarray(jacobian_gram(W[t], X, act, v=run.v), dtype=np.float64)
     Jbar = average_jacobian(W[t + 1], W[t], X)
-    alpha = math.sqrt(max(np.linalg.eigvalsh(U.T @ JJ @ U)[0], 0.0))
+    alpha = sigma_min_of_gram(JJ, None if which == "x" else U)      # σ_min(J_t, S), Definition 5
     beta = max(math.sqrt(max(np.linalg.eigvalsh(JJ)[-1], 0.0)), spectral_norm(Jbar, act, v=run.v))
     gap = spectral_norm(jac_difference(Jbar, as_sum(W[t], X)), act, v=run.v)
     ok_gap = check_le(gap, alpha / 2, f"t={t}")

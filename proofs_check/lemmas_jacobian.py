@@ -12,7 +12,7 @@ import math
 import numpy as np
 
 from theorem_lab.activations import get_activation
-from theorem_lab.covariance import infinite_width_gram, smallest_eigenvalue
+from theorem_lab.covariance import Lambda, lambda_of
 from theorem_lab.data import ClusterableData
 from theorem_lab.kernels import (average_jacobian, jac_difference, jacobian_diff_norm, jacobian_gram,
                                  jacobian_norm, sigma_min, spectral_norm, support_basis)
@@ -24,16 +24,12 @@ def _spec(A) -> float:
     return float(np.linalg.norm(np.asarray(A, dtype=np.float64), 2))
 
 
-def lam(X, activation) -> float:
-    """λ(X) = λ_min(Σ(X)) (Definition 2)."""
-    return smallest_eigenvalue(infinite_width_gram(np.asarray(X, dtype=np.float64), activation))
-
-
 def data_constants(data: ClusterableData, activation) -> dict:
-    """λ(C), λ(X), Λ, c_low, c_up, ρ, ε_obs of a data set (Q-1, Q-2)."""
-    # Σ is PSD: a negative λ_min is float error, clipped to 0
-    lc, lx = max(lam(data.centers, activation), 0.0), max(lam(data.X, activation), 0.0)
-    return {"lambda_C": lc, "lambda_X": lx, "Lambda": min(lc, lx), "c_low": data.c_low,
+    """λ(C), λ(X), Λ, c_low, c_up, ρ, ε_obs of a data set (Q-1, Q-2); λ and Λ as
+    ``theorem_lab.covariance.Lambda`` defines them."""
+    m = Lambda(data.X, data.centers, activation)
+    return {"lambda_C": m["lambda_C"], "lambda_X": m["lambda_X"], "Lambda": m["Lambda"],
+            "c_low": data.c_low,
             "c_up": data.c_up, "rho": data.rho, "eps_obs": data.eps_observed, "n": data.n,
             "K": data.K, "d": data.d}
 
@@ -155,7 +151,7 @@ def lemma4(W1, W2, Wt1, Wt2, data: ClusterableData, activation) -> dict:
 def lambda_bounds(data: ClusterableData, activation, lam_X: "float | None" = None) -> dict:
     """(E-14) λ(X) ≤ 2Γ² min_{i≠j same cluster} ‖x_i − x_j‖² ≤ 8Γ²ε² (the basis of I-9)."""
     act = get_activation(activation, "lambda_bounds")
-    lx = lam(data.X, act) if lam_X is None else lam_X
+    lx = lambda_of(data.X, act) if lam_X is None else lam_X
     X, cl = data.X, data.cluster
     D2 = np.sum((X[:, None, :] - X[None, :, :]) ** 2, axis=-1)
     same = (cl[:, None] == cl[None, :]) & ~np.eye(data.n, dtype=bool)

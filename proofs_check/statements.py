@@ -15,6 +15,7 @@ import math
 
 import numpy as np
 
+from theorem_lab.covariance import lambda_of
 from theorem_lab.data import make_clusterable
 from theorem_lab.errors import ParameterError, check_choice
 from theorem_lab.kernels import sigma_min, support_basis
@@ -43,9 +44,9 @@ def _W(cfg: dict, seed_key: str = "w_seed", k=None) -> np.ndarray:
 def _valid_rho(rng, n, K, high=0.4) -> float:
     sizes = (n // K, n // K + 1)
     for _ in range(MAX_RESAMPLE):
-        rho = float(rng.uniform(0, high))
+        rho = round(float(rng.uniform(0, high)), 4)      # round first, then check the value kept
         if all(round(rho * m) / m < 0.5 for m in sizes):
-            return round(rho, 4)
+            return rho
     return 0.0
 
 
@@ -70,9 +71,9 @@ def _sample_prob(rng, which: str) -> dict:
         data = _data(cfg)
         G = 1.0
         if which == "L1-iii":
-            thr = lj.lemma1_width(data.n, lj.lam(data.X, cfg["activation"]), G, cfg["delta"])
+            thr = lj.lemma1_width(data.n, lambda_of(data.X, cfg["activation"]), G, cfg["delta"])
         else:
-            thr = lj.lemma2_width(data.K, lj.lam(data.centers, cfg["activation"]), G, cfg["delta"])
+            thr = lj.lemma2_width(data.K, lambda_of(data.centers, cfg["activation"]), G, cfg["delta"])
         if thr <= MAX_WIDTH:
             cfg["k"] = 2 * math.ceil(thr / 2)
             return cfg
@@ -131,12 +132,12 @@ def evaluate(lemma: str, cfg: dict) -> dict:
         out = {**lj.lemma1_lipschitz(W, W2, data.X, act), **lj.lemma1_norm(W, data.X, act),
                **lj.lambda_bounds(data, act)}
         if "delta" in cfg:
-            out.update(lj.lemma1_sigma_min(W, data.X, act, lj.lam(data.X, act)))
+            out.update(lj.lemma1_sigma_min(W, data.X, act, lambda_of(data.X, act)))
         return out
     if lemma == "2":
         out = lj.lemma2_deterministic(W, W2, data, act)
         if "delta" in cfg:
-            out.update(lj.lemma2_sigma_min(W, data, act, lj.lam(data.centers, act)))
+            out.update(lj.lemma2_sigma_min(W, data, act, lambda_of(data.centers, act)))
         return out
     if lemma == "3":
         return lj.lemma3(W, W2, data, act)

@@ -23,7 +23,8 @@ from scipy.linalg import subspace_angles
 import theorem_lab as tl
 from theorem_lab import kernels
 from theorem_lab.covariance import infinite_width_gram
-from theorem_lab.errors import check_choice, check_int, check_real
+from theorem_lab.errors import check_choice, check_int, check_real, check_unique
+from theorem_lab.network import init_seed
 from theorem_lab.schedules import label_function, parse_schedule
 from theorem_lab.step import GradientStep
 
@@ -92,6 +93,9 @@ class AirConfig:
     def validated(self) -> "AirConfig":
         check_int("n", self.n, _OWNER, low=4)
         check_int("K", self.K, _OWNER, low=2)
+        check_int("d", self.d, _OWNER, low=2)
+        check_real("eps", self.eps, _OWNER, low=0.0, high=2.0, low_open=True)
+        check_real("rho", self.rho, _OWNER, low=0.0, high=0.5, high_open=True)
         check_int("width", self.width, _OWNER, low=2, even=True)
         check_choice("ntk", self.ntk, _OWNER, NTK_MODES)
         check_choice("activation", self.activation, _OWNER, tl.ACTIVATIONS)
@@ -106,6 +110,9 @@ class AirConfig:
         if not self.seeds:
             raise tl.ParameterError("The 'seeds' parameter of air must be a non-empty list of "
                                     "integers. Got () instead.")
+        for s in self.seeds:
+            check_int("seeds", s, _OWNER, low=0)
+        check_unique(list(self.seeds), "seeds", _OWNER, self.seeds)
         return self
 
     @property
@@ -115,7 +122,8 @@ class AirConfig:
 
 def _instance(cfg: AirConfig, seed: int, rho: float = 0.0):
     data = tl.make_clusterable(n=cfg.n, K=cfg.K, d=cfg.d, eps=cfg.eps, rho=rho, seed=seed, n_test=0)
-    net = tl.TwoLayerNet.init(d=cfg.d, k=cfg.width, activation=cfg.activation, seed=seed + 10_000)
+    net = tl.TwoLayerNet.init(d=cfg.d, k=cfg.width, activation=cfg.activation,
+                              seed=init_seed(seed))
     return data, net
 
 

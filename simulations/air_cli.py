@@ -6,104 +6,160 @@ clusters and for ``--topk``; reproduces Figure 2 (fraction vs label noise) and F
 (information gain of the self-distillation targets), and the principal angles between the
 top-K eigenspace and S₊. Writes ``<out>/air.json`` and the figures (PNG + PDF).
 
-    theorem-lab air --figure 2,5 --seeds 0,1,2,3,4 --width 1024 --out runs/air
+    theorem-lab air --figure 2,5 --seeds 5 --width 1024 --out runs/air
     theorem-lab air --figure none --labels my_labels.npy --step 200 --topk 5,10
+
+Option names agree with ``sweep``: ``--clusters``, ``--dim`` (``--K``, ``--d`` still work) and
+``--seeds S`` = seeds 0..S−1; ``--seed-list 0,3,7`` names seeds explicitly. Every option is
+checked before any work (bad input: one line naming it, exit 2).
 """
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
 import numpy as np
 
-from theorem_lab.errors import ParameterError, check_choice, check_int, check_writable_dir, fail
+from theorem_lab.activations import ACTIVATIONS
+from theorem_lab.errors import check_choice, check_fits, fail, parse_int, parse_list, parse_real
+from theorem_lab.output import check_output_dir, strict_json
 
 _OWNER = "air"
 FIGURES = ("2", "5", "none")
-
-
-def _ints(text, name):
-    try:
-        return tuple(int(s) for s in str(text).split(",") if s.strip())
-    except ValueError:
-        raise fail(name, _OWNER, "a comma list of integers", text) from None
-
-
-def _floats(text, name):
-    try:
-        return tuple(float(s) for s in str(text).split(",") if s.strip())
-    except ValueError:
-        raise fail(name, _OWNER, "a comma list of numbers", text) from None
+SIZE_OPTIONS = {"n": "--n", "d": "--dim", "k": "--width"}
+SEED_BYTES = 4096    # per seed: its fractions, angles and gains (lists of floats in the summary)
 
 
 def configure(parser):
     a = parser.add_argument
-    a("--n", type=int, default=200, help="training points (default 200)")
-    a("--K", type=int, default=5, help="clusters (default 5)")
-    a("--d", type=int, default=20, help="input dimension (default 20)")
-    a("--eps", type=float, default=0.3, help="cluster radius ε (default 0.3)")
-    a("--width", type=int, default=1024, help="hidden width k of the empirical NTK (default 1024)")
+    a("--n", default="200", help="training points (default 200)")
+    a("--clusters", "--K", dest="clusters", default="5", help="clusters K (default 5)")
+    a("--dim", "--d", dest="dim", default="20", help="input dimension d (default 20)")
+    a("--eps", default="0.3", help="cluster radius ε (default 0.3)")
+    a("--width", default="1024", help="hidden width k of the empirical NTK (default 1024)")
     a("--activation", default="tanh", help="tanh, softplus, erf or relu (default tanh)")
-    a("--seeds", default="0,1,2,3,4", help="comma list of seeds (default 0..4)")
-    a("--topk", default="", help="extra K values for the top-K fraction, comma list (default: none)")
+    a("--seeds", default="5", metavar="S", help="seeds 0..S-1, as in sweep (default 5)")
+    a("--seed-list", default=None, metavar="LIST", help="explicit comma list of seeds (instead of --seeds)")
+    a("--topk", default=None, metavar="LIST", help="extra K values for the top-K fraction, comma list")
     a("--ntk", default="empirical", help="'empirical' (J Jᵀ at a step) or 'infinite' (Σ(X))")
-    a("--noise", default="0,0.1,0.2,0.3,0.4,0.5", help="Figure 2 label-noise levels")
-    a("--rho", type=float, default=0.3, help="label noise of the Figure 5 runs (default 0.3)")
-    a("--iterations", type=int, default=1500, help="Figure 5 horizon (default 1500)")
-    a("--every", type=int, default=50, help="Figure 5: evaluate every this many steps")
+    a("--noise", default="0,0.1,0.2,0.3,0.4,0.5", metavar="LIST", help="Figure 2 label-noise levels")
+    a("--rho", default="0.3", help="label noise of the Figure 5 runs (default 0.3)")
+    a("--iterations", default="1500", help="Figure 5 horizon (default 1500)")
+    a("--every", default="50", help="Figure 5: evaluate every this many steps")
     a("--schedule", default="linear", help="α_t schedule of Algorithm 1 (Figure 5)")
     a("--label-fn", default="sign", help="h of Algorithm 1 (Figure 5; default sign = hardmax)")
-    a("--lr", type=float, default=None, help="step size (default 1/λ_max(J₀J₀ᵀ))")
-    a("--figure", default="2,5", help="which reproductions: comma list of 2, 5, or 'none'")
+    a("--lr", default=None, help="step size (default 1/λ_max(J₀J₀ᵀ))")
+    a("--figure", default="2,5", metavar="LIST", help="which reproductions: comma list of 2, 5, or 'none'")
     a("--labels", default=None, help=".npy label vector (length n): report its top-K fraction")
-    a("--step", type=int, default=0, help="with --labels: GD steps on y before the NTK is taken")
+    a("--step", default="0", help="with --labels: GD steps on y before the NTK is taken")
     a("--out", default="runs/air", help="output folder (default runs/air)")
     a("--json", action="store_true", help="print the summary as JSON")
 
 
-def _user_labels(args, cfg, Ks) -> dict:
+def _seeds(args) -> tuple:
+    if args.seed_list is not None:
+        return tuple(parse_list(args.seed_list, "--seed-list", _OWNER,
+                                item=lambda t: parse_int(t, "--seed-list", _OWNER, low=0)))
+    if "," in str(args.seeds):
+        raise fail("--seeds", _OWNER, "a count S (seeds 0..S-1, as in sweep); name seeds "
+                   "explicitly with --seed-list 0,1,2", args.seeds)
+    count = parse_int(args.seeds, "--seeds", _OWNER, low=1)
+    check_fits("--seeds", count, _OWNER, SEED_BYTES * count, f"the per-seed results of {count} seeds")
+    return tuple(range(count))
+
+
+def validated(args):
+    """Every option checked, nothing computed: (AirConfig, Ks, figures, out, labels, step)."""
+    from theorem_lab.data import check_rho_realisable
+    from theorem_lab.schedules import LABEL_FUNCTIONS, parse_schedule
+    from theorem_lab.sizes import check_size, eigh_bytes, gram_bytes, train_bytes, trajectory_bytes
+    from theorem_lab.simulations import air
+
+    n = parse_int(args.n, "--n", _OWNER, low=4)
+    K = parse_int(args.clusters, "--clusters", _OWNER, low=2)
+    if n < 2 * K:
+        raise fail("--n", _OWNER, f"an integer >= 2*clusters = {2 * K} (two points per cluster)", n)
+    d = parse_int(args.dim, "--dim", _OWNER, low=2)
+    eps = parse_real(args.eps, "--eps", _OWNER, low=0.0, high=2.0, low_open=True)
+    width = parse_int(args.width, "--width", _OWNER, low=2, even=True)
+    activation = check_choice("--activation", args.activation, _OWNER, ACTIVATIONS)
+    seeds = _seeds(args)
+    ntk = check_choice("--ntk", args.ntk, _OWNER, air.NTK_MODES)
+    noise = tuple(parse_list(args.noise, "--noise", _OWNER, item=lambda t: parse_real(
+        t, "--noise", _OWNER, low=0.0, high=0.5)))
+    rho = check_rho_realisable(parse_real(args.rho, "--rho", _OWNER, low=0.0, high=0.5,
+                                          high_open=True), n, K, "--rho", _OWNER)
+    iterations = parse_int(args.iterations, "--iterations", _OWNER, low=1)
+    check_size(_OWNER, {"steps": "--iterations"}, trajectory_bytes(iterations),
+               what=f"the schedule and records of {iterations} iterations")
+    every = parse_int(args.every, "--every", _OWNER, low=1)
+    try:
+        schedule = parse_schedule(args.schedule, iterations).spec
+    except Exception as exc:
+        raise fail("--schedule", _OWNER, f"a valid α_t spec ({exc})", args.schedule) from None
+    label_fn = check_choice("--label-fn", args.label_fn, _OWNER, LABEL_FUNCTIONS)
+    lr = None if args.lr is None else parse_real(args.lr, "--lr", _OWNER, low=0.0, low_open=True)
+    figs = parse_list(args.figure, "--figure", _OWNER,
+                      item=lambda f: check_choice("--figure", f, _OWNER, FIGURES))
+    if "none" in figs and len(figs) > 1:
+        raise fail("--figure", _OWNER, "'none' alone, or a comma list of 2 and 5", args.figure)
+    figs = [f for f in figs if f != "none"]
+    topk = () if args.topk is None else tuple(parse_list(args.topk, "--topk", _OWNER, item=lambda t: (
+        parse_int(t, "--topk", _OWNER, low=1, high=n))))
+    step = parse_int(args.step, "--step", _OWNER, low=0)
+    if step and args.labels is None:
+        raise fail("--step", _OWNER, "given only with --labels", step)
+    labels = None if args.labels is None else _labels_file(args.labels, n)
+    check_size(_OWNER, SIZE_OPTIONS, gram_bytes(n, d, width), eigh_bytes(n), train_bytes(n, d, width),
+               what=f"the empirical NTK, its eigenvectors and a GD run (n={n}, dim={d}, width={width})")
+    out = check_output_dir("--out", args.out, _OWNER)
+    cfg = air.AirConfig(n=n, K=K, d=d, eps=eps, width=width, activation=activation, seeds=seeds,
+                        ntk=ntk, noise_levels=noise, rho=rho, iterations=iterations, every=every,
+                        schedule=schedule, label_fn=label_fn, lr=lr).validated()
+    Ks = (K,) + tuple(k for k in topk if k != K)
+    return cfg, Ks, figs, out, labels, step
+
+
+def _labels_file(path, n: int) -> np.ndarray:
+    p = Path(path)
+    if not p.is_file():
+        raise fail("--labels", _OWNER, f"an existing .npy file of n = {n} numbers", str(path))
+    try:
+        z = np.load(p, allow_pickle=False).astype(float).ravel()
+    except (OSError, ValueError, TypeError) as exc:
+        raise fail("--labels", _OWNER, f"a .npy file of n = {n} numbers ({exc})", str(path)) from None
+    if z.size != n:
+        raise fail("--labels", _OWNER, f"a vector of n = {n} numbers (this file holds {z.size})",
+                   str(path))
+    if not np.all(np.isfinite(z)):
+        raise fail("--labels", _OWNER, f"a vector of finite numbers ({int(np.sum(~np.isfinite(z)))} "
+                   "are NaN or infinite)", str(path))
+    return z
+
+
+def _user_labels(cfg, z, step, Ks) -> dict:
     """Top-K fractions of a user label vector, the noisy and the clean labels, first seed."""
     import theorem_lab as tl
     from theorem_lab.simulations import air
-    path = Path(args.labels)
-    if not path.exists():
-        raise ParameterError(f"The 'labels' parameter of air must be an existing .npy file of "
-                             f"{cfg.n} numbers. Got {args.labels!r} instead.")
-    try:
-        z = np.load(path).astype(float).ravel()
-    except (OSError, ValueError) as exc:
-        raise fail("labels", _OWNER, f"a .npy file of {cfg.n} numbers ({exc})", args.labels) from None
-    if z.size != cfg.n:
-        raise fail("labels", _OWNER, f"a vector of n = {cfg.n} numbers", f"{z.size} numbers")
     data, net = air._instance(cfg, cfg.seeds[0], cfg.rho)
     W = net.W
-    if args.step:
+    if step:
         lr = cfg.lr or 1.0 / tl.lambda_max(W, data.X, cfg.activation)
-        for _ in range(check_int("step", args.step, _OWNER, low=0)):
+        for _ in range(step):
             W = W - lr * net.with_weights(W).gradient(data.X, data.y)
     _, E = air.ntk_eigh(data.X, cfg.activation, W, cfg.ntk)
-    return {"step": args.step, **{f"K={K}": {name: air.topk_fraction(E, vec, K) for name, vec in
+    return {"step": step, **{f"K={K}": {name: air.topk_fraction(E, vec, K) for name, vec in
             (("labels", z), ("y", data.y), ("y_true", data.y_true))} for K in Ks},
             "angles_to_S+": air.support_angles(E, data.cluster, cfg.K).tolist()}
 
 
 def run(args) -> int:
     from theorem_lab.simulations import air
-    figs = [check_choice("figure", f, _OWNER, FIGURES) for f in str(args.figure).split(",") if f]
-    figs = [f for f in figs if f != "none"]
-    base = air.AirConfig(n=args.n, K=args.K, d=args.d, eps=args.eps, width=args.width,
-                         activation=args.activation, seeds=_ints(args.seeds, "seeds"),
-                         ntk=args.ntk, noise_levels=_floats(args.noise, "noise"), rho=args.rho,
-                         iterations=args.iterations, every=args.every, schedule=args.schedule,
-                         label_fn=args.label_fn, lr=args.lr).validated()
-    Ks = (base.K,) + tuple(K for K in _ints(args.topk, "topk") if K != base.K)
-    out = Path(args.out)
-    check_writable_dir("out", out, _OWNER)
+    base, Ks, figs, out, labels, step = validated(args)
     summary = {"config": air.config_dict(base), "topk": list(Ks), "figures": {}}
-    if args.labels:
-        summary["labels"] = _user_labels(args, base, Ks)
+    if labels is not None:
+        summary["labels"] = _user_labels(base, labels, step, Ks)
     for K in Ks:
         cfg = air.AirConfig(**{**base.__dict__, "topk": K}).validated()
         tag = "" if K == base.K else f"_top{K}"
@@ -121,10 +177,9 @@ def run(args) -> int:
                 "step": r["step"].tolist(), "mean": r["mean"].tolist(), "std": r["std"].tolist(),
                 "positive_share": r["positive_share"],
                 "max_angle_to_S+_mean": r["max_angle"].mean(axis=0).tolist(), "files": paths}
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "air.json").write_text(json.dumps(summary, indent=2))
+    (out / "air.json").write_text(strict_json(summary, indent=2))
     if args.json:
-        print(json.dumps(summary, indent=2))
+        print(strict_json(summary, indent=2))
     else:
         _print(summary, sys.stdout)
         sys.stdout.write(f"  results: {out / 'air.json'}\n")
@@ -136,7 +191,7 @@ def _print(summary, fh):
     fh.write(f"AIR  n={cfg['n']} K={cfg['K']} d={cfg['d']} eps={cfg['eps']} k={cfg['width']} "
              f"{cfg['activation']} ntk={cfg['ntk']} seeds={cfg['seeds']}\n")
     if "labels" in summary:
-        fh.write(f"  labels (after {summary['labels']['step']} steps): " + json.dumps(
+        fh.write(f"  labels (after {summary['labels']['step']} steps): " + strict_json(
             {k: v for k, v in summary["labels"].items() if k.startswith("K=")}) + "\n")
     for name, r in summary["figures"].items():
         if name.startswith("figure2"):

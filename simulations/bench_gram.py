@@ -21,7 +21,6 @@ the torch profiler (torch only) would not; one method per process keeps the peak
 
 from __future__ import annotations
 
-import json
 import multiprocessing as mp
 import os
 import platform
@@ -31,7 +30,8 @@ import time
 import numpy as np
 
 from theorem_lab.activations import ACTIVATIONS, get_activation
-from theorem_lab.errors import check_choice, check_int, check_real
+from theorem_lab.errors import check_choice, check_fits, check_int, check_real
+from theorem_lab.output import strict_json
 from theorem_lab.kernels import jacobian_gram
 from theorem_lab.network import output_layer
 
@@ -41,8 +41,8 @@ TARGET_SPEEDUP = 50.0
 
 def configure(parser):
     parser.add_argument("--n", type=int, default=512, help="samples (default 512)")
-    parser.add_argument("--d", type=int, default=128, help="input dimension (default 128)")
-    parser.add_argument("--k", type=int, default=4096, help="width (default 4096)")
+    parser.add_argument("--dim", "--d", dest="d", type=int, default=128, help="input dimension (default 128)")
+    parser.add_argument("--width", "--k", dest="k", type=int, default=4096, help="width k (default 4096)")
     parser.add_argument("--activation", default="tanh", help="tanh, softplus, erf or relu")
     parser.add_argument("--backend", default="torch",
                         help="arrays given to jacobian_gram for the target: torch (default) or numpy")
@@ -143,15 +143,21 @@ def peak_memory(method, n, d, k, activation) -> float:
 
 
 def run(args) -> int:
-    n = check_int("n", args.n, _OWNER, low=1)
-    d = check_int("d", args.d, _OWNER, low=1)
-    k = check_int("k", args.k, _OWNER, low=2, even=True)
-    act = check_choice("activation", args.activation, _OWNER, ACTIVATIONS)
-    repeats = check_int("repeats", args.repeats, _OWNER, low=1)
-    rtol = check_real("rtol", args.rtol, _OWNER, low=0.0, low_open=True)
+    from theorem_lab.sizes import check_size, gram_bytes
+    n = check_int("--n", args.n, _OWNER, low=1)
+    d = check_int("--dim", args.d, _OWNER, low=1)
+    k = check_int("--width", args.k, _OWNER, low=2, even=True)
+    act = check_choice("--activation", args.activation, _OWNER, ACTIVATIONS)
+    repeats = check_int("--repeats", args.repeats, _OWNER, low=1)
+    check_fits("--repeats", repeats, _OWNER, 1024.0 * repeats, f"the timings of {repeats} rounds")
+    rtol = check_real("--rtol", args.rtol, _OWNER, low=0.0, low_open=True)
+    backend = check_choice("--backend", args.backend, _OWNER, tuple(METHODS))
+    # torch.func materialises the (n, k·d) Jacobian: that is the term that does not fit first
+    check_size(_OWNER, {"n": "--n", "d": "--dim", "k": "--width"}, gram_bytes(n, d, k),
+               [(8 * n * k * d, [("--n", n, 512), ("--width", k, 4096), ("--dim", d, 128)])],
+               what=f"the Gram and torch.func's Jacobian (n={n}, dim={d}, width={k})")
     X, W, v = problem(n, d, k)
 
-    backend = check_choice("backend", args.backend, _OWNER, tuple(METHODS))
     names = {"jacobian_gram[torch]": ours_torch, "jacobian_gram[numpy]": ours,
              "torch.func": torch_func_ntk}
     times = {name: [] for name in names}
@@ -181,7 +187,7 @@ def run(args) -> int:
     ok = err <= rtol and speedup >= TARGET_SPEEDUP
     summary["ok"] = ok
     if args.json:
-        print(json.dumps(summary, indent=2))
+        print(strict_json(summary, indent=2))
     else:
         gib = 2.0 ** 30
         print(f"bench gram  n={n} d={d} k={k} {act} float64, {repeats} rounds (min), "

@@ -29,7 +29,8 @@ import time
 import numpy as np
 
 from theorem_lab.activations import ACTIVATIONS
-from theorem_lab.errors import check_choice, check_int, fail
+from theorem_lab.errors import check_choice, check_fits, check_int, parse_list
+from theorem_lab.output import strict_json
 from theorem_lab.network import output_layer
 from theorem_lab.step import ENGINES, GradientStep, default_threads
 
@@ -41,10 +42,7 @@ SETTLE_S = 0.15             # idle before each timed phase: OpenBLAS workers spi
 
 
 def _split(value: str, name: str, choices) -> list:
-    items = [s.strip() for s in str(value).split(",") if s.strip()]
-    if not items:
-        raise fail(name, _OWNER, "a comma list of " + ", ".join(choices), value)
-    return [check_choice(name, s, _OWNER, choices) for s in items]
+    return parse_list(value, name, _OWNER, item=lambda s: check_choice(name, s, _OWNER, choices))
 
 
 def _problem(n, d, k, backend, dtype, seed):
@@ -188,8 +186,8 @@ def format_table(rows) -> str:
 
 def configure(parser):
     parser.add_argument("--n", type=int, default=1000, help="training points (default 1000)")
-    parser.add_argument("--d", type=int, default=50, help="input dimension (default 50)")
-    parser.add_argument("--k", type=int, default=4096, help="width (default 4096)")
+    parser.add_argument("--dim", "--d", dest="d", type=int, default=50, help="input dimension (default 50)")
+    parser.add_argument("--width", "--k", dest="k", type=int, default=4096, help="width k (default 4096)")
     parser.add_argument("--activation", default="tanh",
                         help="comma list of " + ", ".join(ACTIVATIONS) + " or 'all' (default tanh)")
     parser.add_argument("--backends", default="numpy,torch", help="comma list (default numpy,torch)")
@@ -209,19 +207,26 @@ def configure(parser):
 
 
 def run(args) -> int:
-    n = check_int("n", args.n, _OWNER, low=1)
-    d = check_int("d", args.d, _OWNER, low=1)
-    k = check_int("k", args.k, _OWNER, low=2, even=True)
-    repeats = check_int("repeats", args.repeats, _OWNER, low=1)
+    from theorem_lab.sizes import check_size, train_bytes
+    n = check_int("--n", args.n, _OWNER, low=1)
+    d = check_int("--dim", args.d, _OWNER, low=1)
+    k = check_int("--width", args.k, _OWNER, low=2, even=True)
+    repeats = check_int("--repeats", args.repeats, _OWNER, low=1)
+    check_fits("--repeats", repeats, _OWNER, 1024.0 * repeats, f"the timings of {repeats} rounds")
+    check_int("--seed", args.seed, _OWNER, low=0)
     if args.threads is not None:
-        check_int("threads", args.threads, _OWNER, low=1)
+        check_int("--threads", args.threads, _OWNER, low=1)
     if args.block_rows is not None:
-        check_int("block_rows", args.block_rows, _OWNER, low=1)
+        check_int("--block-rows", args.block_rows, _OWNER, low=1)
     acts = list(ACTIVATIONS) if args.activation == "all" else _split(
-        args.activation, "activation", ACTIVATIONS)
-    backends = _split(args.backends, "backends", BACKENDS)
-    dtypes = _split(args.dtypes, "dtypes", DTYPES)
-    engines = _split(args.engine, "engine", ENGINES)
+        args.activation, "--activation", ACTIVATIONS)
+    backends = _split(args.backends, "--backends", BACKENDS)
+    dtypes = _split(args.dtypes, "--dtypes", DTYPES)
+    engines = _split(args.engine, "--engine", ENGINES)
+    # the step's arrays plus the benchmark's preallocated GEMM outputs (two more (n, k) and (k, d))
+    check_size(_OWNER, {"n": "--n", "d": "--dim", "k": "--width"}, train_bytes(n, d, k),
+               [(8 * 2 * n * k, [("--n", n, 1000), ("--width", k, 4096)])],
+               what=f"one GD step and its GEMM outputs (n={n}, dim={d}, width={k})")
     combos = [(b, e) for b in backends for e in (engines if b == "numpy" else ["auto"])]
     rows = []
     for backend, engine in combos:
@@ -233,8 +238,8 @@ def run(args) -> int:
                     print(format_table(rows[-1:]).splitlines()[-1] if len(rows) > 1 else
                           _header(n, d, k, repeats) + "\n" + format_table(rows), flush=True)
     if args.json:
-        print(json.dumps({"environment": environment(), "target_ratio": TARGET_RATIO,
-                          "results": rows}, indent=2))
+        print(strict_json({"environment": environment(), "target_ratio": TARGET_RATIO,
+                           "results": rows}, indent=2))
     return 0
 
 

@@ -15,9 +15,11 @@ from __future__ import annotations
 import os
 import sqlite3
 import sys
+import tempfile
 from pathlib import Path
 
 from theorem_lab.errors import check_choice, fail
+from theorem_lab.output import check_not_input, check_output_file
 
 OWNER = "export"
 FORMATS = ("csv",)
@@ -53,20 +55,26 @@ def run(args) -> int:
 def _export(args, db) -> int:
     from .store import ResultStore
 
+    if args.out == "-":
+        target = "stdout"
+    else:    # refused before reading: '', DIR/, a device node, a FIFO or a symlink (never clobbered)
+        target = check_output_file("--out", db.parent / f"{args.table}.{args.format}"
+                                   if args.out is None else args.out, OWNER)
+        check_not_input("--out", target, OWNER, [db, db.with_name(db.name + "-wal")])
     with ResultStore(db, readonly=True) as store:
-        if args.out == "-":
+        if target == "stdout":
             count = store.export_csv(sys.stdout, args.table)
-            target = "stdout"
+            sys.stdout.flush()       # a closed pipe or a full disk is reported by cli.main
         else:
-            target = Path(args.out) if args.out else db.parent / f"{args.table}.{args.format}"
-            partial = target.with_name(target.name + ".partial")   # renamed once complete
+            fd, partial = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.",
+                                           suffix=".partial")      # renamed once complete
             try:
-                with open(partial, "w", newline="") as handle:
+                with os.fdopen(fd, "w", newline="") as handle:
                     count = store.export_csv(handle, args.table)
                 os.replace(partial, target)
             except OSError as exc:
                 raise fail("--out", OWNER, f"a writable file ({exc.strerror})", str(target)) from None
             finally:
-                partial.unlink(missing_ok=True)
+                Path(partial).unlink(missing_ok=True)
     sys.stderr.write(f"export: {count} row(s) of table '{args.table}' -> {target}\n")
     return 0

@@ -26,17 +26,20 @@ import math
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Optional
 
-import numpy as np
-
 from theorem_lab.activations import ACTIVATIONS
+from theorem_lab.data import check_rho_realisable
 from theorem_lab.backend import DEVICES, DTYPES, cuda_available, resolve_backend
-from theorem_lab.errors import ParameterError, check_choice, check_int, check_real, fail
+from theorem_lab.errors import (ParameterError, check_choice, check_real, check_unique, fail,
+                               parse_list)
+from theorem_lab.errors import parse_int as _parse_int
+from theorem_lab.errors import parse_real as _parse_real
+from theorem_lab.network import init_seed  # noqa: F401  (the one W₀ seed rule; re-exported)
 from theorem_lab.schedules import LABEL_FUNCTIONS, parse_schedule
+from theorem_lab.sizes import check_size, trajectory_bytes
 from theorem_lab.train import LR_RULES, METHODS
 
 OWNER = "sweep"
 HASH_VERSION = "theorem-lab/run/v1"   # bump if the meaning of a RunConfig field changes
-INIT_STREAM = 1                       # SeedSequence([seed, INIT_STREAM]) -> the W₀ seed
 BACKENDS = ("auto", "numpy", "torch", "cupy")
 GD_SCHEDULE = "constant:value=1"
 
@@ -100,47 +103,27 @@ def config_hash(config: dict) -> str:
     return hashlib.sha256(text.encode("ascii")).hexdigest()[:16]
 
 
-def init_seed(seed: int) -> int:
-    """The W₀ seed of seed index s: an independent SeedSequence stream (see module docstring)."""
-    return int(np.random.SeedSequence([seed, INIT_STREAM]).generate_state(1)[0])
-
-
 # --- comma lists --------------------------------------------------------------------------
-
-def split_list(text: str, name: str) -> list[str]:
-    items = [t.strip() for t in str(text).split(",")]
-    if not items or any(t == "" for t in items):
-        raise fail(name, OWNER, "a comma-separated list with no empty items", text)
-    return items
-
 
 def split_schedules(text: str) -> list[str]:
     """Schedule specs contain commas themselves: a ``key=value`` item without a ':' continues
-    the previous spec. ``linear:start=0,end=300,exponential:tau=50`` -> two specs."""
+    the previous spec. ``linear:start=0,end=300,exponential:tau=50`` -> two specs (repeats
+    of a whole spec are errors, like every list)."""
     out: list[str] = []
-    for item in split_list(text, "--schedule"):
+    for item in parse_list(text, "--schedule", OWNER, unique=False):
         if "=" in item and ":" not in item and out:
             out[-1] += "," + item
         else:
             out.append(item)
-    return out
+    return check_unique(out, "--schedule", OWNER, text)
 
 
 def parse_int(token: str, name: str, *, low=None, high=None, even=False) -> int:
-    allowed = ("an even integer" if even else "an integer") + (f" >= {low}" if low is not None else "")
-    try:
-        value = int(token)
-    except ValueError:
-        raise fail(name, OWNER, allowed, token) from None
-    return check_int(name, value, OWNER, low=low, high=high, even=even)
+    return _parse_int(token, name, OWNER, low=low, high=high, even=even)
 
 
 def parse_real(token: str, name: str, **bounds) -> float:
-    try:
-        value = float(token)
-    except ValueError:
-        value = token
-    return check_real(name, value, OWNER, **bounds)
+    return _parse_real(token, name, OWNER, **bounds)
 
 
 def parse_lr(token: str) -> "float | str":
@@ -190,14 +173,13 @@ def parse_grid(options: dict) -> dict:
             grid["schedule"] = split_schedules(text)
             continue
         field, parse = GRID_OPTIONS[opt]
-        values = [parse(t) for t in split_list(text, "--" + opt.replace("_", "-"))]
-        grid[field] = list(dict.fromkeys(values))       # drop repeats, keep order
+        grid[field] = parse_list(text, "--" + opt.replace("_", "-"), OWNER, item=parse)
     return grid
 
 
 def parse_methods(text: str) -> list[str]:
-    return list(dict.fromkeys(check_choice("--methods", m, OWNER, METHODS)
-                              for m in split_list(text, "--methods")))
+    return parse_list(text, "--methods", OWNER,
+                      item=lambda m: check_choice("--methods", m, OWNER, METHODS))
 
 
 # --- grid points --------------------------------------------------------------------------
@@ -223,15 +205,14 @@ def _check_point(p: dict, remote: bool = False) -> dict:
     n, K = p["n"], p["clusters"]
     if n < 2 * K:
         raise fail("--n", OWNER, f"an integer >= 2*clusters = {2 * K} (two points per cluster)", n)
-    for size in sorted({n // K, -(-n // K)}):
-        flips = round(p["rho"] * size)
-        if flips / size >= 0.5:
-            raise fail("--rho", OWNER, f"small enough that round(rho*n_l) < n_l/2 for clusters of "
-                       f"n_l={size} points (n={n}, clusters={K})", p["rho"])
+    check_rho_realisable(p["rho"], n, K, "--rho", OWNER)
+    check_size(OWNER, {"steps": "--steps"}, trajectory_bytes(p["steps"], p["log_every"]),
+               what=f"the per-step record of {p['steps']} steps (a row every {p['log_every']})")
     try:
         p["schedule"] = parse_schedule(p["schedule"], p["steps"]).spec
     except ParameterError as exc:
-        raise ParameterError(f"--schedule: {exc}") from None
+        raise fail("--schedule", OWNER, f"a valid α_t spec for --steps {p['steps']} ({exc})",
+                   p["schedule"]) from None
     p["backend"], p["device"], p["dtype"] = resolve_engine(p["backend"], p["device"], p["dtype"],
                                                            remote)
     return p

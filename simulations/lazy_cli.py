@@ -11,7 +11,8 @@ import sys
 from pathlib import Path
 
 from theorem_lab.activations import ACTIVATIONS
-from theorem_lab.errors import check_choice, check_int, check_real, check_writable_dir, fail
+from theorem_lab.errors import check_choice, check_int, check_real, fail, parse_int, parse_list
+from theorem_lab.output import check_output_dir
 
 _OWNER = "lazy"
 
@@ -33,14 +34,11 @@ def configure(parser) -> None:
 
 
 def _widths(text: str) -> tuple:
-    items = [t.strip() for t in str(text).split(",")]
-    try:
-        ks = tuple(int(t) for t in items)
-    except ValueError:
-        raise fail("--width", _OWNER, "a comma list of even integers >= 2", text) from None
-    if len(set(ks)) != len(ks) or len(ks) < 2:
-        raise fail("--width", _OWNER, "at least two different even integers >= 2", text)
-    return tuple(sorted(check_int("--width", k, _OWNER, low=2, even=True) for k in ks))
+    ks = parse_list(text, "--width", _OWNER,
+                    lambda t: parse_int(t, "--width", _OWNER, low=2, even=True))
+    if len(ks) < 2:
+        raise fail("--width", _OWNER, "a comma list of at least two even integers >= 2", text)
+    return tuple(sorted(ks))
 
 
 def run(args) -> int:
@@ -55,9 +53,12 @@ def run(args) -> int:
                      steps=check_int("--steps", args.steps, _OWNER, low=1),
                      schedule="linear", track_every=check_int("--track-every", args.track_every, _OWNER, low=1),
                      seed=check_int("--seed", args.seed, _OWNER, low=0))
-    out = Path(args.out)
+    from theorem_lab.sizes import check_size, eigh_bytes, train_bytes, trajectory_bytes
+    check_size(_OWNER, {"n": "--n", "d": "--dim", "k": "--width", "steps": "--steps"},
+               train_bytes(cfg.n, cfg.dim, max(cfg.widths)), trajectory_bytes(cfg.steps),
+               eigh_bytes(cfg.n), what=f"the widest run (n={cfg.n}, k={max(cfg.widths)})")
+    out = check_output_dir("--out", args.out, _OWNER)
     args.run = str(out)                                  # where the root draws the figure
-    check_writable_dir("--out", out, _OWNER)
     result = run_lazy(cfg, progress=lambda k: sys.stderr.write(f"lazy: width {k} done\n"))
     out.mkdir(parents=True, exist_ok=True)
     (out / "lazy.json").write_text(json.dumps(result, indent=1))

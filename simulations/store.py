@@ -11,8 +11,12 @@ together), so a process killed at any moment - SIGKILL included - leaves each ru
 complete or absent; SQLite's WAL journal rolls an unfinished transaction back on next open.
 Only the coordinating process writes. stdlib ``sqlite3`` only.
 
-Statuses: 'finished', 'diverged' (both final: a resumed sweep skips them) and 'error' (an
+Statuses: 'finished', 'diverged', 'unstable' (the loss rose far above its start and stayed
+finite; ``sweep.UNSTABLE_FACTOR``) - all final: a resumed sweep skips them - and 'error' (an
 exception; a resumed sweep retries it and replaces the row).
+
+    sweeps      one row per sweep invocation: the grid it asked for (points, methods, seeds), so
+                that ``summary.json`` and the report cover every sweep written into the store
 """
 
 from __future__ import annotations
@@ -24,11 +28,12 @@ import sqlite3
 from pathlib import Path
 from typing import Iterable, Optional
 
+from theorem_lab.output import strict_json
 from theorem_lab.trajectory import COLUMNS
 
 SCHEMA_VERSION = 1
-FINAL_STATUSES = ("finished", "diverged")
-STATUSES = ("finished", "diverged", "error")
+FINAL_STATUSES = ("finished", "diverged", "unstable")
+STATUSES = ("finished", "diverged", "unstable", "error")
 RUN_FIELDS = ("run_id", "cell", "method", "seed", "status", "error", "started", "ended",
               "seconds", "task_id", "config", "summary", "info", "environment")
 _JSON_FIELDS = ("config", "summary", "info", "environment")
@@ -36,17 +41,7 @@ _JSON_FIELDS = ("config", "summary", "info", "environment")
 
 def _json(obj) -> str:
     """JSON with non-finite floats as null (SQLite/JSON have no NaN)."""
-    return json.dumps(_finite(obj), sort_keys=True)
-
-
-def _finite(obj):
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    if isinstance(obj, dict):
-        return {str(k): _finite(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_finite(v) for v in obj]
-    return obj
+    return strict_json(obj, sort_keys=True)
 
 
 def _quote(name: str) -> str:
@@ -86,6 +81,7 @@ class ResultStore:
         self.db.execute(f"""CREATE TABLE IF NOT EXISTS trajectory (
             run_id TEXT NOT NULL REFERENCES runs(run_id), step INTEGER NOT NULL, {cols},
             PRIMARY KEY (run_id, step))""")
+        self.db.execute("CREATE TABLE IF NOT EXISTS sweeps (id INTEGER PRIMARY KEY, grid TEXT NOT NULL)")
         self.db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
         self.db.execute("COMMIT")
 
@@ -131,10 +127,24 @@ class ResultStore:
             self.db.execute("ROLLBACK")
             raise
 
+    def record_sweep(self, grid: dict) -> None:
+        """Remember the grid of one sweep invocation (``{'points', 'methods', 'seeds'}``), once."""
+        text = _json(grid)
+        if not self.db.execute("SELECT 1 FROM sweeps WHERE grid = ?", (text,)).fetchone():
+            self.db.execute("INSERT INTO sweeps (grid) VALUES (?)", (text,))
+
     # --- reading ----------------------------------------------------------------------------
 
+    def sweeps(self) -> list[dict]:
+        """The grids of every sweep written into this store, oldest first."""
+        try:
+            rows = self.db.execute("SELECT grid FROM sweeps ORDER BY id").fetchall()
+        except sqlite3.OperationalError:      # a store written before the table existed
+            return []
+        return [json.loads(r[0]) for r in rows]
+
     def final_ids(self) -> set[str]:
-        """run_ids whose outcome is final ('finished' or 'diverged'): a resume skips them."""
+        """run_ids whose outcome is final (``FINAL_STATUSES``): a resume skips them."""
         q = f"SELECT run_id FROM runs WHERE status IN ({', '.join('?' * len(FINAL_STATUSES))})"
         return {r[0] for r in self.db.execute(q, FINAL_STATUSES)}
 

@@ -76,6 +76,32 @@ def make_plan(points: list, methods: list, seeds: int, done: set, varying: list)
     return plan
 
 
+def merge_plans(grids: list, varying_of) -> Plan:
+    """One plan over every sweep recorded in a store (``ResultStore.sweeps``), for the summary
+    and the report: the union of their cells, methods and (cell, method, seed) run ids.
+    ``varying_of(points)`` names the fields that vary (for the cell labels)."""
+    from .grid import canonical_json
+    points, index = [], {}
+    methods = []
+    for g in grids:
+        for p in g["points"]:
+            key = canonical_json(p)
+            if key not in index:
+                index[key] = len(points)
+                points.append(p)
+        methods += [m for m in g["methods"] if m not in methods]
+    varying = varying_of(points)
+    plan = Plan(points, [cell_label(p, varying) for p in points], methods,
+                max((g["seeds"] for g in grids), default=0))
+    for g in grids:
+        for p in g["points"]:
+            ci = index[canonical_json(p)]
+            for method in g["methods"]:
+                for seed in range(g["seeds"]):
+                    plan.run_ids[(ci, method, seed)] = run_config(p, method, seed).run_id
+    return plan
+
+
 # --- one task (runs in a worker) ----------------------------------------------------------
 
 def environment(cfg: dict, threads: int) -> dict:
@@ -173,8 +199,41 @@ def run_task(task: dict, progress: Optional[Callable[[int], None]] = None) -> li
     return out
 
 
+# A run whose loss rises above UNSTABLE_FACTOR × its starting loss (and stays finite) is
+# 'unstable', not 'finished': with a stable step size GD on the MSE decreases the loss (descent
+# lemma, η ≤ 1/λ_max), and the self-distillation targets stay in [−1, 1], so the loss can only
+# creep up by a small factor while α_t moves. Evidence: `sweep --lr auto,1000 --seeds 2` (tanh):
+# lr = auto never exceeds 1.0× its start; lr = 1000 jumps from 32.6 to 982 (30×) at step 1 and
+# stays there. Exploding (non-finite or 10⁶×) losses stop the run in train() as 'diverged'.
+UNSTABLE_FACTOR = 10.0
+
+
+def instability(rows: list, lr: float, lr_rule: str) -> "str | None":
+    """The 'unstable' message of a logged trajectory, or None when its loss stayed in range."""
+    losses = [(r["step"], r.get("loss")) for r in rows]
+    losses = [(t, x) for t, x in losses if x is not None and math.isfinite(x)]
+    if len(losses) < 2:
+        return None
+    start = max(losses[0][1], 1e-12)
+    for t, x in losses[1:]:
+        if x > UNSTABLE_FACTOR * start:
+            return (f"unstable: the loss rose from {losses[0][1]:.4g} to {x:.4g} "
+                    f"({x / start:.3g}× its start) by step {int(t)} with lr={lr:.4g} ({lr_rule}); "
+                    "lower --lr")
+    return None
+
+
 def _summarise_run(method: str, traj, rows: list, steps: int):
     """(summary, status, error, trajectory rows) of one record from a trajectory."""
+    summary, status, error, kept = _summarise_trajectory(method, traj, rows)
+    if status == "finished":
+        why = instability(kept, traj.info["lr"], traj.info["lr_rule"])
+        if why is not None:
+            status, error = "unstable", why
+    return summary, status, error, kept
+
+
+def _summarise_trajectory(method: str, traj, rows: list):
     info = traj.info
     status, error = "finished", None
     if info["status"] == "diverged":
@@ -266,7 +325,10 @@ def summarise(plan: Plan, runs: dict) -> list:
         methods = {}
         note = None
         for method in plan.methods:
-            ids = [plan.run_ids[(ci, method, s)] for s in range(plan.seeds)]
+            ids = [plan.run_ids[(ci, method, s)] for s in range(plan.seeds)
+                   if (ci, method, s) in plan.run_ids]
+            if not ids:          # a merged plan: no sweep asked for this method at this cell
+                continue
             rows = [runs[i] for i in ids if i in runs]
             ok = [r for r in rows if r["status"] == "finished"]
             statuses = {}

@@ -7,18 +7,19 @@ Numeric and choice options take comma lists; the sweep is their full grid × see
 Everything is validated before any work starts (bad input: one line, exit 2). Results go to
 ``--out`` (default ``runs/<name>``, the name derived from the grid so that re-running the same
 command resumes it): ``results.sqlite``, ``summary.json`` and ``trajectories.png/.pdf``.
-Exit 0 when every run finished, 1 when some diverged or raised (counted on stderr), 130 on Ctrl-C
-(runs finished so far stay stored).
+Exit 0 when every run of this invocation finished, 1 when some diverged, were unstable or raised
+(counted on stderr), 130 on Ctrl-C (runs finished so far stay stored). One sweep writes a store at
+a time (``lock.StoreLock``); ``summary.json`` covers every sweep written into the store.
 """
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from pathlib import Path
 
-from theorem_lab.errors import check_choice, check_writable_dir, fail
+from theorem_lab.errors import ParameterError, check_choice, check_fits, fail
+from theorem_lab.output import check_output_dir, strict_json
 
 from . import grid as G
 from .sweep import COLUMNS
@@ -66,7 +67,11 @@ def configure(parser):
     r.add_argument("--executor", default="local", help="local (default) or ray")
     r.add_argument("--address", default=None, help="Ray cluster address (with --executor ray)")
     r.add_argument("--out", default=None, help="output directory (default runs/<name>)")
-    r.add_argument("--name", default=None, help="sweep name for the default --out")
+    r.add_argument("--name", default=None, help="sweep name for the default --out (letters, "
+                   "digits, '.', '_', '-')")
+    r.add_argument("--wait", default="0", metavar="SECONDS",
+                   help="wait this long for another sweep writing the same --out (default 0: "
+                   "exit 2 at once)")
     r.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
     r.add_argument("--no-figure", action="store_true", help="skip the trajectory figure")
 
@@ -90,25 +95,83 @@ def _validated(args):
         if args.address is not None:
             from .executors import check_ray_address
             check_ray_address(args.address)
+    wait = G.parse_real(args.wait, "--wait", low=0.0)
     points = G.expand(grid, remote=args.executor == "ray" and args.address is not None)
-    varying = [f for f in G.GRID_FIELDS if len({G.canonical_json(p[f]) for p in points}) > 1]
+    check_fits("--seeds", seeds, G.OWNER, PLAN_BYTES * len(points) * len(methods) * seeds,
+               f"the plan of {len(points)} cell(s) × {len(methods)} method(s) × {seeds} seed(s)")
+    for p in points:
+        check_feasible(p, seeds)
+    varying = varying_fields(points)
+    if args.name is not None:
+        check_name(args.name)
     name = args.name or "sweep-" + G.config_hash({"points": points, "methods": methods,
                                                   "seeds": seeds})[:8]
-    out = Path(args.out) if args.out else Path("runs") / name
-    check_writable_dir("--out", out, G.OWNER)
-    return points, varying, methods, seeds, workers, out
+    out = check_output_dir("--out", Path("runs") / name if args.out is None else args.out,
+                           G.OWNER)
+    return points, varying, methods, seeds, workers, out, wait
+
+
+def varying_fields(points: list) -> list:
+    return [f for f in G.GRID_FIELDS if len({G.canonical_json(p[f]) for p in points}) > 1]
+
+
+NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
+
+
+def check_name(name: str) -> str:
+    """--name is one path component under runs/: no separators, no '..', not hidden, not empty."""
+    if not name or not set(name) <= NAME_CHARS or name.startswith("."):
+        raise fail("--name", G.OWNER, "a non-empty name of letters, digits, '.', '_' and '-' "
+                   "that does not start with '.' (it becomes runs/<name>; use --out for "
+                   "another place)", name)
+    return name
+
+
+PLAN_BYTES = 4096      # a planned run: its config dict, run id and task record (measured ~2.5 kB)
+
+# option names of a grid point's sizes, as the user typed them
+SIZE_OPTIONS = {"n": "--n", "d": "--dim", "k": "--width", "n_test": "--n-test", "steps": "--steps"}
+
+
+def check_feasible(point: dict, seeds: int) -> None:
+    """Refuse a grid point before the sweep starts when a run cannot fit in memory or its data
+    cannot be drawn (the centre separation), instead of storing failed runs."""
+    from theorem_lab.data import draw_centers
+    from theorem_lab.sizes import check_size, train_bytes, trajectory_bytes
+    check_size(G.OWNER, SIZE_OPTIONS, train_bytes(point["n"], point["dim"], point["width"],
+                                                   point["n_test"]),
+               trajectory_bytes(point["steps"], point["log_every"]),
+               what=f"a run's weights and (n, k) activations (n={point['n']}, "
+                    f"dim={point['dim']}, width={point['width']}, n-test={point['n_test']})")
+    if point["min_separation"] > 0:
+        for seed in range(seeds):
+            try:
+                draw_centers(point["clusters"], point["dim"], point["min_separation"], seed)
+            except ParameterError:
+                raise fail("--min-separation", G.OWNER, f"achievable: no draw of "
+                           f"{point['clusters']} random unit centres in dimension "
+                           f"{point['dim']} met it (seed {seed}); lower --min-separation, "
+                           "lower --clusters or raise --dim", point["min_separation"]) from None
 
 
 def run(args) -> int:
+    from .lock import StoreLock
+
+    points, varying, methods, seeds, workers, out, wait = _validated(args)
+    with StoreLock(out, "--out", G.OWNER, wait):      # one writer per store
+        return _run(args, points, varying, methods, seeds, workers, out)
+
+
+def _run(args, points, varying, methods, seeds, workers, out) -> int:
     from tqdm import tqdm
 
     from .executors import make_executor
-    from .store import ResultStore, _finite
-    from .sweep import execute, make_plan, summarise
+    from .store import ResultStore
+    from .sweep import execute, make_plan, merge_plans, summarise
 
-    points, varying, methods, seeds, workers, out = _validated(args)
     started = time.perf_counter()
     store = ResultStore(out)
+    store.record_sweep({"points": points, "methods": methods, "seeds": seeds})
     plan = make_plan(points, methods, seeds, store.final_ids(), varying)
     executor = make_executor(args.executor, workers, len(plan.tasks), args.address)
     log = sys.stderr
@@ -133,10 +196,12 @@ def run(args) -> int:
         executor.close()
     runs_bar.close(), steps_bar.close()
 
-    ids = set(plan.run_ids.values())
+    # the summary (and the report read from it) covers every sweep written into this store
+    whole = merge_plans(store.sweeps(), varying_fields)
+    ids = set(whole.run_ids.values())
     runs = {r["run_id"]: r for r in store.runs(ids)}
     store.close()
-    cells = summarise(plan, runs)
+    cells = summarise(whole, runs)
     figure, figure_error = [], None
     draw = getattr(args, "draw_figure", None)     # given by the composition root (theorem_lab/cli.py)
     if not args.no_figure and draw is not None:
@@ -146,23 +211,27 @@ def run(args) -> int:
             figure_error = f"{type(exc).__name__}: {exc}"
             log.write(f"sweep: the figure failed ({figure_error}); results are in {out}\n")
     failed = [r for r in runs.values() if r["status"] != "finished"]
-    summary = _finite({
+    summary = ({
         "out": str(out), "store": str(Path(out) / ResultStore.FILENAME), "figure": figure,
         "figure_error": figure_error, "runs_total": len(ids), "runs_skipped": plan.skipped,
         "runs_failed": len(failed), "seconds": time.perf_counter() - started,
-        "methods": methods, "seeds": seeds, "varying": varying, "cells": cells,
+        "methods": whole.methods, "seeds": whole.seeds, "varying": varying_fields(whole.points),
+        "cells": cells, "this_sweep": {"runs": plan.total_runs, "methods": methods,
+                                       "seeds": seeds, "cells": len(points)},
         "runs": [{k: r[k] for k in ("run_id", "cell", "method", "seed", "status", "error",
                                     "seconds", "summary")} for r in runs.values()]})
-    (out / "summary.json").write_text(json.dumps(summary, indent=1, ensure_ascii=False) + "\n")
+    (out / "summary.json").write_text(strict_json(summary, indent=1, ensure_ascii=False) + "\n")
     if args.json:
-        sys.stdout.write(json.dumps(summary, ensure_ascii=False) + "\n")
+        sys.stdout.write(strict_json(summary, ensure_ascii=False) + "\n")
     else:
         sys.stdout.write(render(cells, summary))
+    mine = set(plan.run_ids.values())           # the exit code is about this invocation's runs
+    failed = [r for r in failed if r["run_id"] in mine]
     if failed:
         kinds = {}
         for r in failed:
             kinds[r["status"]] = kinds.get(r["status"], 0) + 1
-        log.write(f"sweep: {len(failed)} of {len(ids)} run(s) did not finish ("
+        log.write(f"sweep: {len(failed)} of {len(mine)} run(s) did not finish ("
                   + ", ".join(f"{v} {k}" for k, v in sorted(kinds.items()))
                   + f"); see {out / 'summary.json'}\n")
         return 1

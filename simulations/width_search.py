@@ -15,7 +15,9 @@ from dataclasses import asdict, dataclass
 from typing import Callable, Optional
 
 import theorem_lab as tl
-from theorem_lab.errors import check_int, check_real, fail
+from theorem_lab.data import check_rho_realisable
+from theorem_lab.errors import check_choice, check_fits, check_int, check_real, fail
+from theorem_lab.network import init_seed
 
 from .sweep import CONVERGED_FRACTION
 
@@ -39,16 +41,33 @@ class WidthSearch:
     seeds: int = 3
     fraction: float = CONVERGED_FRACTION   # success: ‖f − ỹ‖₂ ≤ fraction·√n
 
-    def validated(self) -> "WidthSearch":
-        check_int("k_min", self.k_min, _OWNER, low=2, even=True)
-        check_int("k_max", self.k_max, _OWNER, low=2, even=True)
-        if self.k_max < self.k_min:
-            raise fail("k_max", _OWNER, f">= k_min = {self.k_min}", self.k_max)
-        check_int("seeds", self.seeds, _OWNER, low=1)
-        check_int("steps", self.steps, _OWNER, low=1)
-        check_real("fraction", self.fraction, _OWNER, low=0.0, high=1.0, low_open=True)
-        tl.parse_schedule(self.schedule, self.steps)
-        tl.get_activation(self.activation, _OWNER)
+    def validated(self, names: "dict | None" = None) -> "WidthSearch":
+        """Every field checked before any work; ``names`` maps fields to the names a message
+        uses (the CLI passes its option names, ``--k-max``); by default the field names."""
+        nm = {f: f for f in self.__dataclass_fields__} | (names or {})
+        n = check_int(nm["n"], self.n, _OWNER, low=2)
+        K = check_int(nm["K"], self.K, _OWNER, low=2)
+        if n < 2 * K:
+            raise fail(nm["n"], _OWNER, f"an integer >= 2*{nm['K'].lstrip('-')} = {2 * K} (two "
+                       "points per cluster)", n)
+        check_int(nm["d"], self.d, _OWNER, low=2)
+        check_real(nm["eps"], self.eps, _OWNER, low=0.0, high=2.0, low_open=True)
+        rho = check_real(nm["rho"], self.rho, _OWNER, low=0.0, high=0.5, high_open=True)
+        check_rho_realisable(rho, n, K, nm["rho"], _OWNER)
+        check_choice(nm["activation"], self.activation, _OWNER, tl.ACTIVATIONS)
+        k_min = check_int(nm["k_min"], self.k_min, _OWNER, low=2, even=True)
+        check_int(nm["k_max"], self.k_max, _OWNER, low=2, even=True)
+        if self.k_max < k_min:
+            raise fail(nm["k_max"], _OWNER, f">= {nm['k_min'].lstrip('-')} = {k_min}", self.k_max)
+        check_int(nm["seeds"], self.seeds, _OWNER, low=1)
+        check_int(nm["steps"], self.steps, _OWNER, low=1)
+        check_fits(nm["steps"], self.steps, _OWNER, 3 * 8.0 * (self.steps + 1),
+                   f"α_t over {self.steps} steps")
+        check_real(nm["fraction"], self.fraction, _OWNER, low=0.0, high=1.0, low_open=True)
+        try:
+            tl.parse_schedule(self.schedule, self.steps)
+        except tl.ParameterError as exc:
+            raise fail(nm["schedule"], _OWNER, f"a valid α_t spec ({exc})", self.schedule) from None
         return self
 
     def widths(self) -> list:
@@ -67,7 +86,7 @@ def search(cfg: WidthSearch, progress: Optional[Callable[[int, int], None]] = No
     for k in cfg.widths():
         errors = []
         for s, data in enumerate(datasets):
-            net = tl.TwoLayerNet.init(d=cfg.d, k=k, activation=cfg.activation, seed=10_000 + s)
+            net = tl.TwoLayerNet.init(d=cfg.d, k=k, activation=cfg.activation, seed=init_seed(s))
             traj = tl.train(data, net, steps=cfg.steps, schedule=cfg.schedule, log_every=cfg.steps)
             errors.append(traj.final["l2_clean"] if traj.status == "finished" else math.inf)
             if progress is not None:

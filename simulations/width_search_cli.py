@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import sys
+
+from theorem_lab.output import strict_json
 
 from .width_search import WidthSearch, search
 
@@ -26,18 +27,36 @@ def configure(parser) -> None:
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
 
 
-def run(args) -> int:
-    from tqdm import tqdm
+_OWNER = "width-search"
+# WidthSearch field -> the option as typed (validation names what the user wrote)
+OPTION_NAMES = {"n": "--n", "K": "--clusters", "d": "--dim", "eps": "--eps", "rho": "--rho",
+                "activation": "--activation", "steps": "--steps", "schedule": "--schedule",
+                "k_min": "--k-min", "k_max": "--k-max", "seeds": "--seeds",
+                "fraction": "--fraction"}
 
+
+def validated(args) -> WidthSearch:
+    from theorem_lab.sizes import check_size, train_bytes, trajectory_bytes
     cfg = WidthSearch(n=args.n, K=args.clusters, d=args.dim, eps=args.eps, rho=args.rho,
                       activation=args.activation, steps=args.steps, schedule=args.schedule,
                       k_min=args.k_min, k_max=args.k_max, seeds=args.seeds,
-                      fraction=args.fraction).validated()
+                      fraction=args.fraction).validated(OPTION_NAMES)
+    check_size(_OWNER, {"n": "--n", "d": "--dim", "k": "--k-max", "n_test": "--n", "steps": "--steps"},
+               train_bytes(cfg.n, cfg.d, cfg.k_max), trajectory_bytes(cfg.steps),
+               [(8 * 4 * cfg.n * cfg.d * cfg.seeds, [("--seeds", cfg.seeds, 3)])],  # one data set per seed
+               what=f"the widest run (n={cfg.n}, dim={cfg.d}, k-max={cfg.k_max})")
+    return cfg
+
+
+def run(args) -> int:
+    from tqdm import tqdm
+
+    cfg = validated(args)
     bar = tqdm(total=len(cfg.widths()) * cfg.seeds, file=sys.stderr, desc="runs", leave=False)
     result = search(cfg, progress=lambda k, s: bar.update(1))
     bar.close()
     if args.json:
-        print(json.dumps(result, indent=1, default=float))
+        print(strict_json(result, indent=1))
         return 0
     print(f"width search: n={cfg.n} K={cfg.K} d={cfg.d} ε={cfg.eps:g} ρ={cfg.rho:g} "
           f"{cfg.activation} steps={cfg.steps} schedule={cfg.schedule}, {cfg.seeds} seed(s); "

@@ -66,13 +66,36 @@ def kernel_instances(draw, smooth_only: bool = False):
 
 # --- proofs_check: configurations for the lemma checkers (proofs_check/statements.py) --------------
 
+class DrawRng:
+    """The part of ``numpy.random.Generator`` the statement sampler uses, with every number
+    drawn by hypothesis: each parameter of a configuration (n, K, d, ε, ρ, k, seeds, schedule) is
+    its own draw, so a failure shrinks to a small readable configuration, not just another seed."""
+
+    def __init__(self, draw):
+        self.draw = draw
+
+    def integers(self, low, high=None):
+        low, high = (0, low) if high is None else (low, high)
+        return self.draw(st.integers(int(low), int(high) - 1))
+
+    def uniform(self, low=0.0, high=1.0):
+        if low >= high:
+            return float(low)
+        return self.draw(st.floats(float(low), float(high), exclude_max=True))
+
+    def random(self):
+        return self.uniform(0.0, 1.0)
+
+    def choice(self, seq):
+        return self.draw(st.sampled_from(list(seq)))
+
+
 @st.composite
 def lemma_configs(draw, lemma: str):
-    """A configuration that ``theorem_lab.proofs_check.statements.evaluate(lemma, cfg)`` accepts, drawn by
-    hypothesis (so failures shrink): the statement sampler run from a drawn seed."""
-    import numpy as np
+    """A configuration that ``theorem_lab.proofs_check.statements.evaluate(lemma, cfg)`` accepts:
+    the statement sampler, every parameter drawn by hypothesis (``DrawRng``)."""
     from theorem_lab.proofs_check.statements import sample
-    return sample(lemma, np.random.default_rng(draw(st.integers(0, 2**31 - 1))))
+    return sample(lemma, DrawRng(draw))
 
 
 @st.composite

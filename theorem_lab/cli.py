@@ -10,7 +10,10 @@ Exit codes: 0 ok, 1 a run failed, 2 bad input (one line on stderr, no traceback)
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
+import os
+import re
 import sys
 
 # name -> (module, one-line help). Modules live in whichever layer owns the command; the layers
@@ -41,11 +44,37 @@ FIGURES = {
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse, but a usage error is one line naming the option, then exit 2."""
+    """argparse, but a usage error is one line naming the option, then exit 2; a value argparse
+    itself rejects (``--n x``) gets the project's one message template."""
 
     def error(self, message):
-        sys.stderr.write(f"{self.prog}: error: {message}\n")
+        sys.stderr.write(f"{self.prog}: error: {_templated(self.prog, message)}\n")
         raise SystemExit(2)
+
+
+_ARGPARSE = (  # argparse's own value errors -> (allowed, got) of the one template
+    (re.compile(r"argument (?P<opt>[^:/ ]+)(?:/\S+)?: invalid (?P<kind>int|float) value: "
+                r"(?P<got>'.*')$"),
+     lambda m: ({"int": "an integer", "float": "a real number"}[m["kind"]], m["got"])),
+    (re.compile(r"argument (?P<opt>[^:/ ]+)(?:/\S+)?: invalid choice: (?P<got>'.*') "
+                r"\(choose from (?P<choices>.*)\)$"),
+     lambda m: (f"one of {m['choices']}", m["got"])),
+    (re.compile(r"argument (?P<opt>[^:/ ]+)(?:/\S+)?: expected one argument$"),
+     lambda m: (f"given a value (write {m['opt']}=VALUE for one that starts with '-')",
+                "no value")),
+)
+
+
+def _templated(prog: str, message: str) -> str:
+    """'argument --n: invalid int value: 'x'' -> "The '--n' parameter of sweep must be an
+    integer. Got 'x' instead." (other argparse messages pass unchanged)."""
+    owner = prog.removeprefix("theorem-lab").strip() or "theorem-lab"
+    for pattern, parts in _ARGPARSE:
+        m = pattern.match(message)
+        if m:
+            allowed, got = parts(m)
+            return f"The '{m['opt']}' parameter of {owner} must be {allowed}. Got {got} instead."
+    return message
 
 
 def build_parser(command: "str | None" = None) -> argparse.ArgumentParser:
@@ -85,6 +114,7 @@ def main(argv=None) -> int:
     if args.command == "air":
         args.plots = importlib.import_module("theorem_lab.figures.air_figures")   # figure2, figure5
     from .errors import ParameterError
+    label = args.command + (f" {args.bench}" if getattr(args, "bench", None) else "")
     try:
         code = int(module.run(args) or 0)
         if code == 0 and args.command in FIGURES and not getattr(args, "no_figure", False):
@@ -92,13 +122,39 @@ def main(argv=None) -> int:
             paths = getattr(importlib.import_module(fig_module), fn)(args.run)
             sys.stdout.flush()
             sys.stderr.write("figure: " + ", ".join(str(p) for p in paths) + "\n")
+        sys.stdout.flush()          # a closed pipe or a full disk shows here, not at exit
         return code
     except ParameterError as exc:
-        sys.stderr.write(f"theorem-lab {args.command}: error: {exc}\n")
+        sys.stderr.write(f"theorem-lab {label}: error: {exc}\n")
         return 2
     except KeyboardInterrupt:
         sys.stderr.write("theorem-lab: interrupted; results finished so far are saved\n")
         return 130
+    except BrokenPipeError:         # `theorem-lab export RUN --out - | head -1`: the reader left
+        _silence_stdout()
+        return 0
+    except OSError as exc:
+        if exc.errno not in _OUTPUT_ERRNOS:
+            raise
+        _silence_stdout()
+        sys.stderr.write(f"theorem-lab {label}: error: could not write the output "
+                         f"({exc.strerror}); free some space or choose another --out\n")
+        return 1
+
+
+# write errors that are the destination's fault, not the program's: one line, exit 1
+_OUTPUT_ERRNOS = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT, errno.EIO, errno.EPIPE}
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so that the interpreter's final flush of the unwritable buffer
+    does not print a second error at exit."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):   # stdout replaced (tests) or already closed
+        pass
 
 
 if __name__ == "__main__":  # pragma: no cover

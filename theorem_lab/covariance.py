@@ -30,6 +30,8 @@ import numpy as np
 
 from .activations import get_activation
 from .backend import like, to_numpy
+from .errors import check_array
+from .sizes import check_size, eigh_bytes
 
 GH_NODES = 200      # Gauss–Hermite nodes per dimension (see the evidence in the module docstring)
 GH_MAX_NODES = 2000 # cap for rows of large norm, which get GH_NODES·‖d‖² nodes
@@ -129,6 +131,10 @@ def infinite_width_gram(X, activation):
     host, returned in X's namespace.
     """
     act = get_activation(activation, "infinite_width_gram")
+    check_array("X", X, "infinite_width_gram", ndim=2)
+    n = int(X.shape[0])
+    check_size("infinite_width_gram", {"n": "X"}, eigh_bytes(n),
+               what=f"Σ(X) and its temporaries (n={n})")
     D = to_numpy(X).astype(np.float64)
     norms = np.linalg.norm(D, axis=1)
     G = D @ D.T                                                           # (n, n)
@@ -152,11 +158,15 @@ def smallest_eigenvalue(S) -> float:
 
 
 def lambda_of(D, activation) -> float:
-    """λ(D) = λ_min(Σ(D)) (Definition 2)."""
-    return smallest_eigenvalue(infinite_width_gram(D, activation))
+    """λ(D) = λ_min(Σ(D)) (Definition 2), the one definition every caller uses.
+
+    Σ(D) is positive semi-definite, so a negative λ_min (|λ| ~ 1e-16·‖Σ‖, a repeated row) is
+    float error and is returned as 0.
+    """
+    return max(smallest_eigenvalue(infinite_width_gram(D, activation)), 0.0)
 
 
 def Lambda(X, C, activation) -> dict:
-    """λ(X), λ(C) and Λ = min(λ(C), λ(X)) (Definition 2), as a dict of host floats."""
+    """λ(X), λ(C) and Λ = min(λ(C), λ(X)) (Definition 2; each λ as ``lambda_of``), host floats."""
     lam_X, lam_C = lambda_of(X, activation), lambda_of(C, activation)
     return {"lambda_X": lam_X, "lambda_C": lam_C, "Lambda": min(lam_X, lam_C)}

@@ -15,6 +15,7 @@ from typing import Sequence
 import numpy as np
 
 from .errors import ParameterError, check_int, check_real, fail
+from .sizes import FLOAT, check_size
 
 _OWNER = "make_clusterable"
 MAX_CENTER_DRAWS = 10_000  # rejection-sampling budget for the minimum centre separation
@@ -97,6 +98,23 @@ def _draw_centers(rng, K, d, min_separation):
         f"{min_separation:g}. Lower min_separation or raise d.")
 
 
+def check_rho_realisable(rho: float, n: int, K: int, name: str, owner: str) -> float:
+    """ρ such that round(ρ·n_l) < n_l/2 for both balanced cluster sizes n_l ∈ {⌊n/K⌋, ⌈n/K⌉};
+    ``make_clusterable`` would refuse it only after drawing the data."""
+    for size in sorted({n // K, -(-n // K)}):
+        if round(rho * size) / size >= 0.5:
+            raise fail(name, owner, f"small enough that round(rho*n_l) < n_l/2 for clusters of "
+                       f"n_l={size} points (n={n}, clusters={K}); lower it or raise n/K", rho)
+    return rho
+
+
+def draw_centers(K: int, d: int, min_separation: float, seed: int) -> np.ndarray:
+    """The K centres ``make_clusterable(K=K, d=d, min_separation=..., seed=seed)`` draws first,
+    or ParameterError when the separation cannot be met; a sweep calls this for every seed
+    before any run starts (an infeasible grid point is refused, not stored as failed runs)."""
+    return _draw_centers(np.random.default_rng(seed), K, d, min_separation)
+
+
 def _draw_in_cap(rng, centers, eps):
     """Unit vectors x with ‖x − c‖₂ ≤ ε around each row c of ``centers``.
 
@@ -148,6 +166,9 @@ def make_clusterable(n: int = 1000, K: int = 10, d: int = 50, eps: float = 0.05,
     n_test = check_int("n_test", n_test, _OWNER, low=0)
     min_separation = check_real("min_separation", min_separation, _OWNER, low=0.0, high=2.0)
     seed = check_int("seed", seed, _OWNER, low=0)
+    check_size(_OWNER, {}, [(FLOAT * 4 * (n + n_test) * d, [("n", n, 1000), ("n_test", n_test, 1000),
+                                                            ("d", d, 50)])],
+               what=f"the points and their draws (n={n}, n_test={n_test}, d={d})")
     if np.ndim(rho) == 0:
         rho_l = np.full(K, check_real("rho", rho, _OWNER, low=0.0, high=0.5, high_open=True))
     else:

@@ -39,6 +39,7 @@ from array_api_compat import device as xp_device
 from .activations import get_activation
 from .average import averaged_dphi
 from .backend import like, to_numpy
+from .errors import check_array, check_int
 from .network import output_layer
 
 JacobianSum = list          # list[tuple[float, W | Segment, X]]
@@ -189,11 +190,36 @@ def cross_gram(W1, X1, W2, X2, activation, v=None, block=None):
     return gram(as_sum(W1, X1), as_sum(W2, X2), activation, v, block)
 
 
+def check_jacobian_args(owner: str, W, X, activation, W2=None, v=None, basis=None) -> None:
+    """The public boundary of the Jacobian functions: shapes that agree, finite entries, a known
+    activation, and an (n, n) result that fits in memory. Inside, arguments are trusted."""
+    from .sizes import check_size, gram_bytes
+    get_activation(activation, owner)
+    check_array("X", X, owner, ndim=2)
+    n, d = X.shape
+    check_array("W", W, owner, ndim=2, cols=d, cols_why=f" (X has d = {d} columns)")
+    k = W.shape[0]
+    if W2 is not None:
+        check_array("W2", W2, owner, ndim=2, length=k, length_why=f" (W has k = {k})", cols=d,
+                    cols_why=f" (X has d = {d} columns)")
+    if v is not None:
+        check_array("v", v, owner, ndim=1, length=k, length_why=f" (one per hidden unit: W has "
+                    f"k = {k} rows)")
+    if basis is not None:
+        check_array("basis", basis, owner, ndim=2, length=n, length_why=f" (X has n = {n} rows)")
+    check_size(owner, {"n": "X", "d": "X", "k": "W"}, gram_bytes(int(n), int(d), int(k)),
+               what=f"the (n, n) Gram and its factors (n={n}, k={k})")
+
+
 def jacobian_gram(W, X, activation, W2=None, v=None, block=None):
     """J(W, X) J(W2, X)ᵀ ∈ ℝ^{n×n} (W2 = W by default; E-2), never materialising J.
 
     ``v`` defaults to the paper's ±1/√k output layer, for which diag(v)² = I/k.
+    ``block``: rows per block (default ~64 MB temporaries).
     """
+    check_jacobian_args("jacobian_gram", W, X, activation, W2, v)
+    if block is not None:
+        check_int("block", block, "jacobian_gram", low=1)
     A = as_sum(W, X)
     return gram(A, A if W2 is None else as_sum(W2, X), activation, v, block)
 
@@ -264,7 +290,16 @@ def sigma_min(W, X, activation, basis=None, v=None) -> float:
     error of ~1e-16·σ_max² (float64 eigvalsh); σ_min is accurate relative to σ_max, and values
     below ~1e-8·σ_max are not resolved (they may come back as 0).
     """
+    check_jacobian_args("sigma_min", W, X, activation, v=v, basis=basis)
     G = to_numpy(jacobian_gram(W, X, activation, v=v)).astype(np.float64)
+    return sigma_min_of_gram(G, basis)
+
+
+def sigma_min_of_gram(G, basis=None) -> float:
+    """σ_min on span(basis) from a Gram G = J Jᵀ: √λ_min(Uᵀ G U), U an orthonormal basis of
+    span(``basis``) (ℝⁿ when None). The one definition of σ_min(J, S) (Definition 5); every
+    caller that already holds G (lemma checkers, tracking) uses it."""
+    G = np.asarray(to_numpy(G), dtype=np.float64)
     if basis is not None:
         U, _ = np.linalg.qr(np.asarray(to_numpy(basis), dtype=np.float64))
         G = U.T @ G @ U
@@ -326,7 +361,7 @@ def track_spectrum(W, X, X_centers, U, activation, v=None) -> dict:
     Gs = support_gram(W, X_centers, U, activation, v)
     G = to_numpy(jacobian_gram(W, X, activation, v=v)).astype(np.float64)
     ev = np.linalg.eigvalsh((G + G.T) / 2)
-    out = {"sigma_min_S+": float(np.sqrt(max(np.linalg.eigvalsh((Gs + Gs.T) / 2)[0], 0.0))),
+    out = {"sigma_min_S+": sigma_min_of_gram(Gs),                   # Uᵀ(·)U already applied
            "lambda_min": float(ev[0])}
     out.update({f"top_eig_{i + 1}": float(e) for i, e in enumerate(ev[::-1][:K])})
     return out

@@ -18,8 +18,23 @@ from array_api_compat import array_namespace
 from .activations import Activation, get_activation
 from .backend import like
 from .errors import check_int
+from .sizes import check_size
 
 _OWNER = "TwoLayerNet.init"
+
+
+INIT_STREAM = 1   # SeedSequence([seed, INIT_STREAM]) -> the W₀ seed of seed index s
+
+
+def init_seed(seed: int) -> int:
+    """The W₀ seed of seed index s, the one rule every experiment uses (sweep, air, width-search).
+
+    Seed s fixes the data (``make_clusterable(seed=s)``) and, through this independent
+    ``SeedSequence`` stream, W₀ (``TwoLayerNet.init(seed=init_seed(s))``): ``default_rng(s)`` in
+    both places would draw W₀'s first K rows from the very Gaussian vectors that became the
+    cluster centres, correlating the first K neurons with the data.
+    """
+    return int(np.random.SeedSequence([int(seed), INIT_STREAM]).generate_state(1)[0])
 
 
 def output_layer(k: int) -> np.ndarray:
@@ -40,6 +55,8 @@ class TwoLayerNet:
         k = check_int("k", k, _OWNER, low=2, even=True)
         seed = check_int("seed", seed, _OWNER, low=0)
         act = get_activation(activation, _OWNER)
+        check_size(_OWNER, {}, [(8 * k * (d + 1), [("k", k, 4096), ("d", d, 50)])],
+                   what=f"W₀ and v (k={k}, d={d}, float64)")
         W = np.random.default_rng(seed).standard_normal((k, d))
         return cls(W=W, v=output_layer(k), activation=act)
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from array_api_compat import array_namespace
 
-from .errors import ParameterError, check_choice, check_real, fail
+from .errors import ParameterError, check_choice, check_fits, check_int, check_real, fail
 
 SCHEDULES = ("constant", "linear", "exponential", "inverse-time", "adaptive")
 LABEL_FUNCTIONS = ("clipped", "sign", "identity")
@@ -76,6 +76,8 @@ class Schedule:
 
 def parse_schedule(spec: "str | Schedule", steps: int) -> Schedule:
     """Parse ``name[:key=value,...]``, fill defaults relative to ``steps``, validate (T1-H5)."""
+    check_int("steps", steps, _OWNER, low=0)
+    check_fits("steps", steps, _OWNER, 3 * 8.0 * (steps + 1), f"α_t over {steps} steps")
     if isinstance(spec, Schedule):
         sched = spec
     else:
@@ -87,6 +89,9 @@ def parse_schedule(spec: "str | Schedule", steps: int) -> Schedule:
             if not eq or key not in _PARAMS[name]:
                 raise fail("schedule", _OWNER, f"'{name}' with keys among {sorted(_PARAMS[name])} "
                            "written as name:key=value,...", spec)
+            if key in params:
+                raise fail("schedule", _OWNER, f"'{name}' with each key at most once ('{key}' "
+                           "is given twice)", spec)
             try:
                 params[key] = float(value)
             except ValueError:

@@ -21,9 +21,9 @@ from typing import Callable, Literal, Optional
 import numpy as np
 
 from .backend import resolve_backend
-from .covariance import infinite_width_gram, smallest_eigenvalue
+from .covariance import lambda_of
 from .data import ClusterableData
-from .errors import check_choice, check_int, check_real
+from .errors import check_array, check_choice, check_instance, check_int, check_real
 from .kernels import lambda_max, support_basis, track_spectrum
 from .network import TwoLayerNet
 from .schedules import T2, label_function, parse_schedule
@@ -66,6 +66,23 @@ class TrainConfig:
         return self
 
 
+def check_train_args(data, net) -> None:
+    """The public boundary of ``train``: a data set and a network that fit together, finite
+    weights, and a run that fits in memory."""
+    from .sizes import check_size, train_bytes
+    check_instance("data", data, _OWNER, ClusterableData, "a ClusterableData (from "
+                   "theorem_lab.make_clusterable)")
+    check_instance("net", net, _OWNER, TwoLayerNet, "a TwoLayerNet (from "
+                   "theorem_lab.TwoLayerNet.init)")
+    check_array("net.W", net.W, _OWNER, ndim=2, cols=data.d,
+                cols_why=f" (the data have d = {data.d} features)")
+    check_array("net.v", net.v, _OWNER, ndim=1, length=net.k,
+                length_why=f" (one per hidden unit: W has k = {net.k} rows)")
+    check_size(_OWNER, {"n": "data", "d": "data", "k": "net", "n_test": "data"},
+               train_bytes(data.n, data.d, net.k, data.X_test.shape[0]),
+               what=f"the run's weights and (n, k) activations (n={data.n}, k={net.k})")
+
+
 def lso_stopping_time(data: ClusterableData, Gamma: float, lr: float, lam_C: float,
                       delta: float = LSO_DELTA) -> Optional[int]:
     """τ₀ = ⌈K/(η n λ(C)) · log(Γ√(n log(1/δ))/(1 − 2ρ))⌉, the early-stopping time of
@@ -92,11 +109,15 @@ def train(data: ClusterableData, net: TwoLayerNet, method: str = "self-distill",
     eigenvalues) to ``traj.tracked``; they cost an n×n eigendecomposition each.
     ``progress(t)`` is called after each step (for progress bars).
     """
+    check_train_args(data, net)
     if track_every is not None:
         check_int("track_every", track_every, _OWNER, low=1)
     lr = "auto" if lr is None else lr
     cfg = TrainConfig(method, steps, lr, schedule, label_fn, rho_h, backend, device, dtype,
                       log_every).validated()
+    from .sizes import check_size, trajectory_bytes
+    check_size(_OWNER, {}, trajectory_bytes(steps, log_every),
+               what=f"the per-step record of {steps} steps")
     sched = parse_schedule("constant:value=1" if method != "self-distill" else schedule, steps)
     bk = resolve_backend(backend, device, dtype, _OWNER)
     xp, put = bk.xp, bk.asarray
@@ -119,7 +140,7 @@ def train(data: ClusterableData, net: TwoLayerNet, method: str = "self-distill",
         eta = 1.0 / lam_max
     else:
         eta = float(lr)
-    lam_C = smallest_eigenvalue(infinite_width_gram(data.centers, act))
+    lam_C = lambda_of(data.centers, act)
     tau_lso = lso_stopping_time(data, act.Gamma, eta, lam_C)
 
     def norm(a):

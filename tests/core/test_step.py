@@ -219,6 +219,6 @@ def test_bench_cli_json_and_bad_input(capsys):
         for dtype in ("float64", "float32") for act in ("tanh", "erf")]
     assert all(r["ratio"] > 0 and r["gemms_s"] <= r["gemms_ref_s"] for r in out["results"])
     assert main(["bench", "step", "--backends", "cupy,numpy"]) == 2
-    assert "'backends' parameter of bench step" in capsys.readouterr().err
+    assert "'--backends' parameter of bench step" in capsys.readouterr().err
     assert main(["bench", "step", "--k", "7"]) == 2
-    assert "'k' parameter" in capsys.readouterr().err
+    assert "'--width' parameter" in capsys.readouterr().err     # --k is its alias

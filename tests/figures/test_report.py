@@ -72,6 +72,9 @@ def test_figures_redraws_from_the_store(tmp_path, capsys):
     assert main(["figures", str(run), "--which", "trajectories", "--out", str(tmp_path / "fig"),
                  "--format", "svg"]) == 0
     assert (tmp_path / "fig.svg").exists() and not (tmp_path / "fig.png").exists()
+    assert main(["figures", str(run), "--out", str(tmp_path / "figdir") + "/"]) == 0
+    assert (tmp_path / "figdir" / "trajectories.png").exists()           # DIR/ is a directory
+    assert not (tmp_path / "figdir.png").exists()
     capsys.readouterr()
     assert main(["figures", str(tmp_path / "nothing")]) == 2
     assert "'RUN' parameter of figures" in capsys.readouterr().err

@@ -49,7 +49,7 @@ def test_air_command_writes_results_and_figures(tmp_path):
     from theorem_lab.cli import main
     labels = tmp_path / "z.npy"
     np.save(labels, np.ones(40))
-    rc = main(["air", "--n", "40", "--K", "2", "--d", "6", "--width", "64", "--seeds", "0,1",
+    rc = main(["air", "--n", "40", "--K", "2", "--d", "6", "--width", "64", "--seed-list", "0,1",
                "--iterations", "20", "--every", "10", "--topk", "3", "--labels", str(labels),
                "--step", "2", "--out", str(tmp_path / "o")])
     assert rc == 0
@@ -63,7 +63,7 @@ def test_air_command_writes_results_and_figures(tmp_path):
 def test_air_command_rejects_bad_input(tmp_path, capsys):
     from theorem_lab.cli import main
     assert main(["air", "--ntk", "nope", "--out", str(tmp_path)]) == 2
-    assert "The 'ntk' parameter of air must be one of" in capsys.readouterr().err
+    assert "The '--ntk' parameter of air must be one of" in capsys.readouterr().err
     assert main(["air", "--noise", "0,0.7", "--out", str(tmp_path)]) == 2
 
 

@@ -121,7 +121,7 @@ def test_clopper_pearson_hand_values():
 def test_L2_iii_failure_frequency_at_threshold_width():
     """(L2-iii) at k = 20Γ²K log(K/δ)/λ(C): failures over 30 draws of W₀ are consistent with δ."""
     data = tl.make_clusterable(n=12, K=3, d=8, eps=0.2, rho=0.2, seed=3, n_test=0)
-    lamC = lj.lam(data.centers, "erf")
+    lamC = tl.lambda_of(data.centers, "erf")
     k = 2 * math.ceil(lj.lemma2_width(data.K, lamC, 1.0, 0.1) / 2)
     fails = sum(not lj.lemma2_sigma_min(np.random.default_rng(s).standard_normal((k, 8)), data, "erf",
                                         lamC)["L2-iii"].holds for s in range(30))

@@ -101,6 +101,21 @@ def test_stage2(cfg):
     _assert_all(res, DETERMINISTIC["stage2"] + [k for k in res if k.endswith("[hyp ok]")], cfg)
 
 
+@pytest.mark.parametrize("lemma, seeds", [("7", range(6)), ("6", range(1)), ("stage2", range(6))])
+def test_claims_are_checked_where_their_hypotheses_hold(lemma, seeds):
+    """The [hyp ok] tests above pass vacuously if no example meets the hypotheses: on fixed
+    sampler seeds some must (lemma 7: 4 of 6, lemma 6: seed 0, stage II: 2 of 6 when written),
+    and every claim so checked holds."""
+    checked = 0
+    for seed in seeds:
+        cfg = sample(lemma, np.random.default_rng(seed))
+        res = evaluate(lemma, cfg)
+        ok = [k for k in res if "[hyp ok]" in k and not k.startswith("I-13")]
+        _assert_all(res, ok, cfg)
+        checked += bool(ok)
+    assert checked >= 1, f"no sampled configuration of lemma {lemma} meets its hypotheses"
+
+
 def test_stage2_premise_includes_the_sign_at_T2():
     """Found by the `thorough` profile: at T₂ the residual bound of F2 held (0.280 ≤ 0.292) while 4
     signs were wrong, so F3 failed. F3's induction starts from F2's *sign* claim too (given in the
@@ -113,3 +128,14 @@ def test_stage2_premise_includes_the_sign_at_T2():
     assert res["hyp: F2 |r_T2|<=(1-2rho)/2+1/24"].holds
     assert not res["hyp: F2 h(f_T2)=y~"].holds
     assert "F3 h(f_s)=y~ [hyp fail]" in res and not res["F3 h(f_s)=y~ [hyp fail]"].holds
+
+
+def test_lemma_configs_shrink_to_a_small_readable_configuration():
+    """Every parameter is its own hypothesis draw, so the minimal example is the smallest
+    configuration the sampler allows (K = 2, n = 2K, d = 3, k = 8), not an arbitrary seed's."""
+    from hypothesis import find
+    cfg = find(lemma_configs("3"), lambda c: True)
+    assert (cfg["K"], cfg["n"], cfg["d"], cfg["k"]) == (2, 4, 3, 8)
+    assert cfg["rho"] == 0.0 and cfg["data_seed"] == 0
+    big = find(lemma_configs("3"), lambda c: c["n"] >= 30)
+    assert big["n"] == 30 and big["K"] == 2                 # shrinks toward the boundary it needs

@@ -22,8 +22,12 @@ def test_split_schedules_joins_key_value_items_to_their_spec():
         "linear:start=0,end=300", "exponential:tau=50", "constant"]
 
 
-def test_parse_grid_types_and_dedupes():
-    g = G.parse_grid({"width": "256,1024,256", "rho": "0.1,0.3", "lr": "auto,0.5",
+def test_parse_grid_types_and_refuses_repeats():
+    with pytest.raises(ParameterError, match="'--width'.*without repeats"):
+        G.parse_grid({"width": "256,1024,256"})
+    with pytest.raises(ParameterError, match="'--rho'.*without repeats"):
+        G.parse_grid({"rho": "0.1,0.10"})            # equal once parsed
+    g = G.parse_grid({"width": "256,1024", "rho": "0.1,0.3", "lr": "auto,0.5",
                       "rho_h": "data,0.2", "activation": "tanh,relu"})
     assert g["width"] == [256, 1024]
     assert g["rho"] == [0.1, 0.3]
@@ -45,10 +49,15 @@ def test_expand_is_the_full_product_with_defaults_elsewhere():
 
 
 def test_expand_merges_points_that_resolve_identically():
-    g = G.parse_grid({"backend": "auto,numpy", "device": "cpu"})
-    points = G.expand(g)
-    if not G.cuda_available():
-        assert len(points) == 1 and points[0]["backend"] == "numpy"
+    """Without CUDA 'auto' resolves to numpy on the CPU, so 'auto,numpy' is one point; with
+    CUDA 'auto' is torch (on the CPU with --device cpu, on the GPU otherwise): two points."""
+    gpu = G.cuda_available()
+    points = G.expand(G.parse_grid({"backend": "auto,numpy", "device": "cpu"}))
+    assert [(p["backend"], p["device"]) for p in points] == (
+        [("torch", "cpu"), ("numpy", "cpu")] if gpu else [("numpy", "cpu")])
+    both = G.expand(G.parse_grid({"backend": "auto,numpy"}))
+    assert [(p["backend"], p["device"]) for p in both] == (
+        [("torch", "cuda"), ("numpy", "cpu")] if gpu else [("numpy", "cpu")])
 
 
 def test_remote_ray_runs_may_ask_for_cuda_the_coordinator_lacks():

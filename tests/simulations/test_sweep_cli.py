@@ -123,10 +123,9 @@ def test_table_output_and_relu_note(capsys, tmp_path):
 
 def test_failing_runs_are_recorded_and_the_sweep_goes_on(capsys, tmp_path):
     out = tmp_path / "fail"
-    # softplus (unbounded) with lr = 1e3 diverges; min-separation 1.99 cannot be met by 4 centres
-    # on the circle (d = 2): make_clusterable raises inside the worker.
+    # softplus (unbounded) with lr = 1e3 diverges; lr = auto finishes
     rc, stdout, err = sweep(capsys, out, "--activation", "softplus", "--lr", "auto,1e3", "--dim", "2",
-                            "--min-separation", "0,1.99", "--methods", "self-distill,gd", "--json")
+                            "--methods", "self-distill,gd", "--json")
     assert rc == 1
     summary = json.loads(stdout)
     with ResultStore(out, readonly=True) as store:
@@ -134,12 +133,20 @@ def test_failing_runs_are_recorded_and_the_sweep_goes_on(capsys, tmp_path):
     status = {}
     for r in runs:
         status.setdefault(r["status"], []).append(r)
-    assert len(runs) == 8
-    assert len(status["finished"]) == 2                     # lr=auto, min-separation 0
-    assert len(status["diverged"]) == 2 and all("diverged at step" in r["error"] for r in status["diverged"])
-    assert len(status["error"]) == 4 and all("min_separation" in r["error"] for r in status["error"])
-    assert summary["runs_failed"] == 6
-    assert "6 of 8 run(s) did not finish (2 diverged, 4 error)" in err
+    assert len(runs) == 4
+    assert len(status["finished"]) == 2                     # lr=auto
+    bad = status.get("diverged", []) + status.get("unstable", [])
+    assert len(bad) == 2 and all("lower --lr" in r["error"] for r in bad)
+    assert summary["runs_failed"] == 2
+    assert "2 of 4 run(s) did not finish" in err
+
+
+def test_infeasible_separation_is_refused_before_any_run(capsys, tmp_path):
+    """min-separation 1.99 cannot be met by 4 centres on the circle (d = 2): exit 2, nothing stored."""
+    out = tmp_path / "sep"
+    rc, _, err = sweep(capsys, out, "--dim", "2", "--min-separation", "0,1.99")
+    assert rc == 2 and "'--min-separation'" in err and "lower --min-separation" in err
+    assert not (out / ResultStore.FILENAME).exists()
 
 
 def test_export_csv(capsys, tmp_path):
