@@ -1,0 +1,169 @@
+"""The batched gradient step, with its kernels chosen by measurement on the machine at hand.
+
+A batched step for B runs of one shape computes, for W (B, k, d) and the runs' X (B, n, d),
+
+    forward(W)   f = φ(X Wᵀ) v (B, n), keeping φ'(X Wᵀ) (B, n, k)
+    gradient(r)  ∇_W = diag(v) φ'ᵀ (r ⊙ X) (B, k, d)      (GEMM 2 as (r ⊙ X)ᵀ φ', step.py)
+
+Candidates (all agree with the array-API reference to rounding; tests/core/test_engine.py):
+
+* ``batched``        one batched matmul per GEMM and the activation's ``phi_dphi`` on the whole
+                     (B, n, k) block: few Python calls per step, so it wins for many small runs;
+* ``per-run:torch``  ``step.GradientStep`` per run with torch kernels (on numpy memory for numpy);
+* ``per-run:threads``  ``GradientStep`` per run, numpy ufuncs in cache blocks on a thread pool.
+
+Which is fastest depends on the CPU (STYLE.md, "Performance claims": numpy's tanh is 2× faster
+than torch's on one machine and slower on another), on B and on n·k, so ``batched_step`` times
+each candidate once per (backend, device, dtype, activation, shape class) and caches the choice
+for the process. ``THEOREM_LAB_KERNEL`` forces one candidate (tests, reproductions).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .activations import Activation
+from .backend import Backend
+from .errors import check_choice
+from .step import GradientStep
+
+CANDIDATES = ("batched", "per-run:torch", "per-run:threads")
+TIMING_REPEATS = 3          # timed rounds per candidate (the minimum counts), after one warm-up
+_CHOICES: dict = {}         # (backend, device, dtype, activation, shape class) -> Choice
+
+
+@dataclass(frozen=True)
+class Choice:
+    """The measured candidates of one key: seconds per step (min over rounds) and the pick."""
+
+    key: tuple
+    seconds: dict = field(default_factory=dict)
+    chosen: str = "batched"
+    forced: bool = False
+
+
+def _t(xp, a):
+    return xp.permute_dims(a, (0, 2, 1))
+
+
+class BatchedStep:
+    """The ``batched`` candidate: the array-API lines on (B, n, k) blocks (the reference)."""
+
+    name = "batched"
+
+    def __init__(self, X, v, activation: Activation, xp):
+        self.X, self.v, self.act, self.xp = X, v, activation, xp
+        self._dphi = None
+
+    def forward(self, W):
+        phi, self._dphi = self.act.phi_dphi(self.xp.matmul(self.X, _t(self.xp, W)))  # (B, n, k)
+        return self.xp.matmul(phi, self.v)                                          # (B, n)
+
+    def gradient(self, r):
+        Xr = r[:, :, None] * self.X                                                 # (B, n, d)
+        GT = self.xp.matmul(_t(self.xp, Xr), self._dphi)                            # (B, d, k)
+        return _t(self.xp, GT) * self.v[:, None]                                    # (B, k, d)
+
+    def forward_test(self, W, X_test):
+        if X_test.shape[1] == 0:
+            return X_test[:, :, 0]
+        return self.xp.matmul(self.act.phi(self.xp.matmul(X_test, _t(self.xp, W))), self.v)
+
+
+class PerRunStep(BatchedStep):
+    """``GradientStep`` (step.py's fused in-place epilogues) for each run of the batch."""
+
+    def __init__(self, X, v, activation: Activation, xp, engine: str):
+        super().__init__(X, v, activation, xp)
+        self.name = f"per-run:{engine}"
+        self.steps = [GradientStep(X[b], v, activation, engine=engine) for b in range(X.shape[0])]
+
+    def forward(self, W):
+        return self.xp.stack([s.forward(W[b]) for b, s in enumerate(self.steps)])
+
+    def gradient(self, r):
+        return self.xp.stack([s.gradient(r[b]) for b, s in enumerate(self.steps)])
+
+
+def _make(name: str, X, v, activation, bk: Backend):
+    if name == "batched":
+        return BatchedStep(X, v, activation, bk.xp)
+    engine = name.split(":")[1]
+    if engine == "threads" and bk.name != "numpy":
+        engine = "auto"                  # GradientStep's threaded engine is numpy-only
+    return PerRunStep(X, v, activation, bk.xp, engine)
+
+
+def shape_class(B: int, n: int, d: int, k: int) -> tuple:
+    """Shapes within a factor of two share a measurement (log₂ buckets)."""
+    return tuple(int(math.log2(max(x, 1))) for x in (B, n, d, k))
+
+
+def candidates(bk: Backend) -> tuple:
+    """The candidates that differ on this backend (threads only exist for numpy arrays)."""
+    if bk.name == "numpy":
+        return CANDIDATES
+    if bk.name == "torch":
+        return CANDIDATES[:2]
+    return CANDIDATES[:1]                # CuPy: the array-API lines
+
+
+def _sync(bk: Backend):
+    if bk.device == "cuda" and bk.name == "torch":
+        import torch
+        torch.cuda.synchronize()
+    elif bk.name == "cupy":
+        import cupy
+        cupy.cuda.Device().synchronize()
+
+
+def time_candidates(X, v, activation: Activation, bk: Backend, names=None,
+                    repeats: int = TIMING_REPEATS) -> dict:
+    """Seconds per step (forward + gradient) of each candidate on these inputs: rounds
+    alternate between candidates and the minimum counts (robust to a loaded machine)."""
+    xp = bk.xp
+    B, n, d = X.shape
+    W = bk.asarray(np.random.default_rng(0).standard_normal((B, v.shape[0], d)))
+    steps = {name: _make(name, X, v, activation, bk) for name in (names or candidates(bk))}
+    best = {name: math.inf for name in steps}
+    r = xp.zeros((B, n), dtype=X.dtype) if bk.name == "numpy" else xp.zeros(
+        (B, n), dtype=X.dtype, device=X.device)
+    for i in range(repeats + 1):
+        for name, st in steps.items():
+            _sync(bk)
+            t0 = time.perf_counter()
+            st.forward(W)
+            st.gradient(r)
+            _sync(bk)
+            if i:                        # round 0 warms caches, allocators and thread pools
+                best[name] = min(best[name], time.perf_counter() - t0)
+    return best
+
+
+def choose(X, v, activation: Activation, bk: Backend) -> Choice:
+    """The cached choice for these inputs' key, measured on first use."""
+    B, n, d = X.shape
+    key = (bk.name, bk.device, bk.dtype, activation.name, shape_class(B, n, d, v.shape[0]))
+    forced = os.environ.get("THEOREM_LAB_KERNEL")
+    if forced:
+        check_choice("THEOREM_LAB_KERNEL", forced, "the engine", CANDIDATES)
+        return Choice(key, {}, forced, forced=True)
+    if key not in _CHOICES:
+        seconds = time_candidates(X, v, activation, bk)
+        _CHOICES[key] = Choice(key, seconds, min(seconds, key=seconds.get))
+    return _CHOICES[key]
+
+
+def batched_step(X, v, activation: Activation, bk: Backend):
+    """The batched step for X (B, n, d) and v (k,), with the measured kernels of its key."""
+    return _make(choose(X, v, activation, bk).chosen, X, v, activation, bk)
+
+
+def choices() -> dict:
+    """Every choice made in this process (for ``theorem-lab bench step`` and run records)."""
+    return dict(_CHOICES)
