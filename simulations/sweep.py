@@ -3,8 +3,8 @@
 A *task* is one training trajectory; it yields one or more *records* (store rows). The ``gd``
 and ``early-stop`` methods share their trajectory (plain GD on y): it is computed once per
 (grid point, seed) and gives two records, each with its own run_id. ``early-stop`` reports the
-iterate at the stopping time τ of Li, Soltanolkotabi & Oymak (2019) (``traj.info['early_stop']``)
-and keeps the oracle best-ℓ2 iterate (``traj.info['oracle']``) alongside; its stored trajectory
+iterate at the stopping time τ of Li, Soltanolkotabi & Oymak (2019) (``traj.early_stop``)
+and keeps the oracle best-ℓ2 iterate (``traj.oracle``) alongside; its stored trajectory
 is GD's, cut at τ.
 
 Workers only compute (``run_task`` is a pure function of its task dict); the coordinator is the
@@ -152,14 +152,14 @@ def run_task(task: dict, progress: Optional[Callable[[int], None]] = None) -> li
         raise
     except Exception as exc:   # recorded, the sweep goes on
         return error_records(task, exc, started, env)
-    if traj.info["status"] == "interrupted":
+    if traj.status == "interrupted":
         raise KeyboardInterrupt
     ended = time.time()
     context = {"sqrt_n": math.sqrt(data.n), "n_corrupted": int(data.corrupted.sum()),
                "noise_l2": 2 * math.sqrt(int(data.corrupted.sum())),
                "rho_observed": data.rho, "eps_observed": data.eps_observed,
                "activation_note": net.activation.note, "smooth": net.activation.smooth}
-    info = _plain({k: v for k, v in traj.info.items() if k != "config"})
+    info = _plain({k: v for k, v in traj.info.as_dict().items() if k != "config"})
     rows = traj.rows()
     out = []
     for want in task["records"]:
@@ -175,7 +175,7 @@ def run_task(task: dict, progress: Optional[Callable[[int], None]] = None) -> li
 
 def _summarise_run(method: str, traj, rows: list, steps: int):
     """(summary, status, error, trajectory rows) of one record from a trajectory."""
-    info = traj.info
+    info = traj.info.as_dict()
     status, error = "finished", None
     if info["status"] == "diverged":
         status = "diverged"
