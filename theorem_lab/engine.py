@@ -24,6 +24,7 @@ if every run has diverged. Nothing here knows about experiments, files or plots.
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass
 from typing import Callable, Optional, Sequence
 
@@ -38,6 +39,24 @@ from .trajectory import COLUMNS
 DIVERGE_FACTOR = 1e6   # a loss above this multiple of max(initial loss, 1) counts as exploding
 CHUNK = 64             # steps between host reads of the metric buffer (and progress calls)
 LABEL_CODES = {"clipped": 0, "sign": 1, "identity": 2}
+MEMORY_LIMIT_ENV = "THEOREM_LAB_MEMORY_LIMIT"   # bytes; a batch whose state exceeds it raises
+                                                # MemoryError (a fake allocator limit for tests)
+
+
+def state_bytes(B: int, n: int, d: int, k: int, m: int, steps: int, dtype: str = "float64") -> int:
+    """Bytes of a batch's engine state: φ, φ' and Z (n, k), W, W₀, the oracle's and τ's W and
+    a gradient (k, d), the test forward (m, k), the α table, per run, times B."""
+    itemsize = 4 if dtype == "float32" else 8
+    return B * itemsize * (3 * n * k + 6 * k * d + m * k + 3 * n * d + 2 * (steps + 1))
+
+
+def check_memory(B: int, n: int, d: int, k: int, m: int, steps: int, dtype: str) -> None:
+    """MemoryError if the batch's state exceeds ``$THEOREM_LAB_MEMORY_LIMIT`` bytes."""
+    limit = os.environ.get(MEMORY_LIMIT_ENV)
+    need = state_bytes(B, n, d, k, m, steps, dtype)
+    if limit and need > int(limit):
+        raise MemoryError(f"out of memory: a batch of {B} run(s) needs {need} bytes, "
+                          f"{MEMORY_LIMIT_ENV}={limit}")
 
 
 @dataclass(frozen=True)
@@ -102,6 +121,8 @@ class Batch:
             raise ParameterError("The 'runs' parameter of the engine must share one shape "
                                  f"(X, W0, X_test); got {sorted(shapes)} instead.")
         xp, B = bk.xp, len(runs)
+        (n, d), k, m = runs[0].X.shape, runs[0].W0.shape[0], runs[0].X_test.shape[0]
+        check_memory(B, n, d, k, m, steps, bk.dtype)
         self.bk, self.xp, self.B, self.steps, self.activation = bk, xp, B, steps, activation
         self.X, self.y, self.y_true = (_stack(bk, [getattr(r, a) for r in runs])
                                        for a in ("X", "y", "y_true"))              # (B,n,d),(B,n)

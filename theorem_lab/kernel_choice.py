@@ -104,8 +104,16 @@ def shape_class(B: int, n: int, d: int, k: int) -> tuple:
     return tuple(int(math.log2(max(x, 1))) for x in (B, n, d, k))
 
 
-def candidates(bk: Backend) -> tuple:
-    """The candidates that differ on this backend (threads only exist for numpy arrays)."""
+PER_RUN_MIN_ELEMENTS = 1 << 16   # n·k below which per-run kernels are not timed for B > 4
+
+
+def candidates(bk: Backend, B: int = 1, nk: int = 1 << 30) -> tuple:
+    """The candidates worth timing (threads only exist for numpy arrays). For many small runs
+    (B > 4, n·k < ``PER_RUN_MIN_ELEMENTS``) the per-run kernels issue B× the calls of the
+    batched one for the same arithmetic, so only ``batched`` is timed (and torch stays
+    unimported)."""
+    if B > 4 and nk < PER_RUN_MIN_ELEMENTS:
+        return CANDIDATES[:1]
     if bk.name == "numpy":
         return CANDIDATES
     if bk.name == "torch":
@@ -129,7 +137,8 @@ def time_candidates(X, v, activation: Activation, bk: Backend, names=None,
     xp = bk.xp
     B, n, d = X.shape
     W = bk.asarray(np.random.default_rng(0).standard_normal((B, v.shape[0], d)))
-    steps = {name: _make(name, X, v, activation, bk) for name in (names or candidates(bk))}
+    names = names or candidates(bk, B, n * v.shape[0])
+    steps = {name: _make(name, X, v, activation, bk) for name in names}
     best = {name: math.inf for name in steps}
     r = xp.zeros((B, n), dtype=X.dtype) if bk.name == "numpy" else xp.zeros(
         (B, n), dtype=X.dtype, device=X.device)
