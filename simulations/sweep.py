@@ -417,9 +417,54 @@ def summarise(plan: Plan, runs: dict) -> list:
     return cells
 
 
+CACHE_ENV = "THEOREM_LAB_CACHE_DIR"   # where cached vacuity reports go ('off': no cache)
+
+
+def _cache_file(point: dict):
+    """The cache file of a point's vacuity report: keyed by the point and the source of the
+    code that computes it (constants, requirements, data), so an edit invalidates it."""
+    import hashlib
+    from pathlib import Path
+
+    import theorem_lab
+    from theorem_lab import proofs_check
+    where = os.environ.get(CACHE_ENV) or str(Path.home() / ".cache" / "theorem-lab")
+    if where == "off":
+        return None
+    sources = [Path(proofs_check.__file__).with_name(f) for f in ("constants.py", "requirements.py")]
+    sources.append(Path(theorem_lab.__file__).with_name("data.py"))
+    digest = hashlib.sha256(b"".join(p.read_bytes() for p in sources)).hexdigest()[:16]
+    return Path(where) / "requirements" / f"{config_hash({'point': point, 'code': digest})}.json"
+
+
 def hypotheses(point: dict) -> dict:
     """Theorem 1's explicit conditions at this grid point, on the seed-0 data (the vacuity
-    report of ``theorem_lab.proofs_check.requirements``: required width, allowed ε, the schedule's decay)."""
+    report of ``theorem_lab.proofs_check.requirements``: required width, allowed ε, the schedule's decay).
+
+    Cached on disk per (point, code version) in ``$THEOREM_LAB_CACHE_DIR`` (default
+    ~/.cache/theorem-lab): the report needs sympy, whose import and the constants' composition
+    cost 1.3-3.6 s, more than a small sweep's arithmetic."""
+    import json
+
+    path = _cache_file(point)
+    if path is not None and path.exists():
+        try:
+            return json.loads(path.read_text())
+        except (OSError, ValueError):
+            pass                              # unreadable: recompute and rewrite
+    report = _plain(_hypotheses(point))
+    if path is not None:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_text(json.dumps(report))
+            os.replace(tmp, path)
+        except OSError:
+            pass                              # a read-only home: no cache, same report
+    return report
+
+
+def _hypotheses(point: dict) -> dict:
     import theorem_lab as tl
     from theorem_lab.proofs_check.requirements import theorem_requirements
 

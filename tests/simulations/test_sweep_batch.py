@@ -92,3 +92,27 @@ def test_out_of_memory_halves_the_batch_and_loses_no_run(tmp_path, capsys, monke
 def test_bad_batch_is_one_line(bad, tmp_path, capsys):
     assert main(["sweep", *GRID, "--out", str(tmp_path), "--batch", bad]) == 2
     assert "'--batch'" in capsys.readouterr().err
+
+
+def test_vacuity_report_is_cached_and_equal(tmp_path, monkeypatch):
+    import json
+    import sys
+
+    from theorem_lab.proofs_check.requirements import requirements_line
+    from theorem_lab.simulations import grid, sweep
+    monkeypatch.setenv(sweep.CACHE_ENV, str(tmp_path))
+    point = grid.expand(grid.parse_grid({**{k: v for k, v in grid_defaults().items()},
+                                         "n": "40", "width": "128"}))[0]
+    fresh = sweep.hypotheses(point)
+    files = list((tmp_path / "requirements").glob("*.json"))
+    assert len(files) == 1
+    assert json.loads(files[0].read_text()) == json.loads(json.dumps(sweep._plain(fresh)))
+    monkeypatch.setitem(sys.modules, "theorem_lab.proofs_check.requirements", None)
+    cached = sweep.hypotheses(point)          # no sympy, no requirements module needed
+    monkeypatch.undo()
+    assert requirements_line(cached) == requirements_line(fresh)
+
+
+def grid_defaults():
+    from theorem_lab.simulations.sweep_cli import DEFAULTS
+    return dict(DEFAULTS, n_test="0", clusters="4", dim="8")
