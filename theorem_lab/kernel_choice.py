@@ -9,6 +9,8 @@ Candidates (all agree with the array-API reference to rounding; tests/core/test_
 
 * ``batched``        one batched matmul per GEMM and the activation's ``phi_dphi`` on the whole
                      (B, n, k) block: few Python calls per step, so it wins for many small runs;
+* ``batched:fused``  (numpy; tanh, softplus, relu) the same with step.py's in-place epilogue on
+                     one (B, n, k) buffer reused every step;
 * ``per-run:torch``  ``step.GradientStep`` per run with torch kernels (on numpy memory for numpy);
 * ``per-run:threads``  ``GradientStep`` per run, numpy ufuncs in cache blocks on a thread pool.
 
@@ -30,9 +32,9 @@ import numpy as np
 from .activations import Activation
 from .backend import Backend
 from .errors import check_choice
-from .step import GradientStep
+from .step import _EPILOGUES, GradientStep
 
-CANDIDATES = ("batched", "per-run:torch", "per-run:threads")
+CANDIDATES = ("batched", "batched:fused", "per-run:torch", "per-run:threads")
 TIMING_REPEATS = 3          # timed rounds per candidate (the minimum counts), after one warm-up
 _CHOICES: dict = {}         # (backend, device, dtype, activation, shape class) -> Choice
 
@@ -75,6 +77,29 @@ class BatchedStep:
         return self.xp.matmul(self.act.phi(self.xp.matmul(X_test, _t(self.xp, W))), self.v)
 
 
+class FusedBatchedStep(BatchedStep):
+    """``batched:fused`` (numpy): GEMM 1 written into one (B, n, k) buffer reused every step and
+    step.py's in-place epilogue on it (one transcendental per element, no temporaries)."""
+
+    name = "batched:fused"
+    ACTIVATIONS = ("tanh", "softplus", "relu")   # erf's fast path is torch's erf (per run)
+
+    def __init__(self, X, v, activation: Activation, xp):
+        super().__init__(X, v, activation, xp)
+        self._epilogue, self._n_scratch = _EPILOGUES["numpy"][activation.name]
+        self._S = None
+
+    def forward(self, W):
+        B, n, _ = self.X.shape
+        if self._dphi is None or self._dphi.shape[2] != W.shape[1]:
+            self._dphi = np.empty((B, n, W.shape[1]), dtype=self.X.dtype)
+            self._S = [np.empty_like(self._dphi) for _ in range(self._n_scratch)]
+        np.matmul(self.X, W.transpose(0, 2, 1), out=self._dphi)                   # Z (B, n, k)
+        f = np.empty((B, n), dtype=self.X.dtype)
+        self._epilogue(self._dphi, self.v, f, self._S)                             # Z -> φ'
+        return f
+
+
 class PerRunStep(BatchedStep):
     """``GradientStep`` (step.py's fused in-place epilogues) for each run of the batch."""
 
@@ -93,6 +118,10 @@ class PerRunStep(BatchedStep):
 def _make(name: str, X, v, activation, bk: Backend):
     if name == "batched":
         return BatchedStep(X, v, activation, bk.xp)
+    if name == "batched:fused":
+        if bk.name != "numpy" or activation.name not in FusedBatchedStep.ACTIVATIONS:
+            return BatchedStep(X, v, activation, bk.xp)
+        return FusedBatchedStep(X, v, activation, bk.xp)
     engine = name.split(":")[1]
     if engine == "threads" and bk.name != "numpy":
         engine = "auto"                  # GradientStep's threaded engine is numpy-only
@@ -107,18 +136,19 @@ def shape_class(B: int, n: int, d: int, k: int) -> tuple:
 PER_RUN_MIN_ELEMENTS = 1 << 16   # n·k below which per-run kernels are not timed for B > 4
 
 
-def candidates(bk: Backend, B: int = 1, nk: int = 1 << 30) -> tuple:
+def candidates(bk: Backend, B: int = 1, nk: int = 1 << 30, act_name: str = "tanh") -> tuple:
     """The candidates worth timing (threads only exist for numpy arrays). For many small runs
     (B > 4, n·k < ``PER_RUN_MIN_ELEMENTS``) the per-run kernels issue B× the calls of the
     batched one for the same arithmetic, so only ``batched`` is timed (and torch stays
     unimported)."""
+    fused = ("batched:fused",) if bk.name == "numpy" and act_name in FusedBatchedStep.ACTIVATIONS else ()
     if B > 4 and nk < PER_RUN_MIN_ELEMENTS:
-        return CANDIDATES[:1]
+        return ("batched",) + fused
     if bk.name == "numpy":
-        return CANDIDATES
+        return ("batched",) + fused + ("per-run:torch", "per-run:threads")
     if bk.name == "torch":
-        return CANDIDATES[:2]
-    return CANDIDATES[:1]                # CuPy: the array-API lines
+        return ("batched", "per-run:torch")
+    return ("batched",)                  # CuPy: the array-API lines
 
 
 def _sync(bk: Backend):
@@ -137,7 +167,7 @@ def time_candidates(X, v, activation: Activation, bk: Backend, names=None,
     xp = bk.xp
     B, n, d = X.shape
     W = bk.asarray(np.random.default_rng(0).standard_normal((B, v.shape[0], d)))
-    names = names or candidates(bk, B, n * v.shape[0])
+    names = names or candidates(bk, B, n * v.shape[0], activation.name)
     steps = {name: _make(name, X, v, activation, bk) for name in names}
     best = {name: math.inf for name in steps}
     r = xp.zeros((B, n), dtype=X.dtype) if bk.name == "numpy" else xp.zeros(
