@@ -111,3 +111,29 @@ def test_every_kernel_candidate_agrees_with_the_reference(backend, activation, m
     assert kernel_choice.choose(X, v, act, bk) is choice            # cached for the process
     monkeypatch.setenv("THEOREM_LAB_KERNEL", "batched")
     assert kernel_choice.choose(X, v, act, bk).chosen == "batched"
+
+
+def test_bench_step_shows_every_candidate_the_phi_pass_and_the_choice(capsys):
+    import json
+
+    from theorem_lab.cli import main
+    assert main(["bench", "step", "--n", "30", "--d", "2", "--k", "8", "--repeats", "1",
+                 "--backends", "numpy", "--dtypes", "float64", "--activation", "tanh",
+                 "--batch", "3", "--json"]) == 0
+    (row,) = json.loads(capsys.readouterr().out)["engine"]
+    assert set(row["candidates_s"]) == {"batched", "batched:fused", "per-run:torch",
+                                        "per-run:threads"}
+    assert row["chosen"] in row["candidates_s"] and row["B"] == 3
+    assert row["phi_pass_s"] > 0 and row["gemms_s"] > 0
+    assert row["overhead"] == pytest.approx(row["chosen_s"] / (3 * (row["gemms_s"] + row["phi_pass_s"])))
+
+
+def test_torch_batch_agrees_with_numpy_runs_alone():
+    """The same batched code path on torch tensors (what runs on CUDA), float64."""
+    problems = [_problem(s) for s in range(3)]
+    batch = train_many([p[0] for p in problems], [p[1] for p in problems], steps=80,
+                       log_every=10, backend="torch", schedule="adaptive:lam=0.9")
+    for b, (data, net) in enumerate(problems):
+        alone = tl.train(data, net, steps=80, log_every=10, schedule="adaptive:lam=0.9")
+        _assert_same(batch[b], alone, rtol=1e-9)
+        assert type(batch[b].W_final).__module__.startswith("torch")
