@@ -16,9 +16,10 @@ step with sgn f = ỹ everywhere), T1_stable, the best clean ℓ2 and its step a
 oracle), the weights at τ_b (LSO19 early stop), the divergence mask. A run whose loss is
 non-finite or exceeds ``DIVERGE_FACTOR``·max(loss₀, 1) is frozen at that step (its W stops
 moving, its bookkeeping stops) while the others go on. Logged rows (``trajectory.COLUMNS``) are
-written into one preallocated (B, rows, columns) device buffer; the host reads it once per
-chunk of ``CHUNK`` steps, which is also when ``progress`` is told and when the loop stops early
-if every run has diverged. Nothing here knows about experiments, files or plots.
+written into one preallocated (B, rows, columns) device buffer that the host reads once, at the
+end. The loop synchronises with the host once per chunk of ``CHUNK`` steps (to tell
+``progress`` and to stop early when every run has diverged), and at the steps an ``observe``
+callback asks for. Nothing here knows about experiments, files or plots.
 """
 
 from __future__ import annotations
@@ -231,7 +232,8 @@ def run(runs: Sequence[RunInputs], v, activation: Activation, steps: int, bk: Ba
             f = bt.step.forward(s.W)                                               # (B, n)
             acc_noisy = _accuracy(xp, f, bt.y)
             alpha = bt.alpha(t, acc_noisy)                                         # (B,)
-            r = f - bt.target(f, alpha)                                            # f − ŷ_t
+            target = bt.target(f, alpha)                                           # ŷ_t
+            r = f - target
             loss = 0.5 * xp.sum(r * r, axis=1)
             loss0 = loss if loss0 is None else loss0
             alphas[:, t] = alpha
@@ -239,7 +241,7 @@ def run(runs: Sequence[RunInputs], v, activation: Activation, steps: int, bk: Ba
             if row_of[t] >= 0:
                 buf[:, int(row_of[t]), :] = metrics_row(bt, s.W, f, r, alpha, acc_noisy, s.path)
             if t in observe_at:
-                observe(t, s.W, f, f - r, alpha)
+                observe(t, s.W, f, target, alpha)
             s.active = s.active & ~newly                  # a diverged run is frozen from here
             if t == steps:
                 break
