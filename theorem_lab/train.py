@@ -108,7 +108,8 @@ def train_many(datas: Sequence[ClusterableData], nets: Sequence[TwoLayerNet],
 
     ``method``, ``lr``, ``schedule``, ``label_fn`` and ``rho_h`` may be one value or one per
     run; the data (n, d, n_test), the width, the activation, ``steps`` and the backend are
-    shared. Each run's ``Trajectory`` equals the one ``train`` gives it alone (to rounding).
+    shared. Each run's ``Trajectory`` equals the one ``train`` gives it alone (to rounding:
+    the engine may pick different step kernels for different batch sizes, kernel_choice.py).
     """
     if track_every is not None:
         check_int("track_every", track_every, _OWNER, low=1)
@@ -117,9 +118,12 @@ def train_many(datas: Sequence[ClusterableData], nets: Sequence[TwoLayerNet],
     cfgs = [TrainConfig(m, steps, "auto" if l is None else l, sc, h, rh, backend, device, dtype,
                         log_every).validated()
             for m, l, sc, h, rh in zip(per(method), per(lr), per(schedule), per(label_fn), per(rho_h))]
-    if len({net.activation.name for net in nets}) != 1 or len(nets) != B:
+    if B == 0 or len({net.activation.name for net in nets}) != 1 or len(nets) != B:
         raise ParameterError("The 'nets' parameter of train_many must hold one network per data "
-                             "set, all with the same activation.")
+                             "set (at least one), all with the same activation.")
+    if track_every is not None and B > 1:
+        raise ParameterError("The 'track_every' parameter of train_many is for one run (train); "
+                             f"got {B} runs. Track them one at a time with train(...).")
     bk = resolve_backend(backend, device, dtype, _OWNER)
     act = nets[0].activation
     started = time.perf_counter()

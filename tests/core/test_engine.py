@@ -137,3 +137,13 @@ def test_torch_batch_agrees_with_numpy_runs_alone():
         alone = tl.train(data, net, steps=80, log_every=10, schedule="adaptive:lam=0.9")
         _assert_same(batch[b], alone, rtol=1e-9)
         assert type(batch[b].W_final).__module__.startswith("torch")
+
+
+def test_train_many_rejects_what_it_cannot_batch():
+    (d0, n0), (d1, n1) = _problem(0), _problem(1)
+    with pytest.raises(tl.ParameterError, match="'track_every' parameter of train_many"):
+        train_many([d0, d1], [n0, n1], steps=5, track_every=2)
+    with pytest.raises(tl.ParameterError, match="'nets' parameter of train_many"):
+        train_many([d0, d1], [n0, _problem(1, "erf")[1]], steps=5)
+    with pytest.raises(tl.ParameterError, match="one shape"):
+        train_many([d0, _problem(1, n=36)[0]], [n0, n1], steps=5)
