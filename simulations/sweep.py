@@ -191,14 +191,16 @@ def _train_batch(members: list, threads: int, progress) -> list:
     for task in members:                         # a bad data set fails its run only
         cfg = RunConfig(**task["config"])
         try:
-            datas.append(tl.make_clusterable(n=cfg.n, K=cfg.clusters, d=cfg.dim, eps=cfg.eps,
-                                             rho=cfg.rho, seed=cfg.data_seed, n_test=cfg.n_test,
-                                             min_separation=cfg.min_separation))
-            nets.append(tl.TwoLayerNet.init(d=cfg.dim, k=cfg.width, activation=cfg.activation,
-                                            seed=cfg.init_seed))
+            data = tl.make_clusterable(n=cfg.n, K=cfg.clusters, d=cfg.dim, eps=cfg.eps,
+                                       rho=cfg.rho, seed=cfg.data_seed, n_test=cfg.n_test,
+                                       min_separation=cfg.min_separation)
+            net = tl.TwoLayerNet.init(d=cfg.dim, k=cfg.width, activation=cfg.activation,
+                                      seed=cfg.init_seed)
         except Exception as exc:
             out.extend(error_records(task, exc, started, environment(task["config"], threads)))
             continue
+        datas.append(data)
+        nets.append(net)
         cfgs.append(cfg)
         ok.append(task)
     if not ok:
