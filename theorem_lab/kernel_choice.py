@@ -9,8 +9,9 @@ Candidates (all agree with the array-API reference to rounding; tests/core/test_
 
 * ``batched``        one batched matmul per GEMM and the activation's ``phi_dphi`` on the whole
                      (B, n, k) block: few Python calls per step, so it wins for many small runs;
-* ``batched:fused``  (numpy; tanh, softplus, relu) the same with step.py's in-place epilogue on
-                     one (B, n, k) buffer reused every step;
+* ``batched:fused``  numpy (tanh, softplus, relu): the same with step.py's in-place epilogue on
+                     one (B, n, k) buffer reused every step; CuPy: one ``ElementwiseKernel``
+                     computing φ and φ' in a single pass;
 * ``per-run:torch``  ``step.GradientStep`` per run with torch kernels (on numpy memory for numpy);
 * ``per-run:threads``  ``GradientStep`` per run, numpy ufuncs in cache blocks on a thread pool.
 
@@ -100,6 +101,37 @@ class FusedBatchedStep(BatchedStep):
         return f
 
 
+# CuPy: φ and φ' in one fused pass over Z (one kernel launch, one read of Z, two writes),
+# beside the generic lines because the array API has no fused elementwise kernels. Each body
+# mirrors the activation's ``phi_dphi`` (activations.py); tests/core/test_gpu.py checks it.
+_CUPY_BODIES = {
+    "tanh": "phi = tanh(z); dphi = 1 - phi * phi;",
+    "softplus": "T e = exp(-fabs(z)); phi = fmax(z, (T)0) + log1p(e); "
+                "dphi = z >= 0 ? 1 / (1 + e) : e / (1 + e);",
+    "erf": "phi = 1.2533141373155003 * erf(z * 0.7071067811865476); dphi = exp(-0.5 * z * z);",
+    "relu": "phi = fmax(z, (T)0); dphi = z > 0 ? (T)1 : (T)0;",
+}
+
+
+def _cupy_kernel(name: str):
+    import cupy
+    return cupy.ElementwiseKernel("T z", "T phi, T dphi", _CUPY_BODIES[name], f"theorem_lab_{name}")
+
+
+class CupyFusedStep(BatchedStep):
+    """``batched:fused`` on CuPy: GEMM 1, then one ``ElementwiseKernel`` for φ and φ'."""
+
+    name = "batched:fused"
+
+    def __init__(self, X, v, activation: Activation, xp):
+        super().__init__(X, v, activation, xp)
+        self._kernel = _cupy_kernel(activation.name)
+
+    def forward(self, W):
+        phi, self._dphi = self._kernel(self.xp.matmul(self.X, _t(self.xp, W)))   # (B, n, k) each
+        return self.xp.matmul(phi, self.v)
+
+
 class PerRunStep(BatchedStep):
     """``GradientStep`` (step.py's fused in-place epilogues) for each run of the batch."""
 
@@ -119,6 +151,8 @@ def _make(name: str, X, v, activation, bk: Backend):
     if name == "batched":
         return BatchedStep(X, v, activation, bk.xp)
     if name == "batched:fused":
+        if bk.name == "cupy" and activation.name in _CUPY_BODIES:
+            return CupyFusedStep(X, v, activation, bk.xp)
         if bk.name != "numpy" or activation.name not in FusedBatchedStep.ACTIVATIONS:
             return BatchedStep(X, v, activation, bk.xp)
         return FusedBatchedStep(X, v, activation, bk.xp)
@@ -141,14 +175,15 @@ def candidates(bk: Backend, B: int = 1, nk: int = 1 << 30, act_name: str = "tanh
     (B > 4, n·k < ``PER_RUN_MIN_ELEMENTS``) the per-run kernels issue B× the calls of the
     batched one for the same arithmetic, so only ``batched`` is timed (and torch stays
     unimported)."""
-    fused = ("batched:fused",) if bk.name == "numpy" and act_name in FusedBatchedStep.ACTIVATIONS else ()
+    fused = ("batched:fused",) if ((bk.name == "numpy" and act_name in FusedBatchedStep.ACTIVATIONS)
+                                   or bk.name == "cupy") else ()
     if B > 4 and nk < PER_RUN_MIN_ELEMENTS:
         return ("batched",) + fused
     if bk.name == "numpy":
         return ("batched",) + fused + ("per-run:torch", "per-run:threads")
     if bk.name == "torch":
         return ("batched", "per-run:torch")
-    return ("batched",)                  # CuPy: the array-API lines
+    return ("batched",) + fused          # CuPy: the array-API lines, and one fused kernel
 
 
 def _sync(bk: Backend):
