@@ -102,7 +102,5 @@ class Trajectory:
 
 for _name in COLUMNS:
     setattr(Trajectory, _name, _column(_name))
-for _name in RunInfo.__dataclass_fields__:
-    if _name != "config":
-        setattr(Trajectory, _name, _value(_name))
-Trajectory.config = _value("config")
+for _name in RunInfo.__dataclass_fields__:        # traj.T1, traj.oracle, traj.config, ...
+    setattr(Trajectory, _name, _value(_name))
