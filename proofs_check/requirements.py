@@ -13,7 +13,18 @@ import math
 
 import numpy as np
 
-from . import constants as C
+
+
+class _Constants:
+    """``constants`` imported on first use: it needs sympy (about a second to import), and
+    ``requirements_line`` (formatting a report, also a cached one) needs none of it."""
+
+    def __getattr__(self, name):
+        from . import constants
+        return getattr(constants, name)
+
+
+C = _Constants()
 
 DELTA = 0.1   # failure probability δ of Theorem 1 used in reports (the theorem holds w.p. ≥ 1 − δ)
 

@@ -19,10 +19,12 @@ import numpy as np
 from theorem_lab.activations import Activation, get_activation
 from theorem_lab.data import ClusterableData
 from theorem_lab.errors import check_int, check_real, fail
-from theorem_lab.kernels import project_support
+from theorem_lab import engine
+from theorem_lab.backend import resolve_backend
+from theorem_lab.engine import RunInputs, log_steps
+from theorem_lab.kernels import project_support, support_basis
 from theorem_lab.network import output_layer
 from theorem_lab.schedules import Schedule, T2, h_clipped, parse_schedule
-from theorem_lab.step import GradientStep
 
 _OWNER = "paired_run"
 MAX_STORED = 50_000_000   # floats of stored weights per run (400 MB)
@@ -109,18 +111,21 @@ def paired_run(data: ClusterableData, W0, activation="erf", steps: int = 100, et
     v = output_layer(k) if v is None else np.asarray(v, dtype=np.float64)
     y = data.y.astype(np.float64)
 
-    out = {}
-    for name, X in (("x", data.X), ("c", data.X_centers)):
-        step = GradientStep(np.asarray(X, dtype=np.float64), v, act)
-        W = W0.copy()
-        Ws, fs, ys = [], [], []
-        for t in range(steps + 1):
-            f = np.asarray(step.forward(W))                               # (n,)
-            target = alpha[t] * y + (1 - alpha[t]) * h_clipped(f, rho_h)  # ŷ_t, detached
-            Ws.append(W), fs.append(f), ys.append(target)
-            if t < steps:
-                W = W - eta * np.asarray(step.gradient(f - target))       # (k, d)
-        out[name] = (np.stack(Ws), np.stack(fs), np.stack(ys))
+    # The two runs share W₀, y, η, α_t and h: one batch of the engine (Algorithm 1 written once).
+    U = support_basis(data.cluster)
+    none = np.zeros((0, dd))
+    runs = [RunInputs(X=np.asarray(X, dtype=np.float64), y=y, y_true=data.y_true, X_test=none,
+                      y_test=np.zeros(0), U=U, W0=W0, lr=eta, alpha=alpha, label_fn="clipped",
+                      rho_h=rho_h) for X in (data.X, data.X_centers)]
+    hist = []                                                   # per step: (W, f, ŷ) of both
+
+    def keep(t, W, f, target, a):
+        hist.append((np.array(W), np.array(f), np.array(target)))
+
+    engine.run(runs, v, act, steps, resolve_backend("numpy", "cpu", "float64", _OWNER),
+               log_steps(steps, steps), observe=keep, observe_at=range(steps + 1))
+    Ws, fs, ys = (np.stack([h[i] for h in hist], axis=1) for i in range(3))  # (2, T+1, ...)
+    out = {name: (Ws[b], fs[b], ys[b]) for b, name in enumerate(("x", "c"))}
     return PairedRun(data=data, activation=act, v=v, eta=eta, rho_h=rho_h, alpha=alpha,
                      W=out["x"][0], Wc=out["c"][0], f=out["x"][1], fc=out["c"][1],
                      yhat=out["x"][2], yhat_c=out["c"][2])

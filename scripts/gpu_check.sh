@@ -9,9 +9,49 @@ nvidia-smi --query-gpu=name,memory.total --format=csv,noheader || true
 $PY -c "import torch; print('torch', torch.__version__, 'cuda', torch.cuda.is_available())"
 $PY -m pytest -q -m gpu tests || rc=1
 for dtype in float64 float32; do
+    /usr/bin/time -f "headline sweep $dtype: %e s wall (target <= 20 s)" \
     $PY -m theorem_lab sweep --backend torch --device cuda --dtype "$dtype" \
         --out "${TMPDIR:-/tmp}/gpu-sweep-$dtype" --no-figure || rc=1
 done
+# Issue 10's GPU targets (≤ 2 minutes): the batched engine's step vs its two GEMMs at n=8192,
+# d=256, k=4096 float32 (target ≤ 1.5), 32 seeds batched vs one after another (target ≥ 10×
+# throughput), the headline sweep's wall time (target ≤ 20 s, printed by the loop above's
+# `time`), each printed as one line.
+timeout 120 $PY - <<'PY' || rc=1
+import time, torch, numpy as np
+import theorem_lab as tl
+from theorem_lab import kernel_choice
+from theorem_lab.train import train_many
+torch.backends.cuda.matmul.allow_tf32 = True
+bk = tl.resolve_backend("torch", "cuda", "float32")
+def timed(fn, reps=5):
+    fn(); torch.cuda.synchronize(); best = float("inf")
+    for _ in range(reps):
+        t0 = time.perf_counter(); fn(); torch.cuda.synchronize()
+        best = min(best, time.perf_counter() - t0)
+    return best
+n, d, k = 8192, 256, 4096
+X = bk.asarray(np.random.default_rng(0).standard_normal((1, n, d)) / np.sqrt(d))
+W = bk.asarray(np.random.default_rng(1).standard_normal((1, k, d)))
+v = bk.asarray(tl.network.output_layer(k)); r = torch.zeros((1, n), device="cuda")
+act = tl.get_activation("tanh")
+st = kernel_choice.batched_step(X, v, act, bk)
+step = timed(lambda: st.gradient(st.forward(W)))
+Z = torch.empty((n, k), device="cuda"); G = torch.empty((d, k), device="cuda")
+gemms = timed(lambda: (torch.matmul(X[0], W[0].T, out=Z), torch.matmul(X[0].T, Z, out=G)))
+print(f"GPU step n={n} d={d} k={k} float32/TF32 [{st.name}]: {1e3*step:.2f} ms, two GEMMs "
+      f"{1e3*gemms:.2f} ms, ratio {step/gemms:.2f} (target <= 1.5)")
+ds = [tl.make_clusterable(n=1000, K=10, d=50, eps=0.05, rho=0.3, seed=s, n_test=0) for s in range(32)]
+ns = [tl.TwoLayerNet.init(d=50, k=4096, seed=10 + s) for s in range(32)]
+kw = dict(steps=200, backend="torch", device="cuda", dtype="float32", log_every=50)
+train_many(ds[:2], ns[:2], **kw)
+t0 = time.perf_counter(); train_many(ds, ns, **kw); torch.cuda.synchronize(); batched = time.perf_counter() - t0
+t0 = time.perf_counter()
+for a, b in zip(ds[:8], ns[:8]): tl.train(a, b, **kw)
+torch.cuda.synchronize(); alone = (time.perf_counter() - t0) * 4
+print(f"32 seeds x 200 steps (n=1000 k=4096): batched {batched:.2f} s, one after another "
+      f"{alone:.2f} s (8 timed, x4), throughput ratio {alone/batched:.1f} (target >= 10)")
+PY
 
 # Image experiments (simulations/cifar), about 3 minutes: the fast profile at CIFAR-10 shape (clean
 # CIFAR-10 when CIFAR10_DIR points at cifar-10-batches-py or its parent, else synthetic images of

@@ -23,10 +23,11 @@ from scipy.linalg import subspace_angles
 import theorem_lab as tl
 from theorem_lab import kernels
 from theorem_lab.covariance import infinite_width_gram
+from theorem_lab import engine
+from theorem_lab.engine import RunInputs, log_steps
 from theorem_lab.errors import check_choice, check_int, check_real, check_unique
 from theorem_lab.network import init_seed
-from theorem_lab.schedules import label_function, parse_schedule
-from theorem_lab.step import GradientStep
+from theorem_lab.schedules import parse_schedule
 
 NTK_MODES = ("empirical", "infinite")
 _OWNER = "air"
@@ -149,23 +150,25 @@ def self_distill_gain(data, net, cfg: AirConfig) -> dict:
     return ρ_K(ŷ_t), ρ_K(y), the gain, and the largest principal angle to S₊. The eigenspace is
     the empirical NTK at W_t (``ntk='empirical'``) or Σ(X) (``'infinite'``)."""
     X, y = data.X, data.y
-    step = GradientStep(X, net.v, net.activation)
     sched = parse_schedule(cfg.schedule, cfg.iterations)
-    h = label_function(cfg.label_fn, data.rho)
     eta = cfg.lr if cfg.lr is not None else 1.0 / kernels.lambda_max(net.W, X, net.activation)
     E_inf = ntk_eigh(X, net.activation, mode="infinite")[1] if cfg.ntk == "infinite" else None
-    W = np.array(net.W, copy=True)
+    run = RunInputs(X=X, y=y, y_true=data.y_true, X_test=np.zeros((0, X.shape[1])),
+                    y_test=np.zeros(0), U=kernels.support_basis(data.cluster), W0=net.W, lr=eta,
+                    alpha=None if sched.adaptive else sched.values(cfg.iterations),
+                    adaptive_lam=sched.params.get("lam", 1.0), label_fn=cfg.label_fn,
+                    rho_h=data.rho)
     rows = []
-    for t in range(cfg.iterations + 1):
-        f = step.forward(W)
-        alpha = sched.alpha(t, float(np.mean(np.sign(f) == y)))
-        target = alpha * y + (1 - alpha) * h(f)
-        if t % cfg.every == 0 or t == cfg.iterations:
-            E = E_inf if E_inf is not None else ntk_eigh(X, net.activation, W)[1]
-            ry, rt = topk_fraction(E, y, cfg.k_top), topk_fraction(E, target, cfg.k_top)
-            rows.append((t, alpha, ry, rt, rt - ry, support_angles(E, data.cluster)[-1]))
-        if t < cfg.iterations:
-            W = W - eta * step.gradient(f - target)
+
+    def evaluate(t, W, f, target, alpha):                    # every cfg.every steps (and the last)
+        E = E_inf if E_inf is not None else ntk_eigh(X, net.activation, np.asarray(W[0]))[1]
+        ry, rt = topk_fraction(E, y, cfg.k_top), topk_fraction(E, target[0], cfg.k_top)
+        rows.append((t, float(alpha[0]), ry, rt, rt - ry, support_angles(E, data.cluster)[-1]))
+
+    engine.run([run], net.v, net.activation, cfg.iterations,
+               tl.resolve_backend("numpy", "cpu", "float64", _OWNER),
+               log_steps(cfg.iterations, cfg.iterations), observe=evaluate,
+               observe_at=log_steps(cfg.iterations, cfg.every))
     cols = np.array(rows)
     return {"step": cols[:, 0], "alpha": cols[:, 1], "fraction_y": cols[:, 2],
             "fraction_target": cols[:, 3], "gain": cols[:, 4], "max_angle": cols[:, 5], "lr": eta}

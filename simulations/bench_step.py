@@ -202,6 +202,8 @@ def configure(parser):
     parser.add_argument("--engine", default="auto",
                         help="numpy step kernels, comma list of " + ", ".join(ENGINES)
                              + " (default auto = torch kernels on numpy memory)")
+    parser.add_argument("--batch", type=int, default=1,
+                        help="runs per batched step in the engine-candidates table (default 1)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", action="store_true", help="print a JSON summary instead")
 
@@ -237,9 +239,14 @@ def run(args) -> int:
                 if not args.json:
                     print(format_table(rows[-1:]).splitlines()[-1] if len(rows) > 1 else
                           _header(n, d, k, repeats) + "\n" + format_table(rows), flush=True)
+    B = check_int("batch", args.batch, _OWNER, low=1)
+    engine_rows = [engine_candidates(n, d, k, act, backend, dtype, B, min(repeats, 5), args.seed)
+                   for backend in backends for dtype in dtypes for act in acts]
     if args.json:
         print(strict_json({"environment": environment(), "target_ratio": TARGET_RATIO,
-                           "results": rows}, indent=2))
+                           "results": rows, "engine": engine_rows}, indent=2))
+    else:
+        print(format_engine(engine_rows))
     return 0
 
 
@@ -250,3 +257,95 @@ def _header(n, d, k, repeats) -> str:
             f"alternating rounds of 3 calls\n{json.dumps(env)}\n"
             f"ratio = step / GEMMs in their fastest layouts (target <= {TARGET_RATIO}); "
             f"r/ref = step / GEMMs as the reference writes them")
+
+
+# --- the engine's kernel candidates (kernel_choice.py) against GEMMs + one φ pass -----------
+
+def phi_pass_s(n, k, activation, backend, dtype, repeats=5) -> float:
+    """The irreducible elementwise work: one in-place transcendental pass over an (n, k) block
+    (tanh: tanh; softplus: softplus; erf: erf; relu: max(z, 0)), the faster of numpy and torch
+    on the same memory, min over ``repeats``."""
+    import torch
+    Z = np.full((n, k), 0.3, dtype=dtype)
+    T = torch.from_numpy(Z)
+    ops = {"tanh": [lambda: np.tanh(Z, out=Z), lambda: torch.tanh(T, out=T)],
+           "softplus": [lambda: torch.nn.functional.softplus(T)],
+           "erf": [lambda: torch.special.erf(T, out=T)],
+           "relu": [lambda: np.maximum(Z, 0, out=Z), lambda: torch.clamp_min(T, 0, out=T)]}
+    best = float("inf")
+    for _ in range(repeats):
+        for op in ops[activation]:
+            Z[...] = 0.3
+            t0 = time.perf_counter()
+            op()
+            best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def engine_candidates(n, d, k, activation, backend, dtype, B=1, repeats=5, seed=0) -> dict:
+    """Seconds per batched step (B runs) of every kernel candidate, the engine's choice, the
+    φ pass, the GEMMs, and overhead = chosen / (B · (GEMMs + φ pass)); plus the jitted JAX
+    step when jax is importable (an optional peer, not a dependency)."""
+    import theorem_lab as tl
+    from theorem_lab import kernel_choice
+
+    bk = tl.resolve_backend(backend, "cpu", dtype)
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((B, n, d))
+    X /= np.linalg.norm(X, axis=2, keepdims=True)
+    Xb, v, act = bk.asarray(X), bk.asarray(output_layer(k)), tl.get_activation(activation)
+    choice = kernel_choice.choose(Xb, v, act, bk)          # the engine's own measurement
+    seconds = choice.seconds or kernel_choice.time_candidates(Xb, v, act, bk, repeats=repeats)
+    chosen = choice.chosen
+    g = measure(n, d, k, activation, backend, dtype, repeats=2, settle=0.0, inner=2)
+    phi = phi_pass_s(n, k, activation, backend, dtype)
+    floor = B * (g["gemms_s"] + phi)
+    out = {"backend": backend, "dtype": dtype, "activation": activation, "B": B,
+           "candidates_s": seconds, "chosen": chosen, "chosen_s": seconds.get(chosen, float("nan")),
+           "fastest": min(seconds, key=seconds.get), "gemms_s": g["gemms_s"], "phi_pass_s": phi,
+           "overhead": seconds.get(chosen, float("nan")) / floor}
+    jax_s = _jax_step_s(X, output_layer(k), activation, dtype, repeats)
+    if jax_s is not None:
+        out["jax_s"] = jax_s
+    return out
+
+
+def _jax_step_s(X, v, activation, dtype, repeats):
+    """jax.jit(jax.grad) of the MSE step on the same problem, vmapped over the B runs (None
+    without jax)."""
+    try:
+        import jax
+        import jax.numpy as jnp
+    except ImportError:
+        return None
+    jax.config.update("jax_enable_x64", dtype == "float64")
+    phi = {"tanh": jnp.tanh, "softplus": jax.nn.softplus, "relu": jax.nn.relu,
+           "erf": lambda z: jnp.sqrt(jnp.pi / 2) * jax.scipy.special.erf(z / jnp.sqrt(2))}[activation]
+    Xj, vj = jnp.asarray(X, dtype=dtype), jnp.asarray(v, dtype=dtype)
+    y = jnp.sign(Xj[:, :, 0])
+    W = jnp.asarray(np.random.default_rng(1).standard_normal((X.shape[0], v.shape[0], X.shape[2])),
+                    dtype=dtype)
+
+    def loss(W, X, y):
+        return 0.5 * jnp.sum((phi(X @ W.T) @ vj - y) ** 2)
+
+    step = jax.jit(jax.vmap(lambda W, X, y: W - 1e-3 * jax.grad(loss)(W, X, y)))
+    step(W, Xj, y).block_until_ready()
+    best = float("inf")
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        step(W, Xj, y).block_until_ready()
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def format_engine(rows) -> str:
+    lines = ["engine kernels (kernel_choice.py): ms per batched step; overhead = chosen / "
+             "(B·(GEMMs + φ pass))"]
+    for r in rows:
+        cands = "  ".join(f"{name} {1e3 * s:.2f}" for name, s in r["candidates_s"].items())
+        jax = f"  jax.jit {1e3 * r['jax_s']:.2f}" if "jax_s" in r else "  (jax not installed)"
+        lines.append(f"{r['backend']:6} {r['dtype']:7} {r['activation']:8} B={r['B']:<3} {cands}  "
+                     f"| φ pass {1e3 * r['phi_pass_s']:.2f}  GEMMs {1e3 * r['gemms_s']:.2f}  "
+                     f"chosen {r['chosen']}  overhead {r['overhead']:.2f}{jax}")
+    return "\n".join(lines)

@@ -52,11 +52,11 @@ class InProcessExecutor:
         self.threads = threads
 
     def run(self, tasks: list, on_steps: Callable[[int], None]) -> Iterator:
-        from .sweep import run_task
+        from .sweep import run_task, task_steps
         for task in _with_threads(tasks, self.threads):
             reporter = _StepReporter(on_steps)
             result = run_task(task, reporter)
-            on_steps(task["config"]["steps"] - reporter.last)
+            on_steps(task_steps(task) - reporter.last)
             yield task, result
 
     def close(self):
@@ -97,11 +97,11 @@ def _exit_with_parent():
 
 
 def _worker_task(task: dict) -> list:
-    from .sweep import run_task
+    from .sweep import run_task, task_steps
     reporter = _StepReporter(_progress_queue.put if _progress_queue is not None else (lambda k: None))
     result = run_task(task, reporter)
     if _progress_queue is not None:
-        _progress_queue.put(task["config"]["steps"] - reporter.last)
+        _progress_queue.put(task_steps(task) - reporter.last)
     return result
 
 
@@ -173,7 +173,7 @@ class RayExecutor:
     def run(self, tasks: list, on_steps: Callable[[int], None]) -> Iterator:
         import ray
 
-        from .sweep import run_task
+        from .sweep import run_task, task_steps
 
         if not ray.is_initialized():
             self.started = True
@@ -198,7 +198,7 @@ class RayExecutor:
                     result = ray.get(ref)
                 except Exception as exc:   # worker lost after every retry, or task crashed
                     result = exc
-                on_steps(task["config"]["steps"])
+                on_steps(task_steps(task))
                 yield task, result
         self.refs = []
 

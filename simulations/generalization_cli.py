@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import sys
 from pathlib import Path
 
 from theorem_lab.errors import fail

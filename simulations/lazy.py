@@ -41,7 +41,7 @@ def run_width(cfg: LazyConfig, width: int) -> dict:
     σ_min(J(W_t, X̃), S₊); plus ‖W₀‖_F."""
     import theorem_lab as tl
 
-    from .grid import init_seed
+    from theorem_lab.network import init_seed
 
     data = tl.make_clusterable(n=cfg.n, K=cfg.clusters, d=cfg.dim, eps=cfg.eps, rho=cfg.rho,
                                seed=cfg.seed, n_test=0)

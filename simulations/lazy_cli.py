@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
 
 from theorem_lab.activations import ACTIVATIONS
 from theorem_lab.errors import check_choice, check_int, check_real, fail, parse_int, parse_list

@@ -3,8 +3,8 @@
 A *task* is one training trajectory; it yields one or more *records* (store rows). The ``gd``
 and ``early-stop`` methods share their trajectory (plain GD on y): it is computed once per
 (grid point, seed) and gives two records, each with its own run_id. ``early-stop`` reports the
-iterate at the stopping time τ of Li, Soltanolkotabi & Oymak (2019) (``traj.info['early_stop']``)
-and keeps the oracle best-ℓ2 iterate (``traj.info['oracle']``) alongside; its stored trajectory
+iterate at the stopping time τ of Li, Soltanolkotabi & Oymak (2019) (``traj.early_stop``)
+and keeps the oracle best-ℓ2 iterate (``traj.oracle``) alongside; its stored trajectory
 is GD's, cut at τ.
 
 Workers only compute (``run_task`` is a pure function of its task dict); the coordinator is the
@@ -48,7 +48,7 @@ class Plan:
 
     @property
     def pending_runs(self) -> int:
-        return sum(len(t["records"]) for t in self.tasks)
+        return sum(len(t["records"]) for task in self.tasks for t in task.get("batch", [task]))
 
 
 def make_plan(points: list, methods: list, seeds: int, done: set, varying: list) -> Plan:
@@ -136,12 +136,16 @@ def _thread_limits(threads: int, backend: str):
     torch's threads are limited for every backend: the numpy GD step runs torch's kernels on
     numpy memory (theorem_lab/step.py), so two numpy workers would otherwise oversubscribe.
     """
+    import sys
+
     from threadpoolctl import threadpool_limits
-    torch_before = None
-    if backend in ("torch", "numpy"):
+    torch_before, omp_before = None, os.environ.get("OMP_NUM_THREADS")
+    if backend == "torch" or "torch" in sys.modules:
         import torch
         torch_before = torch.get_num_threads()
         torch.set_num_threads(threads)
+    else:   # torch not imported (the engine may not need it): a later import reads this
+        os.environ["OMP_NUM_THREADS"] = str(threads)
     try:
         with threadpool_limits(threads):
             yield
@@ -149,52 +153,125 @@ def _thread_limits(threads: int, backend: str):
         if torch_before is not None:
             import torch
             torch.set_num_threads(torch_before)
+        elif omp_before is None:
+            os.environ.pop("OMP_NUM_THREADS", None)
+        else:
+            os.environ["OMP_NUM_THREADS"] = omp_before
 
 
 def run_task(task: dict, progress: Optional[Callable[[int], None]] = None) -> list:
-    """Train one trajectory and return its records. Pure: reads nothing, writes nothing.
+    """Train one trajectory, or one batch of them, and return its records. Pure: reads
+    nothing, writes nothing.
 
     ``task``: {'task_id', 'config' (RunConfig dict of the trajectory), 'records' (the run_ids
-    wanted from it), 'threads'}. Exceptions become 'error' records; KeyboardInterrupt propagates.
+    wanted from it), 'threads'}, or a batch {'task_id', 'batch': [such tasks], 'threads'} made
+    by ``batch_tasks`` (its trajectories run as one engine batch). Exceptions become 'error'
+    records; out of memory splits a batch in halves and retries; KeyboardInterrupt propagates.
     """
-    import theorem_lab as tl
-
-    cfg = RunConfig(**task["config"])
     threads = int(task.get("threads", 1))
-    env = environment(task["config"], threads)
-    started = time.time()
+    members = task.get("batch", [task])
+    counter = _RunSteps(progress)
+    with _thread_limits(threads, members[0]["config"]["backend"]):
+        return list(_train_groups(members, threads, counter))
+
+
+class _RunSteps:
+    """progress(t) of the engine -> run-steps done (finished groups + t × the group's runs)."""
+
+    def __init__(self, progress):
+        self.progress, self.done, self.runs = progress, 0, 1
+
+    def __call__(self, t: int):
+        if self.progress is not None:
+            self.progress(self.done + t * self.runs)
+
+
+def _train_groups(members: list, threads: int, counter: _RunSteps):
+    """Yield the records of ``members`` trained as one batch; halve it on out-of-memory."""
+    counter.runs = len(members)
     try:
-        with _thread_limits(threads, cfg.backend):
+        records = _train_batch(members, threads, counter)
+    except MemoryError as exc:
+        if len(members) == 1:
+            yield from error_records(members[0], exc, time.time())
+            return
+        half = len(members) // 2
+        for part in (members[:half], members[half:]):
+            yield from _train_groups(part, threads, counter)
+        return
+    counter.done += members[0]["config"]["steps"] * len(members)
+    yield from records
+
+
+def _is_oom(exc: BaseException) -> bool:
+    return isinstance(exc, MemoryError) or "out of memory" in str(exc).lower()
+
+
+def _train_batch(members: list, threads: int, progress) -> list:
+    """One engine batch of the members' trajectories; their records (errors per member)."""
+    import theorem_lab as tl
+    from theorem_lab.train import train_many
+
+    started = time.time()
+    cfgs, datas, nets, ok, out = [], [], [], [], []
+    for task in members:                         # a bad data set fails its run only
+        cfg = RunConfig(**task["config"])
+        try:
             data = tl.make_clusterable(n=cfg.n, K=cfg.clusters, d=cfg.dim, eps=cfg.eps,
                                        rho=cfg.rho, seed=cfg.data_seed, n_test=cfg.n_test,
                                        min_separation=cfg.min_separation)
             net = tl.TwoLayerNet.init(d=cfg.dim, k=cfg.width, activation=cfg.activation,
                                       seed=cfg.init_seed)
-            traj = tl.train(data, net, method=cfg.method, steps=cfg.steps, lr=cfg.lr,
-                            schedule=cfg.schedule, label_fn=cfg.label_fn or "clipped",
-                            backend=cfg.backend, device=cfg.device, dtype=cfg.dtype,
-                            log_every=cfg.log_every, rho_h=cfg.rho_h, progress=progress)
+        except Exception as exc:
+            out.extend(error_records(task, exc, started, environment(task["config"], threads)))
+            continue
+        datas.append(data)
+        nets.append(net)
+        cfgs.append(cfg)
+        ok.append(task)
+    if not ok:
+        return out
+    try:
+        trajs = train_many(datas, nets, method=[c.method for c in cfgs], steps=cfgs[0].steps,
+                           lr=[c.lr for c in cfgs], schedule=[c.schedule for c in cfgs],
+                           label_fn=[c.label_fn or "clipped" for c in cfgs],
+                           backend=cfgs[0].backend, device=cfgs[0].device, dtype=cfgs[0].dtype,
+                           log_every=cfgs[0].log_every, rho_h=[c.rho_h for c in cfgs],
+                           progress=progress)
     except KeyboardInterrupt:
         raise
     except Exception as exc:   # recorded, the sweep goes on
-        return error_records(task, exc, started, env)
-    if traj.info["status"] == "interrupted":
+        if _is_oom(exc):
+            raise MemoryError(str(exc)) from exc
+        for task in ok:
+            out.extend(error_records(task, exc, started, environment(task["config"], threads)))
+        return out
+    if any(t.status == "interrupted" for t in trajs):
         raise KeyboardInterrupt
     ended = time.time()
+    share = (ended - started) / len(ok)          # a batch's wall time shared out per run
+    for task, cfg, data, net, traj in zip(ok, cfgs, datas, nets, trajs):
+        out.extend(_records(task, cfg, data, net, traj, started, share,
+                            environment(task["config"], threads)))
+    return out
+
+
+def _records(task, cfg, data, net, traj, started: float, seconds: float, env: dict) -> list:
+    """The store records one trajectory yields (early-stop and gd share GD's)."""
     context = {"sqrt_n": math.sqrt(data.n), "n_corrupted": int(data.corrupted.sum()),
                "noise_l2": 2 * math.sqrt(int(data.corrupted.sum())),
                "rho_observed": data.rho, "eps_observed": data.eps_observed,
                "activation_note": net.activation.note, "smooth": net.activation.smooth}
-    info = _plain({k: v for k, v in traj.info.items() if k != "config"})
+    info = _plain({k: v for k, v in traj.info.as_dict().items() if k != "config"})
     rows = traj.rows()
     out = []
     for want in task["records"]:
         summary, status, error, kept = _summarise_run(want["method"], traj, rows, cfg.steps)
         out.append({"run_id": want["run_id"], "cell": want["cell"], "method": want["method"],
                     "seed": cfg.seed, "status": status, "error": error, "started": started,
-                    "ended": ended, "seconds": ended - started, "task_id": task["task_id"],
+                    "ended": started + seconds, "seconds": seconds, "task_id": task["task_id"],
                     "config": want["config"], "summary": _plain({**summary, **context,
-                                                                 "seconds": ended - started}),
+                                                                 "seconds": seconds}),
                     "info": info, "environment": env, "rows": kept})
     return out
 
@@ -223,18 +300,65 @@ def instability(rows: list, lr: float, lr_rule: str) -> "str | None":
     return None
 
 
+# --- batching --------------------------------------------------------------------------
+
+BATCH_KEY = ("n", "dim", "n_test", "width", "activation", "steps", "log_every", "backend",
+             "device", "dtype")
+AUTO_BATCH_MAX = 256          # runs per batch at most with --batch auto
+CPU_BATCH_BYTES = 1 << 30     # --batch auto on the CPU: engine state of a batch ≤ 1 GiB
+
+
+def task_steps(task: dict) -> int:
+    """Run-steps of a task (a batch counts each of its runs)."""
+    return sum(t["config"]["steps"] for t in task.get("batch", [task]))
+
+
+def batch_tasks(tasks: list, batch: "str | int") -> list:
+    """Group tasks of equal ``BATCH_KEY`` into batch tasks of at most ``batch`` runs ('off':
+    the tasks unchanged; 'auto': as many as fit ``batch_budget`` bytes, ≤ AUTO_BATCH_MAX)."""
+    if batch == "off" or batch == 1:
+        return tasks
+    groups: dict = {}
+    for task in tasks:
+        groups.setdefault(tuple(task["config"][k] for k in BATCH_KEY), []).append(task)
+    out = []
+    for key, members in groups.items():
+        c = dict(zip(BATCH_KEY, key))
+        size = batch if batch != "auto" else max(1, min(AUTO_BATCH_MAX, batch_budget(c["device"])
+                                                        // _run_bytes(c)))
+        for i in range(0, len(members), size):
+            part = members[i:i + size]
+            out.append(part[0] if len(part) == 1 else
+                       {"task_id": config_hash([t["task_id"] for t in part]), "batch": part,
+                        "config": part[0]["config"]})
+    return out
+
+
+def _run_bytes(c: dict) -> int:
+    from theorem_lab.engine import state_bytes
+    return state_bytes(1, c["n"], c["dim"], c["width"], c["n_test"], c["steps"], c["dtype"])
+
+
+def batch_budget(device: str) -> int:
+    """Bytes a batch may use: half the free memory of the GPU, or ``CPU_BATCH_BYTES``."""
+    if device == "cuda":
+        import torch
+        return torch.cuda.mem_get_info()[0] // 2
+    return CPU_BATCH_BYTES
+
+
 def _summarise_run(method: str, traj, rows: list, steps: int):
     """(summary, status, error, trajectory rows) of one record from a trajectory."""
     summary, status, error, kept = _summarise_trajectory(method, traj, rows)
     if status == "finished":
-        why = instability(kept, traj.info["lr"], traj.info["lr_rule"])
+        why = instability(kept, traj.info.lr, traj.info.lr_rule)
         if why is not None:
             status, error = "unstable", why
     return summary, status, error, kept
 
 
 def _summarise_trajectory(method: str, traj, rows: list):
-    info = traj.info
+    info = traj.info.as_dict()
     status, error = "finished", None
     if info["status"] == "diverged":
         status = "diverged"
@@ -267,6 +391,8 @@ def _summarise_trajectory(method: str, traj, rows: list):
 
 def error_records(task: dict, exc: BaseException, started: float, env: Optional[dict] = None) -> list:
     """'error' records for every run of a task that raised (or whose worker was lost)."""
+    if "batch" in task:
+        return [r for t in task["batch"] for r in error_records(t, exc, started, env)]
     last = traceback.format_exception_only(type(exc), exc)[-1].strip()
     where = traceback.extract_tb(exc.__traceback__)[-1:] if exc.__traceback__ else []
     text = last + (f" (at {where[0].filename}:{where[0].lineno})" if where else "")
@@ -355,9 +481,54 @@ def summarise(plan: Plan, runs: dict) -> list:
     return cells
 
 
+CACHE_ENV = "THEOREM_LAB_CACHE_DIR"   # where cached vacuity reports go ('off': no cache)
+
+
+def _cache_file(point: dict):
+    """The cache file of a point's vacuity report: keyed by the point and the source of the
+    code that computes it (constants, requirements, data), so an edit invalidates it."""
+    import hashlib
+    from pathlib import Path
+
+    import theorem_lab
+    from theorem_lab import proofs_check
+    where = os.environ.get(CACHE_ENV) or str(Path.home() / ".cache" / "theorem-lab")
+    if where == "off":
+        return None
+    sources = [Path(proofs_check.__file__).with_name(f) for f in ("constants.py", "requirements.py")]
+    sources.append(Path(theorem_lab.__file__).with_name("data.py"))
+    digest = hashlib.sha256(b"".join(p.read_bytes() for p in sources)).hexdigest()[:16]
+    return Path(where) / "requirements" / f"{config_hash({'point': point, 'code': digest})}.json"
+
+
 def hypotheses(point: dict) -> dict:
     """Theorem 1's explicit conditions at this grid point, on the seed-0 data (the vacuity
-    report of ``theorem_lab.proofs_check.requirements``: required width, allowed ε, the schedule's decay)."""
+    report of ``theorem_lab.proofs_check.requirements``: required width, allowed ε, the schedule's decay).
+
+    Cached on disk per (point, code version) in ``$THEOREM_LAB_CACHE_DIR`` (default
+    ~/.cache/theorem-lab): the report needs sympy, whose import and the constants' composition
+    cost 1.3-3.6 s, more than a small sweep's arithmetic."""
+    import json
+
+    path = _cache_file(point)
+    if path is not None and path.exists():
+        try:
+            return json.loads(path.read_text())
+        except (OSError, ValueError):
+            pass                              # unreadable: recompute and rewrite
+    report = _plain(_hypotheses(point))
+    if path is not None:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_text(json.dumps(report))
+            os.replace(tmp, path)
+        except OSError:
+            pass                              # a read-only home: no cache, same report
+    return report
+
+
+def _hypotheses(point: dict) -> dict:
     import theorem_lab as tl
     from theorem_lab.proofs_check.requirements import theorem_requirements
 

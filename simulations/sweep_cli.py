@@ -66,6 +66,9 @@ def configure(parser):
     r.add_argument("--workers", default=None, metavar="W", help="worker processes (default: cores)")
     r.add_argument("--executor", default="local", help="local (default) or ray")
     r.add_argument("--address", default=None, help="Ray cluster address (with --executor ray)")
+    r.add_argument("--batch", default="auto", metavar="B",
+                   help="runs of one shape trained together: auto (as many as fit memory), off "
+                        "(one at a time) or a number (default auto)")
     r.add_argument("--out", default=None, help="output directory (default runs/<name>)")
     r.add_argument("--name", default=None, help="sweep name for the default --out (letters, "
                    "digits, '.', '_', '-')")
@@ -108,6 +111,8 @@ def _validated(args):
                                                   "seeds": seeds})[:8]
     out = check_output_dir("--out", Path("runs") / name if args.out is None else args.out,
                            G.OWNER)
+    args.batch_size = (args.batch if args.batch in ("auto", "off")
+                       else G.parse_int(args.batch, "--batch", low=1))
     return points, varying, methods, seeds, workers, out, wait
 
 
@@ -167,20 +172,21 @@ def _run(args, points, varying, methods, seeds, workers, out) -> int:
 
     from .executors import make_executor
     from .store import ResultStore
-    from .sweep import execute, make_plan, merge_plans, summarise
+    from .sweep import batch_tasks, execute, make_plan, merge_plans, summarise, task_steps
 
     started = time.perf_counter()
     store = ResultStore(out)
     store.record_sweep({"points": points, "methods": methods, "seeds": seeds})
     plan = make_plan(points, methods, seeds, store.final_ids(), varying)
+    plan.tasks = batch_tasks(plan.tasks, args.batch_size)
     executor = make_executor(args.executor, workers, len(plan.tasks), args.address)
     log = sys.stderr
     log.write(f"sweep: {len(points)} cell(s) × {len(methods)} method(s) × {seeds} seed(s) = "
               f"{plan.total_runs} run(s); {plan.skipped} already stored, {plan.pending_runs} to run "
-              f"as {len(plan.tasks)} trajectories on {type(executor).__name__} -> {out}\n")
+              f"as {len(plan.tasks)} task(s) on {type(executor).__name__} -> {out}\n")
     runs_bar = tqdm(total=plan.pending_runs, desc="runs ", unit="run", file=log, position=0,
                     disable=not plan.tasks, dynamic_ncols=True)
-    steps_bar = tqdm(total=sum(t["config"]["steps"] for t in plan.tasks), desc="steps", unit="step",
+    steps_bar = tqdm(total=sum(task_steps(t) for t in plan.tasks), desc="steps", unit="step",
                      file=log, position=1, disable=not plan.tasks, dynamic_ncols=True)
     try:
         execute(plan, executor, store, runs_bar.update, steps_bar.update)

@@ -18,6 +18,7 @@ import theorem_lab as tl
 from theorem_lab.data import check_rho_realisable
 from theorem_lab.errors import check_choice, check_fits, check_int, check_real, fail
 from theorem_lab.network import init_seed
+from theorem_lab.train import train_many
 
 from .sweep import CONVERGED_FRACTION
 
@@ -84,13 +85,13 @@ def search(cfg: WidthSearch, progress: Optional[Callable[[int, int], None]] = No
     threshold = cfg.fraction * math.sqrt(cfg.n)
     rows = []
     for k in cfg.widths():
-        errors = []
-        for s, data in enumerate(datasets):
-            net = tl.TwoLayerNet.init(d=cfg.d, k=k, activation=cfg.activation, seed=init_seed(s))
-            traj = tl.train(data, net, steps=cfg.steps, schedule=cfg.schedule, log_every=cfg.steps)
-            errors.append(traj.final["l2_clean"] if traj.status == "finished" else math.inf)
-            if progress is not None:
-                progress(k, s)
+        nets = [tl.TwoLayerNet.init(d=cfg.d, k=k, activation=cfg.activation, seed=init_seed(s))
+                for s in range(cfg.seeds)]
+        trajs = train_many(datasets, nets, steps=cfg.steps, schedule=cfg.schedule,
+                           log_every=cfg.steps)          # the seeds of one width: one batch
+        errors = [t.final["l2_clean"] if t.status == "finished" else math.inf for t in trajs]
+        for s in range(cfg.seeds) if progress is not None else ():
+            progress(k, s)
         rows.append({"width": k, "l2_clean": errors, "max_l2_clean": max(errors),
                      "success": all(e <= threshold for e in errors)})
     empirical = None

@@ -5,6 +5,7 @@ Profiles (SciPy's conftest.py does the same): ``ci`` (default: derandomized, bou
 """
 
 import os
+import tempfile
 
 import numpy as np
 import pytest
@@ -70,3 +71,7 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.skip(reason="slow: set THEOREM_LAB_SLOW=1"))
         if "gpu" in item.keywords and not has_cuda:
             item.add_marker(pytest.mark.skip(reason="needs a CUDA device"))
+
+
+# Cached vacuity reports (simulations/sweep.py::hypotheses) go to a per-session folder, not ~/.cache.
+os.environ.setdefault("THEOREM_LAB_CACHE_DIR", tempfile.mkdtemp(prefix="theorem-lab-cache-"))

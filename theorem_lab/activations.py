@@ -119,16 +119,20 @@ def _relu_both(z):
 
 
 def _sup_abs(g: Callable) -> float:
-    """sup_z |g(z)| for a bounded g whose maximiser lies well inside [-40, 40]."""
-    from scipy.optimize import minimize_scalar
+    """sup_z |g(z)| for a bounded g whose maximiser lies well inside [-40, 40].
 
+    A grid of step 8e-4 brackets the maximiser; two zooms of 10⁴ points around it locate it to
+    ~1e-10 in z, so a smooth maximum is found to ~1e-13 (the error of a grid maximum is second
+    order in the step). numpy only: scipy.optimize cost 0.85 s to import, per process."""
     z = np.linspace(-40.0, 40.0, 100_001)
-    vals = np.abs(g(z))
-    i = int(np.argmax(vals))
-    lo, hi = z[max(i - 2, 0)], z[min(i + 2, z.size - 1)]
-    res = minimize_scalar(lambda t: -abs(float(g(np.array([t]))[0])), bounds=(lo, hi),
-                          method="bounded", options={"xatol": 1e-12})
-    return max(float(vals[i]), -float(res.fun))
+    best = 0.0
+    for _ in range(3):
+        vals = np.abs(g(z))
+        i = int(np.argmax(vals))
+        best = max(best, float(vals[i]))
+        lo, hi = z[max(i - 2, 0)], z[min(i + 2, z.size - 1)]
+        z = np.linspace(lo, hi, 10_001)
+    return best
 
 
 @dataclass(frozen=True)

@@ -14,25 +14,27 @@ same footing. The loop logs the Theorem 1 quantities of ``trajectory.COLUMNS`` e
 from __future__ import annotations
 
 import math
+import os
 import time
 from dataclasses import asdict, dataclass
-from typing import Callable, Literal, Optional
+from typing import Callable, Literal, Optional, Sequence
 
 import numpy as np
 
-from .backend import resolve_backend
+from . import engine
+from .backend import resolve_backend, to_numpy
 from .covariance import lambda_of
 from .data import ClusterableData
-from .errors import check_array, check_choice, check_instance, check_int, check_real
+from .engine import RunInputs, log_steps
+from .errors import ParameterError, check_array, check_choice, check_instance, check_int, check_real
+from .kernel_choice import choices
 from .kernels import lambda_max, support_basis, track_spectrum
 from .network import TwoLayerNet
 from .schedules import T2, label_function, parse_schedule
-from .step import GradientStep
-from .trajectory import Trajectory
+from .trajectory import RunInfo, Trajectory
 
 METHODS = ("self-distill", "gd", "early-stop")
 LR_RULES = ("auto", "theorem")
-DIVERGE_FACTOR = 1e6   # a loss above this multiple of max(initial loss, 1) counts as exploding
 LSO_DELTA = 0.1        # failure probability δ inside the LSO19 stopping time
 _OWNER = "train"
 
@@ -102,128 +104,143 @@ def train(data: ClusterableData, net: TwoLayerNet, method: str = "self-distill",
           progress: Optional[Callable[[int], None]] = None) -> Trajectory:
     """Run one of ``METHODS`` from ``net.W`` on ``data``; return the ``Trajectory``.
 
-    A non-finite or exploding loss stops the run with status 'diverged' at that step; Ctrl-C
-    stops it with status 'interrupted'. Either way the trajectory so far is returned.
-    ``track_every=m`` adds, every m steps, the spectral quantities of
-    ``kernels.track_spectrum`` (σ_min(J(W_t, X̃), S₊), λ_min(J_tJ_tᵀ), the top-K NTK
-    eigenvalues) to ``traj.tracked``; they cost an n×n eigendecomposition each.
-    ``progress(t)`` is called after each step (for progress bars).
+    The B = 1 case of ``train_many`` (the engine, engine.py). A non-finite or exploding loss
+    stops the run with status 'diverged' at that step; Ctrl-C stops it with status
+    'interrupted'. Either way the trajectory so far is returned. ``track_every=m`` adds, every
+    m steps, the spectral quantities of ``kernels.track_spectrum`` (σ_min(J(W_t, X̃), S₊),
+    λ_min(J_tJ_tᵀ), the top-K NTK eigenvalues) to ``traj.tracked``; they cost an n×n
+    eigendecomposition each. ``progress(t)`` is called for every step t (in bursts).
     """
-    check_train_args(data, net)
+    return train_many([data], [net], method, steps, lr, schedule, label_fn, backend, device,
+                      dtype, log_every, rho_h, track_every, progress)[0]
+
+
+def train_many(datas: Sequence[ClusterableData], nets: Sequence[TwoLayerNet],
+               method: "str | Sequence[str]" = "self-distill", steps: int = 3000, lr="auto",
+               schedule="linear", label_fn="clipped", backend: str = "numpy",
+               device: str = "cpu", dtype: str = "float64", log_every: int = 10,
+               rho_h=None, track_every: Optional[int] = None,
+               progress: Optional[Callable[[int], None]] = None) -> list:
+    """``train`` for B runs of one shape at once: run b trains ``nets[b]`` on ``datas[b]``.
+
+    ``method``, ``lr``, ``schedule``, ``label_fn`` and ``rho_h`` may be one value or one per
+    run; the data (n, d, n_test), the width, the activation, ``steps`` and the backend are
+    shared. Each run's ``Trajectory`` equals the one ``train`` gives it alone (to rounding:
+    the engine may pick different step kernels for different batch sizes, kernel_choice.py).
+    """
+    for data, net in zip(datas, nets):
+        check_train_args(data, net)
     if track_every is not None:
         check_int("track_every", track_every, _OWNER, low=1)
-    lr = "auto" if lr is None else lr
-    cfg = TrainConfig(method, steps, lr, schedule, label_fn, rho_h, backend, device, dtype,
-                      log_every).validated()
+    B = len(datas)
+    per = lambda x: list(x) if isinstance(x, (list, tuple)) else [x] * B   # noqa: E731
+    cfgs = [TrainConfig(m, steps, "auto" if l is None else l, sc, h, rh, backend, device, dtype,
+                        log_every).validated()
+            for m, l, sc, h, rh in zip(per(method), per(lr), per(schedule), per(label_fn), per(rho_h))]
+    if B == 0 or len({net.activation.name for net in nets}) != 1 or len(nets) != B:
+        raise ParameterError("The 'nets' parameter of train_many must hold one network per data "
+                             "set (at least one), all with the same activation.")
+    if track_every is not None and B > 1:
+        raise ParameterError("The 'track_every' parameter of train_many is for one run (train); "
+                             f"got {B} runs. Track them one at a time with train(...).")
     from .sizes import check_size, trajectory_bytes
     check_size(_OWNER, {}, trajectory_bytes(steps, log_every),
                what=f"the per-step record of {steps} steps")
-    sched = parse_schedule("constant:value=1" if method != "self-distill" else schedule, steps)
     bk = resolve_backend(backend, device, dtype, _OWNER)
-    xp, put = bk.xp, bk.asarray
+    act = nets[0].activation
+    started = time.perf_counter()
+    runs, meta = zip(*(_resolve(cfg, data, net) for cfg, data, net in zip(cfgs, datas, nets)))
+    tracked: list = []
+    observe = None
+    if track_every is not None:
+        observe = _tracker(datas[0], nets[0], bk, tracked)
+    log_at = log_steps(steps, log_every, range(0, steps + 1, track_every or steps + 1))
+    outcomes = engine.run(runs, nets[0].v, act, steps, bk, log_at, observe=observe,
+                          observe_at=log_steps(steps, track_every) if track_every else (),
+                          progress=progress)
+    seconds = (time.perf_counter() - started) / B
+    kernel = engine_kernel(bk, act)
+    trajs = []
+    for cfg, data, net, run, m, out in zip(cfgs, datas, nets, runs, meta, outcomes):
+        snap = _snapshot(net, data, bk)
+        info = RunInfo(status=out.status, steps_done=out.steps_done, lr=run.lr,
+                       lr_rule=cfg.lr if isinstance(cfg.lr, str) else "fixed",
+                       lambda_max_J0=m["lambda_max_J0"], lambda_C=m["lambda_C"],
+                       schedule=m["schedule"], T1=out.T1, T1_stable=out.T1_stable,
+                       T2=T2(out.alphas, data.n), early_stop_step=run.tau,
+                       early_stop=snap(out.W_stop, run.tau) if out.W_stop is not None else None,
+                       oracle=snap(out.W_best, out.best_step), diverged_step=out.diverged_step,
+                       seconds=seconds, activation_note=act.note, kernel=kernel,
+                       config=asdict(cfg))
+        traj = Trajectory(columns=out.columns, info=info)
+        traj.W_final = out.W_final
+        trajs.append(traj)
+    if tracked:
+        names = list(tracked[0][1])
+        trajs[0].tracked = {"tracked_step": np.array([s for s, _ in tracked], dtype=float),
+                            **{k: np.array([q[k] for _, q in tracked]) for k in names}}
+    return trajs
+
+
+def _resolve(cfg: TrainConfig, data: ClusterableData, net: TwoLayerNet):
+    """One run's engine inputs (η, α_t table, h, τ₀) and the values its record reports."""
+    sched = parse_schedule("constant:value=1" if cfg.method != "self-distill" else cfg.schedule,
+                           cfg.steps)
+    bk = resolve_backend(cfg.backend, cfg.device, cfg.dtype, _OWNER)
     act = net.activation
-    n = data.n
-
-    X, y, y_true = put(data.X), put(data.y), put(data.y_true)
-    X_test, y_test = put(data.X_test), put(data.y_test)
-    U = put(support_basis(data.cluster))                                  # (n, K) basis of S₊
-    W0 = put(net.W)
-    W = xp.asarray(W0, copy=True)
-    v = put(net.v)
-    h = label_function(label_fn, data.rho if rho_h is None else rho_h)
-    step = GradientStep(X, v, act)
-
-    lam_max = lambda_max(W0, X, act, v=v)
-    if lr == "theorem":
-        eta = 1.0 / (2 * act.Gamma ** 2 * n)
-    elif lr == "auto":
+    lam_max = lambda_max(bk.asarray(net.W), bk.asarray(data.X), act, v=bk.asarray(net.v))
+    if cfg.lr == "theorem":
+        eta = 1.0 / (2 * act.Gamma ** 2 * data.n)
+    elif cfg.lr == "auto":
         eta = 1.0 / lam_max
     else:
-        eta = float(lr)
+        eta = float(cfg.lr)
     lam_C = lambda_of(data.centers, act)
-    tau_lso = lso_stopping_time(data, act.Gamma, eta, lam_C)
+    host = lambda a: np.asarray(to_numpy(a), dtype=np.float64)          # noqa: E731
+    run = RunInputs(X=host(data.X), y=host(data.y), y_true=host(data.y_true),
+                    X_test=host(data.X_test), y_test=host(data.y_test),
+                    U=support_basis(data.cluster), W0=host(net.W), lr=eta,
+                    alpha=None if sched.adaptive else sched.values(cfg.steps),
+                    adaptive_lam=sched.params.get("lam", 1.0), label_fn=cfg.label_fn,
+                    rho_h=data.rho if cfg.rho_h is None else cfg.rho_h,
+                    tau=lso_stopping_time(data, act.Gamma, eta, lam_C))
+    label_function(cfg.label_fn, run.rho_h)          # validates h (and ρ_h < 1/2 for clipped)
+    return run, {"lambda_max_J0": lam_max, "lambda_C": lam_C, "schedule": sched.spec}
+
+
+def _snapshot(net: TwoLayerNet, data: ClusterableData, bk):
+    """snap(W, t): the oracle / early-stop record of the iterate W (step t)."""
+    X, y, y_true = bk.asarray(data.X), bk.asarray(data.y), bk.asarray(data.y_true)
+    X_test, y_test = bk.asarray(data.X_test), bk.asarray(data.y_test)
+    W0, xp = bk.asarray(net.W), bk.xp
 
     def norm(a):
         return float(xp.linalg.vector_norm(a))
 
     def accuracy(f, labels):
-        return float(xp.mean(xp.astype(xp.sign(f) == labels, f.dtype))) if labels.shape[0] else float("nan")
+        return float(xp.mean(xp.astype(xp.sign(f) == labels, f.dtype)))
 
-    X_centers = put(data.X_centers) if track_every is not None else None
-    rows, alphas, tracked = [], [], []
-    info = {"status": "finished", "lr": eta, "lr_rule": lr if isinstance(lr, str) else "fixed",
-            "lambda_max_J0": lam_max, "lambda_C": lam_C, "schedule": sched.spec, "T1": None,
-            "T1_stable": None, "early_stop_step": tau_lso, "diverged_step": None,
-            "activation_note": act.note, "config": asdict(cfg)}
-    best = (math.inf, 0, xp.asarray(W, copy=True))
-    stop_W = None
-    path, loss0 = 0.0, None
-    started = time.perf_counter()
-    t = 0
-    try:
-        for t in range(steps + 1):
-            f = step.forward(W)                                               # (n,)
-            acc_noisy = accuracy(f, y)
-            alpha = sched.alpha(t, acc_noisy)
-            target = y if alpha == 1.0 else alpha * y + (1 - alpha) * h(f)   # ŷ_t, detached
-            r = f - target
-            loss = 0.5 * float(xp.sum(r * r))
-            l2_clean = norm(f - y_true)
-            alphas.append(alpha)
-            all_correct = bool(xp.all(xp.sign(f) == y_true))
-            if all_correct and info["T1"] is None:
-                info["T1"] = t
-            if all_correct and info["T1_stable"] is None:
-                info["T1_stable"] = t
-            elif not all_correct:
-                info["T1_stable"] = None
-            if l2_clean < best[0]:
-                best = (l2_clean, t, xp.asarray(W, copy=True))
-            if t == tau_lso:
-                stop_W = xp.asarray(W, copy=True)
-            loss0 = loss if loss0 is None else loss0
-            diverged = not math.isfinite(loss) or loss > DIVERGE_FACTOR * max(loss0, 1.0)
-            if diverged or t % log_every == 0 or t == steps or (track_every and t % track_every == 0):
-                f_test = net.with_weights(W).forward(X_test) if X_test.shape[0] else X_test[:, 0]
-                rows.append({
-                    "step": t, "alpha": alpha, "loss": loss, "l2_clean": l2_clean,
-                    "l2_noisy": norm(f - y), "l2_target": math.sqrt(2 * loss),
-                    "l2_target_proj": norm(U.T @ r), "acc_clean": accuracy(f, y_true),
-                    "acc_noisy": acc_noisy, "margin": float(xp.min(y_true * f)),
-                    "dist_init": norm(W - W0), "path_length": path,
-                    "test_l2": norm(f_test - y_test), "test_acc": accuracy(f_test, y_test)})
-                if track_every is not None and (t % track_every == 0 or t == steps):
-                    tracked.append((t, track_spectrum(W, X, X_centers, U, act, v)))
-            if diverged:
-                info.update(status="diverged", diverged_step=t)
-                break
-            if t == steps:
-                break
-            G = step.gradient(r)                                              # (k, d)
-            W = W - eta * G
-            path += eta * norm(G)
-            if progress is not None:
-                progress(t + 1)
-    except KeyboardInterrupt:
-        info["status"] = "interrupted"
-
-    def snapshot(Ws, at):
+    def snap(Ws, at):
         fw = net.with_weights(Ws)
-        f, f_test = fw.forward(X), fw.forward(X_test) if X_test.shape[0] else None
+        f = fw.forward(X)
+        test_acc = accuracy(fw.forward(X_test), y_test) if X_test.shape[0] else float("nan")
         return {"step": at, "l2_clean": norm(f - y_true), "acc_clean": accuracy(f, y_true),
-                "test_acc": accuracy(f_test, y_test) if f_test is not None else float("nan"),
-                "l2_noisy": norm(f - y), "margin": float(xp.min(y_true * f)),
+                "test_acc": test_acc, "l2_noisy": norm(f - y), "margin": float(xp.min(y_true * f)),
                 "dist_init": norm(Ws - W0)}
+    return snap
 
-    info["steps_done"] = t
-    info["T2"] = T2(np.array(alphas), n)
-    info["oracle"] = snapshot(best[2], best[1])
-    info["early_stop"] = snapshot(stop_W, tau_lso) if stop_W is not None else None
-    info["seconds"] = time.perf_counter() - started
-    traj = Trajectory.from_rows(rows, info)
-    if tracked:
-        names = list(tracked[0][1])
-        traj.tracked = {"tracked_step": np.array([s for s, _ in tracked], dtype=float),
-                        **{k: np.array([q[k] for _, q in tracked]) for k in names}}
-    traj.W_final = W
-    return traj
+
+def _tracker(data: ClusterableData, net: TwoLayerNet, bk, tracked: list):
+    """observe(...) for ``track_every``: the spectra of run 0 at the observed steps."""
+    X, U, v = bk.asarray(data.X), bk.asarray(support_basis(data.cluster)), bk.asarray(net.v)
+    X_centers = bk.asarray(data.X_centers)
+
+    def observe(t, W, f, target, alpha):
+        tracked.append((t, track_spectrum(W[0], X, X_centers, U, net.activation, v)))
+    return observe
+
+
+def engine_kernel(bk, act) -> str:
+    """The step kernel the engine chose for the last batch of this (backend, activation)."""
+    picks = [c for c in choices().values() if c.key[:4] == (bk.name, bk.device, bk.dtype, act.name)]
+    return picks[-1].chosen if picks else os.environ.get("THEOREM_LAB_KERNEL", "")

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
-import numpy as np
+from dataclasses import asdict, dataclass, field
+from typing import Optional
 
 # One column per quantity, one row per logged step (spec §5.1, Q-8 … Q-13).
 COLUMNS = (
@@ -26,33 +25,55 @@ COLUMNS = (
 
 
 @dataclass
+class RunInfo:
+    """The per-run results of one training run (a typed record; ``as_dict`` for storage)."""
+
+    status: str = "finished"           # 'finished' | 'diverged' | 'interrupted'
+    steps_done: int = 0                # the last step the trajectory reaches
+    lr: float = float("nan")           # η used
+    lr_rule: str = "auto"              # 'auto' | 'theorem' | 'fixed'
+    lambda_max_J0: float = float("nan")  # λ_max(J₀J₀ᵀ)
+    lambda_C: float = float("nan")     # λ(C) = λ_min(Σ(C)) of the cluster centres
+    schedule: str = ""                 # the resolved α_t spec
+    T1: Optional[int] = None           # first step with sgn f = ỹ on every training point
+    T1_stable: Optional[int] = None    # first step from which that holds until the end
+    T2: Optional[int] = None           # first t with α_t < 1/(24√n)
+    early_stop_step: Optional[int] = None   # the LSO19 stopping time τ₀
+    early_stop: Optional[dict] = None  # the iterate at τ₀ (None if the run ended before it)
+    oracle: Optional[dict] = None      # the best-clean-ℓ2 iterate
+    diverged_step: Optional[int] = None
+    seconds: float = 0.0               # wall time of the run (a batch's time shared out)
+    activation_note: str = ""
+    kernel: str = ""                   # the step kernel the engine chose (kernel_choice.py)
+    config: dict = field(default_factory=dict)   # the resolved TrainConfig
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def _column(name):
+    return property(lambda self: self.columns[name], doc=f"the {name!r} column")
+
+
+def _value(name):
+    return property(lambda self: getattr(self.info, name), doc=f"``info.{name}``")
+
+
+@dataclass
 class Trajectory:
-    """``columns[name]`` is a float64 array over logged steps; ``info`` holds per-run results.
+    """``columns[name]`` is a float64 array over logged steps; ``info`` the ``RunInfo``.
 
-    Attribute access reaches both: ``traj.l2_clean`` (a column), ``traj.T1`` (a run value).
-
-    Run values: ``status`` ('finished' | 'diverged' | 'interrupted'), ``steps_done``, ``lr``,
-    ``lr_rule``, ``T1`` (first step with sgn f = ỹ on every training point, or None), ``T1_stable``
-    (first step from which that holds until the end), ``T2`` (first t with α_t < 1/(24√n)),
-    ``early_stop_step`` (the LSO19 stopping time τ₀, or None), ``early_stop`` (the iterate at
-    τ₀, None if the run ended before it) and ``oracle`` (the best-clean-ℓ2 iterate); both dicts
-    with step, l2_clean, acc_clean, test_acc, l2_noisy, margin, dist_init. Also
-    ``diverged_step``, ``seconds``, ``lambda_max_J0``, ``lambda_C``, ``schedule``,
-    ``activation_note`` and ``config`` (the resolved ``TrainConfig``).
+    ``traj.l2_clean`` (a column of ``COLUMNS``) and ``traj.T1`` (a ``RunInfo`` field) are
+    properties. ``tracked`` is a separate table with its own step column ``tracked_step``
+    (σ_min tracking of ``train(track_every=m)``): its rows need not be the logged rows.
+    ``early_stop`` and ``oracle`` are dicts with step, l2_clean, acc_clean, test_acc,
+    l2_noisy, margin, dist_init.
     """
 
     columns: dict = field(default_factory=dict)
-    info: dict = field(default_factory=dict)
-    tracked: dict = field(default_factory=dict)   # extra per-row columns (e.g. σ_min tracking)
+    info: RunInfo = field(default_factory=RunInfo)
+    tracked: dict = field(default_factory=dict)   # tracked_step + one column per quantity
     W_final: object = None                         # the last weights, in the run's namespace
-
-    def __getattr__(self, name):
-        if name in ("columns", "info", "tracked", "W_final"):
-            raise AttributeError(name)
-        for store in (self.columns, self.tracked, self.info):
-            if name in store:
-                return store[name]
-        raise AttributeError(f"Trajectory has no column or value {name!r}")
 
     def __len__(self) -> int:
         return len(self.columns.get("step", ()))
@@ -63,14 +84,21 @@ class Trajectory:
         return {k: float(v[-1]) for k, v in self.columns.items() if len(v)}
 
     def rows(self) -> list[dict]:
-        """One dict per logged step (columns and tracked quantities)."""
-        names = list(self.columns) + list(self.tracked)
-        data = {**self.columns, **self.tracked}
-        return [{k: float(data[k][i]) for k in names} for i in range(len(self))]
+        """One dict per logged step; tracked quantities join the row of their step (NaN on
+        logged steps without a tracked value)."""
+        names = [c for c in self.tracked if c != "tracked_step"]
+        at = {float(s): i for i, s in enumerate(self.tracked.get("tracked_step", ()))}
+        out = []
+        for i in range(len(self)):
+            row = {k: float(v[i]) for k, v in self.columns.items()}
+            j = at.get(row["step"])
+            row.update({k: float(self.tracked[k][j]) if j is not None else float("nan")
+                        for k in names})
+            out.append(row)
+        return out
 
-    @classmethod
-    def from_rows(cls, rows: list[dict], info: dict) -> "Trajectory":
-        cols = {c: np.array([r[c] for r in rows], dtype=float) for c in COLUMNS if rows and c in rows[0]}
-        extra = {c: np.array([r[c] for r in rows], dtype=float)
-                 for c in (rows[0] if rows else {}) if c not in COLUMNS}
-        return cls(columns=cols, info=dict(info), tracked=extra)
+
+for _name in COLUMNS:
+    setattr(Trajectory, _name, _column(_name))
+for _name in RunInfo.__dataclass_fields__:        # traj.T1, traj.oracle, traj.config, ...
+    setattr(Trajectory, _name, _value(_name))

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from theorem_lab.errors import ParameterError, check_choice, check_real, fail
+from theorem_lab.errors import check_choice, check_real, fail
 
 NOISE_TYPES = ("symmetric", "asymmetric", "pairflip", "human")
 CONVENTIONS = ("uniform-all", "uniform-other")

@@ -13,11 +13,10 @@ checkpoint; a finished run is reported, not retrained. Ctrl-C: epochs done so fa
 
 from __future__ import annotations
 
-import json
 import sys
 
 from theorem_lab.errors import check_writable_dir
-from theorem_lab.simulations.store import _finite   # as sweep_cli: NaN -> null
+from theorem_lab.output import strict_json          # NaN -> null
 
 from .config import TrainConfig, resolve
 from .data import DATASETS
@@ -104,7 +103,7 @@ def run(args) -> int:
     summary = {**result["summary"], "run_id": result["run_id"], "status": result["status"],
                "parameters": result["info"]["parameters"], "noise": result["info"]["noise"]}
     if cfg.json:   # NaN (no validation split) as null: strict JSON
-        print(json.dumps(_finite(summary), sort_keys=True))
+        print(strict_json(summary, sort_keys=True))
     else:
         print(f"run {result['run_id']} ({result['status']}): test accuracy last epoch "
               f"{summary['test_acc_last']:.4f}, at best noisy-val epoch {summary['best_val_epoch']} "

@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SEEDS = 24
 ARGS = ["sweep", "--n", "60", "--clusters", "4", "--dim", "8", "--width", "256", "--steps", "60",
         "--n-test", "20", "--log-every", "6", "--methods", "self-distill", "--seeds", str(SEEDS),
-        "--no-figure", "--json"]
+        "--no-figure", "--json", "--batch", "off"]   # one run per task: stored one by one
 
 
 def _start(out: Path, workers: int) -> subprocess.Popen:

@@ -27,7 +27,6 @@ def test_search_table_on_a_real_run():
 ])
 def test_empirical_width_is_the_start_of_the_final_run_of_successes(monkeypatch, pattern, expected):
     """Fixed residuals per width (threshold 0.1·√40 ≈ 0.63 < 1.0 < fraction 0.5·√40 ≈ 3.2)."""
-    import theorem_lab as tl
 
     class Traj:
         status = "finished"
@@ -35,7 +34,8 @@ def test_empirical_width_is_the_start_of_the_final_run_of_successes(monkeypatch,
         def __init__(self, k):
             self.final = {"l2_clean": pattern[k]}
 
-    monkeypatch.setattr(tl, "train", lambda data, net, **kw: Traj(net.k))
+    from theorem_lab.simulations import width_search as ws
+    monkeypatch.setattr(ws, "train_many", lambda datas, nets, **kw: [Traj(net.k) for net in nets])
     res = search(WidthSearch(**{**TINY, "fraction": 0.5}))
     assert [r["success"] for r in res["rows"]] == [pattern[k] < 3 for k in (2, 4, 8, 16)]
     assert res["empirical_width"] == expected

@@ -1,0 +1,149 @@
+"""The batched engine: B runs together equal each run alone; bookkeeping per run; kernels."""
+
+import numpy as np
+import pytest
+
+import theorem_lab as tl
+from theorem_lab import kernel_choice
+from theorem_lab.train import train_many
+
+FIELDS = ("T1", "T1_stable", "T2", "early_stop_step", "status", "steps_done", "diverged_step")
+
+
+def _problem(seed, activation="tanh", n=30, k=64, rho=0.3):
+    data = tl.make_clusterable(n=n, K=3, d=6, eps=0.2, rho=rho, seed=seed, n_test=12)
+    return data, tl.TwoLayerNet.init(d=6, k=k, activation=activation, seed=seed + 1)
+
+
+def _assert_same(a, b, rtol=1e-10):
+    for f in FIELDS:
+        assert getattr(a, f) == getattr(b, f), f
+    assert list(a.columns) == list(b.columns)
+    for c in a.columns:
+        np.testing.assert_allclose(a.columns[c], b.columns[c], rtol=rtol, atol=1e-12, err_msg=c)
+    for snap in ("oracle", "early_stop"):
+        x, y = getattr(a, snap), getattr(b, snap)
+        assert (x is None) == (y is None)
+        if x is not None:
+            assert x["step"] == y["step"]
+            for key in x:
+                np.testing.assert_allclose(x[key], y[key], rtol=rtol, atol=1e-12, err_msg=key)
+
+
+@pytest.mark.parametrize("activation", ["tanh", "softplus", "erf", "relu"])
+def test_batched_equals_alone_for_every_method_schedule_and_label_function(activation):
+    """Four runs with different data, methods, schedules (adaptive included) and h in one batch."""
+    problems = [_problem(s, activation) for s in range(4)]
+    kw = dict(method=["self-distill", "gd", "self-distill", "early-stop"],
+              schedule=["linear:end=60", "linear", "adaptive:lam=0.8", "exponential:tau=20"],
+              label_fn=["clipped", "sign", "identity", "clipped"])
+    batch = train_many([p[0] for p in problems], [p[1] for p in problems], steps=150,
+                       log_every=7, **kw)
+    for b, (data, net) in enumerate(problems):
+        alone = tl.train(data, net, steps=150, log_every=7,
+                         **{key: val[b] for key, val in kw.items()})
+        _assert_same(batch[b], alone)
+
+
+def test_a_diverging_run_is_frozen_while_the_others_finish():
+    problems = [_problem(s, "relu") for s in range(3)]
+    lrs = ["auto", 50.0, "auto"]
+    batch = train_many([p[0] for p in problems], [p[1] for p in problems], method="gd",
+                       steps=300, lr=lrs, log_every=50)
+    assert [t.status for t in batch] == ["finished", "diverged", "finished"]
+    bad = batch[1]
+    assert 0 < bad.diverged_step < 300 and bad.step[-1] == bad.diverged_step
+    alone = tl.train(*problems[1], method="gd", steps=300, lr=50.0, log_every=50)
+    _assert_same(bad, alone)
+    assert batch[0].steps_done == batch[2].steps_done == 300
+
+
+def test_track_every_above_log_every_keeps_rows_working():
+    """track_every > log_every used to make rows() raise IndexError."""
+    data, net = _problem(0)
+    tr = tl.train(data, net, steps=40, log_every=5, track_every=15)
+    rows = tr.rows()
+    assert [r["step"] for r in rows] == [0, 5, 10, 15, 20, 25, 30, 35, 40]
+    names = [c for c in tr.tracked if c != "tracked_step"]
+    assert names and list(tr.tracked["tracked_step"]) == [0, 15, 30, 40]
+    hit = {r["step"] for r in rows if np.isfinite(r[names[0]])}
+    assert hit == {0.0, 15.0, 30.0, 40.0}
+
+
+def test_typed_record_and_attribute_access():
+    data, net = _problem(0)
+    tr = tl.train(data, net, steps=20, log_every=10)
+    assert isinstance(tr.info, tl.trajectory.RunInfo)
+    assert tr.T1 == tr.info.T1 and tr.oracle == tr.info.oracle and tr.lr == tr.info.lr
+    assert tr.info.as_dict()["config"]["steps"] == 20
+    np.testing.assert_array_equal(tr.l2_clean, tr.columns["l2_clean"])
+    with pytest.raises(AttributeError):
+        tr.no_such_value  # noqa: B018
+
+
+@pytest.mark.parametrize("backend", ["numpy", "torch"])
+@pytest.mark.parametrize("activation", ["tanh", "softplus", "erf", "relu"])
+def test_every_kernel_candidate_agrees_with_the_reference(backend, activation, monkeypatch):
+    bk = tl.resolve_backend(backend, "cpu", "float64")
+    rng = np.random.default_rng(0)
+    X = bk.asarray(rng.standard_normal((3, 20, 5)))
+    W = bk.asarray(rng.standard_normal((3, 16, 5)))
+    r = bk.asarray(rng.standard_normal((3, 20)))
+    v = bk.asarray(tl.network.output_layer(16))
+    act = tl.get_activation(activation)
+    ref = kernel_choice.BatchedStep(X, v, act, bk.xp)
+    f_ref = tl.to_numpy(ref.forward(W))
+    G_ref = tl.to_numpy(ref.gradient(r))
+    for b in range(3):     # the reference itself against the network's analytic gradient
+        net = tl.TwoLayerNet(W=tl.to_numpy(W[b]), v=tl.to_numpy(v), activation=act)
+        np.testing.assert_allclose(f_ref[b], net.forward(tl.to_numpy(X[b])), rtol=1e-12)
+    names = kernel_choice.candidates(bk, act_name=activation)
+    assert ("batched:fused" in names) == (backend == "numpy" and activation != "erf")
+    for name in names:
+        st = kernel_choice._make(name, X, v, act, bk)
+        np.testing.assert_allclose(tl.to_numpy(st.forward(W)), f_ref, rtol=1e-12, err_msg=name)
+        np.testing.assert_allclose(tl.to_numpy(st.gradient(r)), G_ref, rtol=1e-11, atol=1e-14,
+                                   err_msg=name)
+    choice = kernel_choice.choose(X, v, act, bk)
+    assert choice.chosen in kernel_choice.candidates(bk)
+    assert set(choice.seconds) == set(names)
+    assert choice.seconds[choice.chosen] == min(choice.seconds.values())
+    assert kernel_choice.choose(X, v, act, bk) is choice            # cached for the process
+    monkeypatch.setenv("THEOREM_LAB_KERNEL", "batched")
+    assert kernel_choice.choose(X, v, act, bk).chosen == "batched"
+
+
+def test_bench_step_shows_every_candidate_the_phi_pass_and_the_choice(capsys):
+    import json
+
+    from theorem_lab.cli import main
+    assert main(["bench", "step", "--n", "30", "--d", "2", "--k", "8", "--repeats", "1",
+                 "--backends", "numpy", "--dtypes", "float64", "--activation", "tanh",
+                 "--batch", "3", "--json"]) == 0
+    (row,) = json.loads(capsys.readouterr().out)["engine"]
+    assert set(row["candidates_s"]) == {"batched", "batched:fused", "per-run:torch",
+                                        "per-run:threads"}
+    assert row["chosen"] in row["candidates_s"] and row["B"] == 3
+    assert row["phi_pass_s"] > 0 and row["gemms_s"] > 0
+    assert row["overhead"] == pytest.approx(row["chosen_s"] / (3 * (row["gemms_s"] + row["phi_pass_s"])))
+
+
+def test_torch_batch_agrees_with_numpy_runs_alone():
+    """The same batched code path on torch tensors (what runs on CUDA), float64."""
+    problems = [_problem(s) for s in range(3)]
+    batch = train_many([p[0] for p in problems], [p[1] for p in problems], steps=80,
+                       log_every=10, backend="torch", schedule="adaptive:lam=0.9")
+    for b, (data, net) in enumerate(problems):
+        alone = tl.train(data, net, steps=80, log_every=10, schedule="adaptive:lam=0.9")
+        _assert_same(batch[b], alone, rtol=1e-9)
+        assert type(batch[b].W_final).__module__.startswith("torch")
+
+
+def test_train_many_rejects_what_it_cannot_batch():
+    (d0, n0), (d1, n1) = _problem(0), _problem(1)
+    with pytest.raises(tl.ParameterError, match="'track_every' parameter of train_many"):
+        train_many([d0, d1], [n0, n1], steps=5, track_every=2)
+    with pytest.raises(tl.ParameterError, match="'nets' parameter of train_many"):
+        train_many([d0, d1], [n0, _problem(1, "erf")[1]], steps=5)
+    with pytest.raises(tl.ParameterError, match="one shape"):
+        train_many([d0, _problem(1, n=36)[0]], [n0, n1], steps=5)

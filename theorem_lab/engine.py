@@ -1,0 +1,339 @@
+"""The engine: B gradient-descent runs of one shape (n, d, k) advanced together (Algorithm 1).
+
+Every run b has its own data X_b (n, d), labels y_b, ground truth ỹ_b, W₀_b (k, d), step size
+η_b, α_t table (or the adaptive rule 1 − α_t = λ_b·acc_t), label function h_b and LSO19 time τ_b;
+the activation φ, the fixed output layer v (k,) and the horizon T are shared. One step is
+
+    f_b   = φ(X_b W_bᵀ) v                                    (batched GEMM 1 + epilogue)
+    ŷ_b,t = α_b,t y_b + (1 − α_b,t) h_b(f_b)                 (detached target)
+    W_b  ← W_b − η_b · diag(v) φ'(X_b W_bᵀ)ᵀ ((f_b − ŷ_b,t) ⊙ X_b)   (batched GEMM 2)
+
+and it is written once, here: ``train`` is the B = 1 case, the sweep batches seeds and grid
+points of one shape, ``air``, the proof's paired runs and the width search call it too.
+
+Bookkeeping lives on the device as (B,) arrays updated without host synchronisation: T1 (first
+step with sgn f = ỹ everywhere), T1_stable, the best clean ℓ2 and its step and weights (the
+oracle), the weights at τ_b (LSO19 early stop), the divergence mask. A run whose loss is
+non-finite or exceeds ``DIVERGE_FACTOR``·max(loss₀, 1) is frozen at that step (its W stops
+moving, its bookkeeping stops) while the others go on. Logged rows (``trajectory.COLUMNS``) are
+written into one preallocated (B, rows, columns) device buffer that the host reads once, at the
+end. The loop synchronises with the host once per chunk of ``CHUNK`` steps (to tell
+``progress`` and to stop early when every run has diverged), and at the steps an ``observe``
+callback asks for. Nothing here knows about experiments, files or plots.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass
+from typing import Callable, Optional, Sequence
+
+import numpy as np
+
+from .activations import Activation
+from .backend import Backend, to_numpy
+from .errors import ParameterError
+from .kernel_choice import batched_step
+from .trajectory import COLUMNS
+
+DIVERGE_FACTOR = 1e6   # a loss above this multiple of max(initial loss, 1) counts as exploding
+CHUNK = 64             # steps between host reads of the metric buffer (and progress calls)
+LABEL_CODES = {"clipped": 0, "sign": 1, "identity": 2}
+MEMORY_LIMIT_ENV = "THEOREM_LAB_MEMORY_LIMIT"   # bytes; a batch whose state exceeds it raises
+                                                # MemoryError (a fake allocator limit for tests)
+
+
+def state_bytes(B: int, n: int, d: int, k: int, m: int, steps: int, dtype: str = "float64") -> int:
+    """Bytes of a batch's engine state: φ, φ' and Z (n, k), W, W₀, the oracle's and τ's W and
+    a gradient (k, d), the test forward (m, k), the α table, per run, times B."""
+    itemsize = 4 if dtype == "float32" else 8
+    return B * itemsize * (3 * n * k + 6 * k * d + m * k + 3 * n * d + 2 * (steps + 1))
+
+
+def check_memory(B: int, n: int, d: int, k: int, m: int, steps: int, dtype: str) -> None:
+    """MemoryError if the batch's state exceeds ``$THEOREM_LAB_MEMORY_LIMIT`` bytes."""
+    limit = os.environ.get(MEMORY_LIMIT_ENV)
+    need = state_bytes(B, n, d, k, m, steps, dtype)
+    if limit and need > int(limit):
+        raise MemoryError(f"out of memory: a batch of {B} run(s) needs {need} bytes, "
+                          f"{MEMORY_LIMIT_ENV}={limit}")
+
+
+@dataclass(frozen=True)
+class RunInputs:
+    """One run of a batch, on the host (float64 numpy). Shapes: X (n, d), y and y_true (n,),
+    X_test (m, d), y_test (m,), U (n, K) orthonormal basis of S₊, W0 (k, d)."""
+
+    X: np.ndarray
+    y: np.ndarray
+    y_true: np.ndarray
+    X_test: np.ndarray
+    y_test: np.ndarray
+    U: np.ndarray
+    W0: np.ndarray
+    lr: float                          # η
+    alpha: Optional[np.ndarray]        # (T+1,) α_0..α_T, or None for the adaptive rule
+    adaptive_lam: float = 1.0          # λ of 1 − α_t = λ·acc_t (when alpha is None)
+    label_fn: str = "clipped"          # h: 'clipped' | 'sign' | 'identity'
+    rho_h: float = 0.0                 # ρ inside the clipped h (L_h = 4/(1 − 2ρ))
+    tau: Optional[int] = None          # LSO19 stopping time τ₀ (None: no stop)
+
+
+@dataclass
+class RunOutcome:
+    """What the engine returns per run (host arrays; weights in the batch's namespace)."""
+
+    columns: dict                      # name -> (rows,) float64, the logged steps ≤ steps_done
+    alphas: np.ndarray                 # (steps_done + 1,) α_t actually used
+    status: str                        # 'finished' | 'diverged' | 'interrupted'
+    steps_done: int
+    diverged_step: Optional[int]
+    T1: Optional[int]
+    T1_stable: Optional[int]
+    best_step: int                     # argmin_t ‖f(W_t) − ỹ‖₂ (the oracle iterate)
+    W_best: object
+    W_stop: object                     # W at τ (None if the run ended before it)
+    W_final: object
+
+
+def log_steps(steps: int, every: int, extra: Sequence[int] = ()) -> np.ndarray:
+    """Sorted steps to log: multiples of ``every``, the last step, and ``extra``."""
+    at = set(range(0, steps + 1, every)) | {steps} | {t for t in extra if 0 <= t <= steps}
+    return np.array(sorted(at), dtype=np.int64)
+
+
+def _stack(bk: Backend, arrays) -> object:
+    return bk.asarray(np.stack([np.asarray(to_numpy(a), dtype=np.float64) for a in arrays]))
+
+
+def _pad_columns(Us: list) -> list:
+    K = max(U.shape[1] for U in Us)
+    return [np.pad(U, ((0, 0), (0, K - U.shape[1]))) for U in Us]
+
+
+class Batch:
+    """The device state of B runs: inputs stacked, bookkeeping as (B,) arrays."""
+
+    def __init__(self, runs: Sequence[RunInputs], v, activation: Activation, steps: int,
+                 bk: Backend):
+        shapes = {(r.X.shape, r.W0.shape, r.X_test.shape) for r in runs}
+        if len(shapes) != 1:
+            raise ParameterError("The 'runs' parameter of the engine must share one shape "
+                                 f"(X, W0, X_test); got {sorted(shapes)} instead.")
+        xp, B = bk.xp, len(runs)
+        (n, d), k, m = runs[0].X.shape, runs[0].W0.shape[0], runs[0].X_test.shape[0]
+        check_memory(B, n, d, k, m, steps, bk.dtype)
+        self.bk, self.xp, self.B, self.steps, self.activation = bk, xp, B, steps, activation
+        self.X, self.y, self.y_true = (_stack(bk, [getattr(r, a) for r in runs])
+                                       for a in ("X", "y", "y_true"))              # (B,n,d),(B,n)
+        self.X_test, self.y_test = _stack(bk, [r.X_test for r in runs]), _stack(bk, [r.y_test for r in runs])
+        self.U = _stack(bk, _pad_columns([r.U for r in runs]))                      # (B, n, K)
+        self.W0 = _stack(bk, [r.W0 for r in runs])                                  # (B, k, d)
+        self.v = bk.asarray(np.asarray(to_numpy(v), dtype=np.float64))              # (k,)
+        col = lambda vals: bk.asarray(np.asarray(vals, dtype=np.float64))           # noqa: E731
+        self.eta = col([r.lr for r in runs])                                         # (B,)
+        table = np.full((B, steps + 1), np.nan)
+        for b, r in enumerate(runs):
+            if r.alpha is not None:
+                table[b] = r.alpha
+        self.alpha_table = bk.asarray(table)                                         # (B, T+1)
+        self.any_adaptive = any(r.alpha is None for r in runs)
+        self.lam = col([r.adaptive_lam for r in runs])
+        self.codes = {LABEL_CODES[r.label_fn] for r in runs}
+        self.code = col([LABEL_CODES[r.label_fn] for r in runs])
+        self.L_h = col([4.0 / (1.0 - 2.0 * r.rho_h) for r in runs])
+        self.tau = col([-1 if r.tau is None else r.tau for r in runs])
+        self.step = batched_step(self.X, self.v, activation, bk)
+
+    def h(self, f):
+        """h_b(f_b) per run (B, n): each label function present is computed once."""
+        xp = self.xp
+        out = f
+        if 0 in self.codes:
+            clipped = xp.clip(f * self.L_h[:, None], -1.0, 1.0)
+            out = clipped if self.codes == {0} else xp.where(self.code[:, None] == 0, clipped, out)
+        if 1 in self.codes:
+            out = xp.where(self.code[:, None] == 1, xp.sign(f), out)
+        return out
+
+    def target(self, f, alpha):
+        """ŷ_t = α_t y + (1 − α_t) h(f) per run (B, n); exactly y where α_t = 1."""
+        a = alpha[:, None]
+        return self.xp.where(a == 1.0, self.y, a * self.y + (1 - a) * self.h(f))
+
+    def alpha(self, t: int, acc_noisy):
+        """α_b,t (B,): the table's value, or clip(1 − λ_b·acc_t, 0, 1) for adaptive runs."""
+        xp = self.xp
+        a = self.alpha_table[:, t]
+        if not self.any_adaptive:
+            return a
+        return xp.where(xp.isnan(a), xp.clip(1.0 - self.lam * acc_noisy, 0.0, 1.0), a)
+
+
+def _norm(xp, a, axes):
+    return xp.linalg.vector_norm(a, axis=axes)
+
+
+def _accuracy(xp, f, labels):
+    if labels.shape[-1] == 0:
+        return xp.full(labels.shape[:-1], float("nan"), dtype=f.dtype, device=_device(f))
+    return xp.mean(xp.astype(xp.sign(f) == labels, f.dtype), axis=-1)
+
+
+def _device(a):
+    return getattr(a, "device", None) if not isinstance(a, np.ndarray) else None
+
+
+def metrics_row(bt: Batch, W, f, r, alpha, acc_noisy, path):
+    """The ``COLUMNS`` quantities of every run at one step, stacked as (B, len(COLUMNS))
+    (the step column is filled by the caller)."""
+    xp = bt.xp
+    f_test = bt.step.forward_test(W, bt.X_test)                                    # (B, m)
+    loss = 0.5 * xp.sum(r * r, axis=1)
+    proj = xp.squeeze(xp.matmul(xp.permute_dims(bt.U, (0, 2, 1)), r[:, :, None]), axis=2)
+    q = {"alpha": alpha, "loss": loss, "l2_clean": _norm(xp, f - bt.y_true, 1),
+         "l2_noisy": _norm(xp, f - bt.y, 1), "l2_target": xp.sqrt(2 * loss),
+         "l2_target_proj": _norm(xp, proj, 1), "acc_clean": _accuracy(xp, f, bt.y_true),
+         "acc_noisy": acc_noisy, "margin": xp.min(bt.y_true * f, axis=1),
+         "dist_init": _norm(xp, W - bt.W0, (1, 2)), "path_length": path,
+         "test_l2": _norm(xp, f_test - bt.y_test, 1), "test_acc": _accuracy(xp, f_test, bt.y_test)}
+    q["step"] = xp.zeros_like(loss)
+    return xp.stack([q[c] for c in COLUMNS], axis=1)
+
+
+def run(runs: Sequence[RunInputs], v, activation: Activation, steps: int, bk: Backend,
+        log_at: np.ndarray, observe: Optional[Callable] = None, observe_at=(),
+        progress: Optional[Callable[[int], None]] = None) -> list:
+    """Advance every run of ``runs`` for ``steps`` GD steps; return one ``RunOutcome`` each.
+
+    ``log_at``: sorted steps whose ``COLUMNS`` row is kept. ``observe(t, W, f, target, alpha)``
+    is called (batched arrays, a host sync) at the steps in ``observe_at``. ``progress(t)`` is
+    called once for every step t = 1..steps, in bursts at chunk ends; a KeyboardInterrupt from it
+    (or from anywhere in the loop) ends every run with status 'interrupted' at the last step
+    reported (the weights and the oracle may have moved on to the end of that chunk).
+    """
+    bt = Batch(runs, v, activation, steps, bk)
+    xp, B, dev, dt = bt.xp, bt.B, _device(bt.X), bt.X.dtype
+    row_of = np.full(steps + 1, -1, dtype=np.int64)
+    row_of[log_at] = np.arange(log_at.size)
+    observe_at = set(observe_at) if observe is not None else set()
+    buf = xp.zeros((B, log_at.size, len(COLUMNS)), dtype=dt, device=dev)    # logged rows
+    alphas = xp.zeros((B, steps + 1), dtype=dt, device=dev)                 # α_b,t used
+    s = _State(T1=_ints(xp, B, -1, dev), T1_stable=_ints(xp, B, -1, dev),
+               div_step=_ints(xp, B, -1, dev), best_step=_ints(xp, B, 0, dev),
+               active=xp.ones((B,), dtype=xp.bool, device=dev),
+               best_l2=xp.full((B,), math.inf, dtype=dt, device=dev),
+               path=xp.zeros((B,), dtype=dt, device=dev), W=xp.asarray(bt.W0, copy=True))
+    s.W_best, s.W_stop = xp.asarray(s.W, copy=True), xp.zeros_like(s.W)
+    loss0, reported, status, t = None, 0, "finished", 0
+    try:
+        for t in range(steps + 1):
+            f = bt.step.forward(s.W)                                               # (B, n)
+            acc_noisy = _accuracy(xp, f, bt.y)
+            alpha = bt.alpha(t, acc_noisy)                                         # (B,)
+            target = bt.target(f, alpha)                                           # ŷ_t
+            r = f - target
+            loss = 0.5 * xp.sum(r * r, axis=1)
+            loss0 = loss if loss0 is None else loss0
+            alphas[:, t] = alpha
+            newly = s.bookkeep(bt, t, f, loss, loss0)     # runs diverging at t count at t
+            if row_of[t] >= 0:
+                buf[:, int(row_of[t]), :] = metrics_row(bt, s.W, f, r, alpha, acc_noisy, s.path)
+            if t in observe_at:
+                observe(t, s.W, f, target, alpha)
+            s.active = s.active & ~newly                  # a diverged run is frozen from here
+            if t == steps:
+                break
+            step = bt.eta[:, None, None] * bt.step.gradient(r)                    # (B, k, d)
+            s.W = xp.where(s.active[:, None, None], s.W - step, s.W)
+            s.path = s.path + xp.where(s.active, _norm(xp, step, (1, 2)), 0.0)
+            if (t + 1) % CHUNK == 0 or t + 1 == steps:
+                for told in range(reported + 1, t + 2) if progress is not None else ():
+                    progress(told)
+                    reported = told
+                reported = t + 1
+                if not bool(xp.any(s.active)):
+                    break
+    except KeyboardInterrupt:
+        status = "interrupted"
+    last = reported if status == "interrupted" else t
+    return _outcomes(bt, s, to_numpy(buf), log_at, to_numpy(alphas), last, status)
+
+
+def _ints(xp, B, value, dev):
+    return xp.full((B,), value, dtype=xp.int64, device=dev)
+
+
+@dataclass
+class _State:
+    """Per-run bookkeeping on the device, all (B,) except the (B, k, d) weights."""
+
+    T1: object
+    T1_stable: object
+    div_step: object
+    best_step: object
+    active: object
+    best_l2: object
+    path: object               # Σ_{s<t} ‖W_{s+1} − W_s‖_F
+    W: object
+    W_best: object = None
+    W_stop: object = None
+
+    def bookkeep(self, bt: "Batch", t: int, f, loss, loss0):
+        """T1, T1_stable, the oracle, W at τ and divergence at step t; returns the (B,) mask
+        of runs that diverge at t. No host synchronisation."""
+        xp = bt.xp
+        live = self.active
+        correct = xp.all(xp.sign(f) == bt.y_true, axis=1) & live
+        self.T1 = xp.where(correct & (self.T1 < 0), t, self.T1)
+        self.T1_stable = xp.where(correct, xp.where(self.T1_stable < 0, t, self.T1_stable),
+                                  xp.where(live, -1, self.T1_stable))
+        l2 = _norm(xp, f - bt.y_true, 1)
+        better = (l2 < self.best_l2) & live
+        self.best_l2 = xp.where(better, l2, self.best_l2)
+        self.best_step = xp.where(better, t, self.best_step)
+        self.W_best = xp.where(better[:, None, None], self.W, self.W_best)
+        self.W_stop = xp.where(((bt.tau == t) & live)[:, None, None], self.W, self.W_stop)
+        bad = ~xp.isfinite(loss) | (loss > DIVERGE_FACTOR * xp.clip(loss0, 1.0, None))
+        newly = bad & live
+        self.div_step = xp.where(newly, t, self.div_step)
+        return newly
+
+
+def _divergence_rows(bt: Batch, s: _State, alphas: np.ndarray) -> np.ndarray:
+    """The (B, columns) row of every run at its divergence step, recomputed at the end: a
+    diverged run is frozen, so its W, f and path are still those of that step."""
+    xp = bt.xp
+    f = bt.step.forward(s.W)
+    acc_noisy = _accuracy(xp, f, bt.y)
+    at = np.clip(to_numpy(s.div_step), 0, None)
+    alpha = bt.bk.asarray(alphas[np.arange(bt.B), at])
+    r = f - bt.target(f, alpha)
+    return to_numpy(metrics_row(bt, s.W, f, r, alpha, acc_noisy, s.path))
+
+
+def _outcomes(bt: Batch, s: _State, host, log_at, alphas, last: int, status: str) -> list:
+    """Per-run ``RunOutcome`` from the host copies of the buffers."""
+    ints = lambda a: [int(x) for x in to_numpy(a)]                                 # noqa: E731
+    div, T1, T1s, best, tau = (ints(a) for a in (s.div_step, s.T1, s.T1_stable, s.best_step, bt.tau))
+    div_rows = _divergence_rows(bt, s, alphas) if max(div, default=-1) >= 0 else None
+    out = []
+    for b in range(bt.B):
+        diverged = 0 <= div[b] <= last
+        end = div[b] if diverged else last
+        keep = log_at <= end
+        rows, logged = host[b, keep], log_at[keep]
+        if diverged and (logged.size == 0 or logged[-1] != end):
+            rows, logged = np.vstack([rows, div_rows[b]]), np.append(logged, end)
+        cols = {c: np.array(rows[:, j], dtype=float) for j, c in enumerate(COLUMNS)}
+        cols["step"] = logged.astype(float)
+        out.append(RunOutcome(
+            columns=cols, alphas=alphas[b, : end + 1],
+            status="diverged" if diverged else status, steps_done=end,
+            diverged_step=end if diverged else None,
+            T1=T1[b] if 0 <= T1[b] <= end else None,
+            T1_stable=T1s[b] if 0 <= T1s[b] <= end else None,
+            best_step=best[b], W_best=s.W_best[b],
+            W_stop=s.W_stop[b] if 0 <= tau[b] <= end else None, W_final=s.W[b]))
+    return out

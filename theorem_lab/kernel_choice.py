@@ -1,0 +1,243 @@
+"""The batched gradient step, with its kernels chosen by measurement on the machine at hand.
+
+A batched step for B runs of one shape computes, for W (B, k, d) and the runs' X (B, n, d),
+
+    forward(W)   f = φ(X Wᵀ) v (B, n), keeping φ'(X Wᵀ) (B, n, k)
+    gradient(r)  ∇_W = diag(v) φ'ᵀ (r ⊙ X) (B, k, d)      (GEMM 2 as (r ⊙ X)ᵀ φ', step.py)
+
+Candidates (all agree with the array-API reference to rounding; tests/core/test_engine.py):
+
+* ``batched``        one batched matmul per GEMM and the activation's ``phi_dphi`` on the whole
+                     (B, n, k) block: few Python calls per step, so it wins for many small runs;
+* ``batched:fused``  numpy (tanh, softplus, relu): the same with step.py's in-place epilogue on
+                     one (B, n, k) buffer reused every step; CuPy: one ``ElementwiseKernel``
+                     computing φ and φ' in a single pass;
+* ``per-run:torch``  ``step.GradientStep`` per run with torch kernels (on numpy memory for numpy);
+* ``per-run:threads``  ``GradientStep`` per run, numpy ufuncs in cache blocks on a thread pool.
+
+Which is fastest depends on the CPU (STYLE.md, "Performance claims": numpy's tanh is 2× faster
+than torch's on one machine and slower on another), on B and on n·k, so ``batched_step`` times
+each candidate once per (backend, device, dtype, activation, shape class) and caches the choice
+for the process. ``THEOREM_LAB_KERNEL`` forces one candidate (tests, reproductions).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .activations import Activation
+from .backend import Backend
+from .errors import check_choice
+from .step import _EPILOGUES, GradientStep
+
+CANDIDATES = ("batched", "batched:fused", "per-run:torch", "per-run:threads")
+TIMING_REPEATS = 3          # timed rounds per candidate (the minimum counts), after one warm-up
+_CHOICES: dict = {}         # (backend, device, dtype, activation, shape class) -> Choice
+
+
+@dataclass(frozen=True)
+class Choice:
+    """The measured candidates of one key: seconds per step (min over rounds) and the pick."""
+
+    key: tuple
+    seconds: dict = field(default_factory=dict)
+    chosen: str = "batched"
+    forced: bool = False
+
+
+def _t(xp, a):
+    return xp.permute_dims(a, (0, 2, 1))
+
+
+class BatchedStep:
+    """The ``batched`` candidate: the array-API lines on (B, n, k) blocks (the reference)."""
+
+    name = "batched"
+
+    def __init__(self, X, v, activation: Activation, xp):
+        self.X, self.v, self.act, self.xp = X, v, activation, xp
+        self._dphi = None
+
+    def forward(self, W):
+        phi, self._dphi = self.act.phi_dphi(self.xp.matmul(self.X, _t(self.xp, W)))  # (B, n, k)
+        return self.xp.matmul(phi, self.v)                                          # (B, n)
+
+    def gradient(self, r):
+        Xr = r[:, :, None] * self.X                                                 # (B, n, d)
+        GT = self.xp.matmul(_t(self.xp, Xr), self._dphi)                            # (B, d, k)
+        return _t(self.xp, GT) * self.v[:, None]                                    # (B, k, d)
+
+    def forward_test(self, W, X_test):
+        if X_test.shape[1] == 0:
+            return X_test[:, :, 0]
+        return self.xp.matmul(self.act.phi(self.xp.matmul(X_test, _t(self.xp, W))), self.v)
+
+
+class FusedBatchedStep(BatchedStep):
+    """``batched:fused`` (numpy): GEMM 1 written into one (B, n, k) buffer reused every step and
+    step.py's in-place epilogue on it (one transcendental per element, no temporaries)."""
+
+    name = "batched:fused"
+    ACTIVATIONS = ("tanh", "softplus", "relu")   # erf's fast path is torch's erf (per run)
+
+    def __init__(self, X, v, activation: Activation, xp):
+        super().__init__(X, v, activation, xp)
+        self._epilogue, self._n_scratch = _EPILOGUES["numpy"][activation.name]
+        self._S = None
+
+    def forward(self, W):
+        B, n, _ = self.X.shape
+        if self._dphi is None or self._dphi.shape[2] != W.shape[1]:
+            self._dphi = np.empty((B, n, W.shape[1]), dtype=self.X.dtype)
+            self._S = [np.empty_like(self._dphi) for _ in range(self._n_scratch)]
+        np.matmul(self.X, W.transpose(0, 2, 1), out=self._dphi)                   # Z (B, n, k)
+        f = np.empty((B, n), dtype=self.X.dtype)
+        self._epilogue(self._dphi, self.v, f, self._S)                             # Z -> φ'
+        return f
+
+
+# CuPy: φ and φ' in one fused pass over Z (one kernel launch, one read of Z, two writes),
+# beside the generic lines because the array API has no fused elementwise kernels. Each body
+# mirrors the activation's ``phi_dphi`` (activations.py); tests/core/test_gpu.py checks it.
+_CUPY_BODIES = {
+    "tanh": "phi = tanh(z); dphi = 1 - phi * phi;",
+    "softplus": "T e = exp(-fabs(z)); phi = fmax(z, (T)0) + log1p(e); "
+                "dphi = z >= 0 ? 1 / (1 + e) : e / (1 + e);",
+    "erf": "phi = 1.2533141373155003 * erf(z * 0.7071067811865476); dphi = exp(-0.5 * z * z);",
+    "relu": "phi = fmax(z, (T)0); dphi = z > 0 ? (T)1 : (T)0;",
+}
+
+
+def _cupy_kernel(name: str):
+    import cupy
+    return cupy.ElementwiseKernel("T z", "T phi, T dphi", _CUPY_BODIES[name], f"theorem_lab_{name}")
+
+
+class CupyFusedStep(BatchedStep):
+    """``batched:fused`` on CuPy: GEMM 1, then one ``ElementwiseKernel`` for φ and φ'."""
+
+    name = "batched:fused"
+
+    def __init__(self, X, v, activation: Activation, xp):
+        super().__init__(X, v, activation, xp)
+        self._kernel = _cupy_kernel(activation.name)
+
+    def forward(self, W):
+        phi, self._dphi = self._kernel(self.xp.matmul(self.X, _t(self.xp, W)))   # (B, n, k) each
+        return self.xp.matmul(phi, self.v)
+
+
+class PerRunStep(BatchedStep):
+    """``GradientStep`` (step.py's fused in-place epilogues) for each run of the batch."""
+
+    def __init__(self, X, v, activation: Activation, xp, engine: str):
+        super().__init__(X, v, activation, xp)
+        self.name = f"per-run:{engine}"
+        self.steps = [GradientStep(X[b], v, activation, engine=engine) for b in range(X.shape[0])]
+
+    def forward(self, W):
+        return self.xp.stack([s.forward(W[b]) for b, s in enumerate(self.steps)])
+
+    def gradient(self, r):
+        return self.xp.stack([s.gradient(r[b]) for b, s in enumerate(self.steps)])
+
+
+def _make(name: str, X, v, activation, bk: Backend):
+    if name == "batched":
+        return BatchedStep(X, v, activation, bk.xp)
+    if name == "batched:fused":
+        if bk.name == "cupy" and activation.name in _CUPY_BODIES:
+            return CupyFusedStep(X, v, activation, bk.xp)
+        if bk.name != "numpy" or activation.name not in FusedBatchedStep.ACTIVATIONS:
+            return BatchedStep(X, v, activation, bk.xp)
+        return FusedBatchedStep(X, v, activation, bk.xp)
+    engine = name.split(":")[1]
+    if engine == "threads" and bk.name != "numpy":
+        engine = "auto"                  # GradientStep's threaded engine is numpy-only
+    return PerRunStep(X, v, activation, bk.xp, engine)
+
+
+def shape_class(B: int, n: int, d: int, k: int) -> tuple:
+    """Shapes within a factor of two share a measurement (log₂ buckets)."""
+    return tuple(int(math.log2(max(x, 1))) for x in (B, n, d, k))
+
+
+PER_RUN_MIN_ELEMENTS = 1 << 16   # n·k below which per-run kernels are not timed for B > 4
+
+
+def candidates(bk: Backend, B: int = 1, nk: int = 1 << 30, act_name: str = "tanh") -> tuple:
+    """The candidates worth timing (threads only exist for numpy arrays). For many small runs
+    (B > 4, n·k < ``PER_RUN_MIN_ELEMENTS``) the per-run kernels issue B× the calls of the
+    batched one for the same arithmetic, so only ``batched`` is timed (and torch stays
+    unimported)."""
+    fused = ("batched:fused",) if ((bk.name == "numpy" and act_name in FusedBatchedStep.ACTIVATIONS)
+                                   or bk.name == "cupy") else ()
+    if B > 4 and nk < PER_RUN_MIN_ELEMENTS:
+        return ("batched",) + fused
+    if bk.name == "numpy":
+        return ("batched",) + fused + ("per-run:torch", "per-run:threads")
+    if bk.name == "torch":
+        return ("batched", "per-run:torch")
+    return ("batched",) + fused          # CuPy: the array-API lines, and one fused kernel
+
+
+def _sync(bk: Backend):
+    if bk.device == "cuda" and bk.name == "torch":
+        import torch
+        torch.cuda.synchronize()
+    elif bk.name == "cupy":
+        import cupy
+        cupy.cuda.Device().synchronize()
+
+
+def time_candidates(X, v, activation: Activation, bk: Backend, names=None,
+                    repeats: int = TIMING_REPEATS) -> dict:
+    """Seconds per step (forward + gradient) of each candidate on these inputs: rounds
+    alternate between candidates and the minimum counts (robust to a loaded machine)."""
+    xp = bk.xp
+    B, n, d = X.shape
+    W = bk.asarray(np.random.default_rng(0).standard_normal((B, v.shape[0], d)))
+    names = names or candidates(bk, B, n * v.shape[0], activation.name)
+    steps = {name: _make(name, X, v, activation, bk) for name in names}
+    best = {name: math.inf for name in steps}
+    r = xp.zeros((B, n), dtype=X.dtype) if bk.name == "numpy" else xp.zeros(
+        (B, n), dtype=X.dtype, device=X.device)
+    for i in range(repeats + 1):
+        for name, st in steps.items():
+            _sync(bk)
+            t0 = time.perf_counter()
+            st.forward(W)
+            st.gradient(r)
+            _sync(bk)
+            if i:                        # round 0 warms caches, allocators and thread pools
+                best[name] = min(best[name], time.perf_counter() - t0)
+    return best
+
+
+def choose(X, v, activation: Activation, bk: Backend) -> Choice:
+    """The cached choice for these inputs' key, measured on first use."""
+    B, n, d = X.shape
+    key = (bk.name, bk.device, bk.dtype, activation.name, shape_class(B, n, d, v.shape[0]))
+    forced = os.environ.get("THEOREM_LAB_KERNEL")
+    if forced:
+        check_choice("THEOREM_LAB_KERNEL", forced, "the engine", CANDIDATES)
+        return Choice(key, {}, forced, forced=True)
+    if key not in _CHOICES:
+        seconds = time_candidates(X, v, activation, bk)
+        _CHOICES[key] = Choice(key, seconds, min(seconds, key=seconds.get))
+    return _CHOICES[key]
+
+
+def batched_step(X, v, activation: Activation, bk: Backend):
+    """The batched step for X (B, n, d) and v (k,), with the measured kernels of its key."""
+    return _make(choose(X, v, activation, bk).chosen, X, v, activation, bk)
+
+
+def choices() -> dict:
+    """Every choice made in this process (for ``theorem-lab bench step`` and run records)."""
+    return dict(_CHOICES)
