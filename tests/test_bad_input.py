@@ -175,6 +175,16 @@ CASES += rows(["lazy"], "--out", ["{tmp}/afile", "{tmp}/afile/x"])
 CASES += [(["generalization", "{tmp}/nothing"], "RUN"), (["generalization", "{tmp}/adir"], "RUN"),
           (["generalization", ""], "RUN")]
 
+# --- cifar train -----------------------------------------------------------------------------------
+CT = ["cifar", "train", "--profile", "smoke", "--dataset", "synthetic", "--out", "{tmp}/ct"]
+CASES += rows(CT, "--noise-rate", ["1.0", "-0.1", "nan", "x"]) + rows(CT, "--lam", ["0", "-1"])
+CASES += rows(CT, "--batch-size", ["0", "-3"]) + rows(CT, "--epochs", ["0"])
+CASES += rows(CT, "--model", ["resnet9000"]) + rows(CT, "--method", ["mixup"])
+CASES += rows(CT, "--noise-type", ["bogus"]) + rows(CT, "--val-fraction", ["0.9", "-1"])
+CASES += rows(CT, "--momentum", ["1.0"]) + rows(CT, "--synthetic-shape", ["3x31x31", "x"])
+CASES += rows(["cifar", "train", "--profile", "smoke", "--dataset", "synthetic"], "--out",
+              ["", "{tmp}/afile"])
+
 # --- bench ----------------------------------------------------------------------------------------
 for opt in ("--n", "--dim", "--width", "--repeats"):
     CASES += rows(BS, opt, ["x", "0", "-1"]) + rows(BG, opt, ["x", "0", "-1"])
@@ -261,6 +271,7 @@ def workspace(files, monkeypatch):
                    "theorem_lab.simulations.store.ResultStore.export_csv",
                    "theorem_lab.figures.trajectory_figure.load",
                    "theorem_lab.simulations.lazy.run",
+                   "theorem_lab.simulations.cifar.session.Session",
                    "theorem_lab.simulations.generalization.analyse",
                    "theorem_lab.figures.report.write_report",
                    "theorem_lab.simulations.bench_step.measure",
@@ -287,16 +298,16 @@ def test_bad_command_line_exits_2_naming_the_option(argv, option, workspace, cap
     assert rc == 2, (rc, err)
     assert err.count("\n") == 1 and err.endswith("\n"), err
     assert "Traceback" not in err and out == ""
-    command = argv[0] if argv[0] != "bench" else " ".join(argv[:2])
+    command = argv[0] if argv[0] not in ("bench", "cifar") else " ".join(argv[:2])
     assert err.startswith(f"theorem-lab {command}: error: "), err
     assert f"The '{option}' parameter of {command} must be " in err, err
     assert re.search(r"Got .+ instead\.", err), err
 
 
 def test_the_table_covers_every_command_and_is_large():
-    commands = {a[0] if a[0] != "bench" else " ".join(a[:2]) for a, _ in CASES}
+    commands = {a[0] if a[0] not in ("bench", "cifar") else " ".join(a[:2]) for a, _ in CASES}
     assert commands == {"sweep", "width-search", "air", "constants", "check", "export", "figures",
-                        "report", "bench step", "bench gram", "lazy", "generalization"}
+                        "report", "bench step", "bench gram", "lazy", "generalization", "cifar train"}
     assert len(CASES) >= 300
 
 

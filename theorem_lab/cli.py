@@ -114,7 +114,8 @@ def main(argv=None) -> int:
     if args.command == "air":
         args.plots = importlib.import_module("theorem_lab.figures.air_figures")   # figure2, figure5
     from .errors import ParameterError
-    label = args.command + (f" {args.bench}" if getattr(args, "bench", None) else "")
+    sub = getattr(args, "bench", None) or getattr(args, "cifar", None)     # a sub-command
+    label = args.command + (f" {sub}" if sub else "")
     try:
         code = int(module.run(args) or 0)
         if code == 0 and args.command in FIGURES and not getattr(args, "no_figure", False):

@@ -13,10 +13,11 @@ checkpoint; a finished run is reported, not retrained. Ctrl-C: epochs done so fa
 
 from __future__ import annotations
 
+import re
 import sys
 
-from theorem_lab.errors import check_writable_dir
-from theorem_lab.output import strict_json          # NaN -> null
+from theorem_lab.errors import ParameterError
+from theorem_lab.output import check_output_dir, strict_json   # strict: NaN -> null
 
 from .config import TrainConfig, resolve
 from .data import DATASETS
@@ -92,10 +93,20 @@ def _fmt(row) -> str:
     return "  ".join(f"{v:>9d}" if isinstance(v, int) else f"{v:>9.4f}" for v in vals)
 
 
+def _as_option(exc: ParameterError) -> ParameterError:
+    """The config's checks name fields (``noise_rate``); at the CLI name the option as typed."""
+    text = re.sub(r"^The '([a-z_]+)' parameter",
+                  lambda m: f"The '--{m.group(1).replace('_', '-')}' parameter", str(exc))
+    return ParameterError(text)
+
+
 def run(args) -> int:
     from .session import Session
-    cfg = resolve(options(args))
-    check_writable_dir("out", cfg.out, "cifar train")
+    try:
+        cfg = resolve(options(args))
+    except ParameterError as exc:
+        raise _as_option(exc) from None
+    check_output_dir("--out", cfg.out, "cifar train")    # before any data is read
     table = sys.stderr if cfg.json else sys.stdout
     session = Session(cfg)
     print("  ".join(f"{h:>9s}" for h in TABLE), file=table, flush=True)

@@ -131,19 +131,19 @@ def test_cli_json_matches_store(tmp_path, capsys):
 
 
 BAD = [
-    (["--noise-rate", "1.0"], "'noise_rate'"),
-    (["--noise-rate", "-0.1"], "'noise_rate'"),
-    (["--noise-type", "asymmetric", "--dataset", "cifar100", "--data-dir", "."], "'noise_type'"),
-    (["--noise-type", "human", "--dataset", "cifar10", "--data-dir", ".", "--noise-file", "nope.pt"], "'noise_file'"),
-    (["--lam", "0"], "'lam'"),
-    (["--batch-size", "0"], "'batch_size'"),
-    (["--epochs", "0"], "'epochs'"),
-    (["--dataset", "cifar10"], "'data_dir'"),
-    (["--loss", "mse"], "'loss'"),
-    (["--alpha", "adaptive:lam=1"], "'alpha'"),
+    (["--noise-rate", "1.0"], "'--noise-rate'"),
+    (["--noise-rate", "-0.1"], "'--noise-rate'"),
+    (["--noise-type", "asymmetric", "--dataset", "cifar100", "--data-dir", "."], "'--noise-type'"),
+    (["--noise-type", "human", "--dataset", "cifar10", "--data-dir", ".", "--noise-file", "nope.pt"], "'--noise-file'"),
+    (["--lam", "0"], "'--lam'"),
+    (["--batch-size", "0"], "'--batch-size'"),
+    (["--epochs", "0"], "'--epochs'"),
+    (["--dataset", "cifar10"], "'--data-dir'"),
+    (["--loss", "mse"], "'--loss'"),
+    (["--alpha", "adaptive:lam=1"], "'--alpha'"),
     (["--alpha", "linear:start=5,end=1"], "'schedule.end'"),
-    (["--synthetic-shape", "3x64x64"], "'synthetic_shape'"),
-    (["--val-fraction", "0.9"], "'val_fraction'"),
+    (["--synthetic-shape", "3x64x64"], "'--synthetic-shape'"),
+    (["--val-fraction", "0.9"], "'--val-fraction'"),
 ]
 
 
@@ -164,10 +164,10 @@ def test_unknown_choices_and_unwritable_out(tmp_path, capsys):
     blocker = tmp_path / "file"
     blocker.write_text("x")
     assert main(["cifar", "train", "--profile", "smoke", "--out", str(blocker / "sub")]) == 2
-    assert "'out'" in capsys.readouterr().err
+    assert "'--out'" in capsys.readouterr().err
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a GPU")
 def test_gpu_option_without_gpu(capsys):
     assert main(["cifar", "train", "--device", "cuda"]) == 2
-    assert "'device'" in capsys.readouterr().err
+    assert "'--device'" in capsys.readouterr().err
