@@ -8,8 +8,6 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 
 import numpy as np
 
@@ -68,7 +66,4 @@ def build(plt, result: dict):
 
 
 def generalization_figure(run_dir, stem=None) -> list:
-    run_dir = Path(run_dir)
-    result = json.loads((run_dir / "theorem2.json").read_text())
-    with style.context() as plt:
-        return style.save(build(plt, result), stem or run_dir / "theorem2")
+    return style.save_from_json(build, run_dir, "theorem2", stem)

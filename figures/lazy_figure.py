@@ -9,8 +9,6 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 
 import numpy as np
 
@@ -31,10 +29,9 @@ def build(plt, result: dict):
     rel = np.asarray(s["relative_move"])
     ax_k.plot(ks, rel, "o", color="#0072B2", ms=4, label="measured")
     if "exponent" in s:
-        fit = np.exp(np.polyfit(np.log(ks), np.log(rel), 1))
         grid = np.geomspace(ks.min(), ks.max(), 20)
         se = fr"\pm{s['exponent_se']:.2f}" if np.isfinite(s["exponent_se"]) else ""
-        ax_k.plot(grid, fit[1] * grid ** s["exponent"], color="#0072B2", lw=1,
+        ax_k.plot(grid, np.exp(s["intercept"]) * grid ** s["exponent"], color="#0072B2", lw=1,
                   label=fr"fit $k^{{{s['exponent']:.2f}{se}}}$")
     ax_k.plot(ks, rel[0] * (ks / ks[0]) ** -0.5, color="0.5", ls=":", label=r"$\propto k^{-1/2}$")
     ax_d.set_xlabel(style.LABELS["step"])
@@ -56,7 +53,4 @@ def build(plt, result: dict):
 
 
 def lazy_figure(run_dir, stem=None) -> list:
-    run_dir = Path(run_dir)
-    result = json.loads((run_dir / "lazy.json").read_text())
-    with style.context() as plt:
-        return style.save(build(plt, result), stem or run_dir / "lazy")
+    return style.save_from_json(build, run_dir, "lazy", stem)

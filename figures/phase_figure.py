@@ -68,13 +68,16 @@ def panels_for(runs: list) -> list:
             if varying(runs, x) >= 2 and varying(runs, y) >= 2]
 
 
-def _edges(values: list) -> np.ndarray:
-    """Cell edges on a log axis around sorted positive values."""
-    v = np.log(np.asarray(values, dtype=float))
+def _edges(values: list, log: bool = True) -> np.ndarray:
+    """Cell edges around sorted values: midpoints, on a log axis (positive values) or linear."""
+    v = np.log(np.asarray(values, dtype=float)) if log else np.asarray(values, dtype=float)
+    half = 0.5 if log else 0.05                      # the half-width of a lone cell
     if len(v) == 1:
-        return np.exp([v[0] - 0.5, v[0] + 0.5])
-    mid = (v[1:] + v[:-1]) / 2
-    return np.exp(np.concatenate([[v[0] - (mid[0] - v[0])], mid, [v[-1] + (v[-1] - mid[-1])]]))
+        e = np.array([v[0] - half, v[0] + half])
+    else:
+        mid = (v[1:] + v[:-1]) / 2
+        e = np.concatenate([[v[0] - (mid[0] - v[0])], mid, [v[-1] + (v[-1] - mid[-1])]])
+    return np.exp(e) if log else e
 
 
 def build(plt, runs: list):
@@ -97,7 +100,7 @@ def build(plt, runs: list):
         norm = LogNorm(vmin=max(finite.min(), 1e-3), vmax=max(finite.max(), 1.0))
         ax.set_facecolor("0.85")
         ax.patch.set_hatch("///")
-        mesh = ax.pcolormesh(_edges(xs), _edges(ys) if y != "rho" else _lin_edges(ys), Z,
+        mesh = ax.pcolormesh(_edges(xs), _edges(ys, log=y != "rho"), Z,
                              cmap="cividis", norm=norm, shading="flat")
         ax.set_xscale("log")
         if y != "rho":
@@ -130,14 +133,6 @@ def build(plt, runs: list):
         ax.set_title(f"self-distillation, final residual (threshold {THRESHOLD:g}: red)", fontsize=7)
     fig.tight_layout()
     return fig
-
-
-def _lin_edges(values: list) -> np.ndarray:
-    v = np.asarray(values, dtype=float)
-    if len(v) == 1:
-        return np.array([v[0] - 0.05, v[0] + 0.05])
-    mid = (v[1:] + v[:-1]) / 2
-    return np.concatenate([[v[0] - (mid[0] - v[0])], mid, [v[-1] + (v[-1] - mid[-1])]])
 
 
 def phase_figure(store_dir, stem=None) -> list:

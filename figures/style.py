@@ -97,3 +97,13 @@ def save(fig, stem, formats=("png", "pdf")) -> list[Path]:
         paths.append(path)
     plt.close(fig)
     return paths
+
+
+def save_from_json(build, run_dir, name: str, stem=None) -> list[Path]:
+    """Draw ``build(plt, <run_dir>/<name>.json)`` and save it as ``stem`` (default
+    ``<run_dir>/<name>``): the figures of commands that write one JSON result."""
+    import json
+    run_dir = Path(run_dir)
+    result = json.loads((run_dir / f"{name}.json").read_text())
+    with context() as plt:
+        return save(build(plt, result), stem or run_dir / name)

@@ -71,7 +71,7 @@ def scaling(results: list) -> dict:
         dof = len(ks) - 2
         se = (math.sqrt(float(res[0]) / dof / float(np.sum((np.log(ks) - np.log(ks).mean()) ** 2)))
               if dof > 0 and len(res) else float("nan"))
-        out.update(exponent=float(coef[0]), exponent_se=se)
+        out.update(exponent=float(coef[0]), exponent_se=se, intercept=float(coef[1]))
     return out
 
 
