@@ -1,8 +1,9 @@
 """`theorem-lab figures RUN [--which NAME,…] [--format png,pdf,svg] [--out PATH]`: redraw a stored
 sweep's figures from its store (never reruns anything).
 
-Figures: ``trajectories`` (residuals, accuracies, margins; always) and ``phase`` (the heat map
-of where self-distillation works; when ε and T₂, or ρ and k, vary in the store). Without
+Figures: ``trajectories`` (residuals, accuracies, margins; always), ``phase`` (the heat map
+of where self-distillation works; when ε and T₂, or ρ and k, vary in the store) and ``t1``
+(T₁ observed vs every reading of the theorem's T₁; when k or ρ varies). Without
 ``--which``, every figure that applies is drawn. ``--out``: a file stem when one figure is drawn
 (``--out fig`` writes fig.png, fig.pdf), otherwise a directory (default RUN).
 """
@@ -17,7 +18,9 @@ from theorem_lab.errors import fail, parse_list
 from theorem_lab.output import check_output_dir, check_output_stem
 
 _OWNER = "figures"
-NAMES = ("trajectories", "phase")
+NAMES = ("trajectories", "phase", "t1")
+NEEDS = {"phase": "two varying fields: ε and T₂, or ρ and k",
+         "t1": "a varying width or ρ, and the theorem's T₁ in summary.json (rerun the sweep: it reuses its runs)"}
 FORMATS = ("png", "pdf", "svg")
 
 
@@ -41,6 +44,8 @@ def _choices(text: str, option: str, allowed: tuple) -> list:
 def run(args) -> int:
     from . import style
     from .phase_figure import build as build_phase
+    from .t1_figure import build as build_t1
+    from .t1_figure import load as load_t1
     from .trajectory_figure import build as build_trajectories
     from .trajectory_figure import load
 
@@ -60,7 +65,8 @@ def run(args) -> int:
     except sqlite3.DatabaseError as exc:
         raise fail("RUN", _OWNER, f"a readable results store ({exc})", str(run_dir)) from None
     builders = {"trajectories": lambda plt: build_trajectories(plt, runs, trajs),
-                "phase": lambda plt: build_phase(plt, runs)}
+                "phase": lambda plt: build_phase(plt, runs),
+                "t1": lambda plt: build_t1(plt, runs, load_t1(run_dir)[1])}
     paths = []
     for name in which:
         stem = out if single else check_output_stem("--out", out / name, _OWNER,
@@ -70,7 +76,7 @@ def run(args) -> int:
             if fig is None:
                 if args.which:
                     sys.stderr.write(f"figures: {name}: does not apply to this store "
-                                     "(it needs two varying fields: ε and T₂, or ρ and k)\n")
+                                     f"(it needs {NEEDS[name]})\n")
                 continue
             try:
                 paths += style.save(fig, stem, formats)

@@ -84,6 +84,9 @@ def theorem_requirements(data, activation, width: int, schedule, steps: int,
            "schedule_meets": None if sched is None else sched["meets"],
            "schedule_first_failure": None if sched is None else sched["first_failure"],
            "T2": None if sched is None else sched["T2"], "width_required": None,
+           "T1_theorem": ({name: C.evaluate(e, vals) for name, e in C.T1_readings().items()}
+                          if m["Lambda"] > 0 else None),
+           "eta_theorem": C.evaluate(C.eta, vals),          # (T1-H4) η = 1/(2Γ²n)
            "width_binding_term": None, "eps_max": None}
     if m["Lambda"] <= 0 or sched is None or sched["T2"] is None:
         return out          # Λ = 0 (a repeated point) or T₂ undefined: no finite requirement
