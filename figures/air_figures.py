@@ -74,3 +74,11 @@ def figure5(result: dict, out, K: int, label: str = "", stem: str = "air_figure5
     paths = _save(fig, Path(out), stem)
     plt.close(fig)
     return paths
+
+
+def modes(result: dict, out, stem: str = "air_modes") -> list:
+    """AIR mode by mode (``theorem_lab.figures.air_modes_figure``) from ``air.modes``'s result."""
+    from . import style
+    from .air_modes_figure import build
+    with style.context() as plt:
+        return [str(p) for p in style.save(build(plt, result), Path(out) / stem)]
