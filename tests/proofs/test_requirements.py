@@ -67,3 +67,12 @@ def test_the_theorem_T1_of_every_reading_is_stored_by_hand(small):
             "derived A": 64 * base / req["lambda_C"], "derived A′": 64 * base / req["Lambda"]}
     assert req["T1_theorem"] == pytest.approx(want, rel=1e-12)
     assert req["eta_theorem"] == pytest.approx(1 / (2 * data.n), rel=1e-12)     # (T1-H4), Γ = 1
+
+
+def test_an_adaptive_schedule_is_reported_not_evaluable_not_a_crash():
+    data = tl.make_clusterable(n=40, K=4, d=8, eps=0.05, rho=0.3, seed=0, n_test=0)
+    req = theorem_requirements(data, "tanh", 128, "adaptive:lam=1", 300)
+    assert req["schedule_meets"] is None and req["T2"] is None and req["width_required"] is None
+    assert req["T1_theorem"]["derived A"] > 0                  # T₁ does not depend on α_t
+    line = requirements_line(req)
+    assert "not evaluable" in line and "accuracy" in line
