@@ -12,6 +12,8 @@ import importlib
 SUBCOMMANDS = {
     "train": ("theorem_lab.simulations.cifar.train_cli",
               "one noisy-label training run (ce, self-distill, bootstrap, gce), resumable, stored"),
+    "teacher-epochs": ("theorem_lab.simulations.cifar.teacher_epochs_cli",
+                       "Figure 1: students distilled from a teacher kept at epochs E, vs E"),
 }
 
 
