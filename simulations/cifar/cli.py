@@ -14,6 +14,8 @@ SUBCOMMANDS = {
               "one noisy-label training run (ce, self-distill, bootstrap, gce), resumable, stored"),
     "teacher-epochs": ("theorem_lab.simulations.cifar.teacher_epochs_cli",
                        "Figure 1: students distilled from a teacher kept at epochs E, vs E"),
+    "ntk-air": ("theorem_lab.simulations.cifar.ntk_air_cli",
+                "Figures 2 and 5: label energy in the top-5 eigenspace of ResNet-56's empirical NTK"),
 }
 
 
