@@ -29,7 +29,7 @@ from theorem_lab.errors import check_fits, check_int
 DEFAULT_BUDGET = 2 ** 30   # bytes for Jacobian chunks: two 128 × 0.85 M float32 chunks (ResNet-56)
 # reverse-mode activations per example, relative to its Jacobian row (a rough upper bound for the
 # CIFAR ResNets: their per-example activations are about a third of P floats)
-ACTIVATION_FACTOR = 1.0
+ACTIVATION_FACTOR = 1
 
 
 def param_count(model: torch.nn.Module) -> int:
@@ -39,7 +39,7 @@ def param_count(model: torch.nn.Module) -> int:
 def chunk_size(n: int, params: int, itemsize: int, budget: int = DEFAULT_BUDGET) -> int:
     """Examples per Jacobian chunk: two chunks of c·P floats (+ activations) within ``budget``."""
     per_example = (2 + ACTIVATION_FACTOR) * params * itemsize
-    return max(1, min(n, budget // max(per_example, 1)))
+    return int(max(1, min(n, budget // max(per_example, 1))))
 
 
 def gram_bytes(n: int, params: int, chunk: int, itemsize: int) -> int:
