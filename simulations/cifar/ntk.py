@@ -26,7 +26,7 @@ from torch.func import functional_call, jacrev, vmap
 
 from theorem_lab.errors import check_fits, check_int
 
-DEFAULT_BUDGET = 2 ** 30   # bytes for Jacobian chunks: two 128 × 0.85 M float32 chunks (ResNet-56)
+DEFAULT_BUDGET = 2 ** 31   # bytes for Jacobian chunks: ResNet-56 (0.85 M) × 128 images in one chunk
 # reverse-mode activations per example, relative to its Jacobian row (a rough upper bound for the
 # CIFAR ResNets: their per-example activations are about a third of P floats)
 ACTIVATION_FACTOR = 1

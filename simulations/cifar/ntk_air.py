@@ -64,6 +64,10 @@ OPEN = {
 }
 
 
+FIG2_ONLY = ("train_steps",)                            # fields only one figure depends on
+FIG5_ONLY = ("iterations", "every", "gain_noise", "lam")
+
+
 @dataclass(frozen=True)
 class NtkAirConfig:
     profile: str = "fast"
@@ -88,11 +92,12 @@ class NtkAirConfig:
     device: str = "cpu"
     out: str = "runs/ntk-air"
 
-    def hashed(self) -> dict:
+    def hashed(self, figure: "int | None" = None) -> dict:
+        """The fields that change a record of ``figure`` (2 or 5; None: both figures')."""
         d = asdict(self)
-        for k in ("profile", "data_dir", "out", "noise_levels", "seeds", "device"):
-            d.pop(k)
-        return d
+        drop = ("profile", "data_dir", "out", "noise_levels", "seeds", "device")
+        drop += {2: FIG5_ONLY, 5: FIG2_ONLY, None: ()}[figure]
+        return {k: v for k, v in d.items() if k not in drop}
 
 
 PROFILES = {   # every value can be overridden by its option
@@ -226,12 +231,23 @@ def _record(cfg, key: dict, cell: str, method: str, seed: int, summary: dict, en
             "rows": list(rows)}
 
 
+TRAINING = ("train_steps", "batch_size", "lr", "momentum", "weight_decay")
+
+
+def stage_key(cfg: NtkAirConfig, stage: str, seed: int) -> dict:
+    """What Θ of a Figure 2 stage depends on (at initialisation: not the training settings)."""
+    base = cfg.hashed(2)
+    if stage == "init":
+        base = {k: v for k, v in base.items() if k not in TRAINING}
+    return {**base, "stage": stage, "seed": int(seed)}
+
+
 def fig2_key(cfg: NtkAirConfig, stage: str, p: float, seed: int) -> dict:
-    return {**cfg.hashed(), "figure": 2, "stage": stage, "noise": float(p), "seed": int(seed)}
+    return {**stage_key(cfg, stage, seed), "figure": 2, "noise": float(p)}
 
 
 def fig5_key(cfg: NtkAirConfig, seed: int) -> dict:
-    return {**cfg.hashed(), "figure": 5, "seed": int(seed)}
+    return {**cfg.hashed(5), "figure": 5, "seed": int(seed)}
 
 
 def run(cfg: NtkAirConfig, log=lambda line: None) -> dict:
@@ -257,7 +273,7 @@ def run(cfg: NtkAirConfig, log=lambda line: None) -> dict:
                 started = time.time()
                 model = seeded_model(cfg, seed, task.channels)
                 if stage == "trained":
-                    weights = cache / f"{config_hash({**cfg.hashed(), 'seed': seed, 'trained': True})}.pt"
+                    weights = cache / f"{config_hash({**stage_key(cfg, 'trained', seed), 'weights': True})}.pt"
                     if weights.is_file():
                         model.load_state_dict(load_checkpoint(weights))
                     else:
@@ -265,7 +281,7 @@ def run(cfg: NtkAirConfig, log=lambda line: None) -> dict:
                         sgd_mse(model, task, y_train, cfg, cfg.train_steps, seed)
                         weights.parent.mkdir(parents=True, exist_ok=True)
                         save_checkpoint(weights, model.state_dict())
-                gkey = config_hash({**cfg.hashed(), "seed": seed, "stage": stage, "gram": True})
+                gkey = config_hash({**stage_key(cfg, stage, seed), "gram": True})
                 g = _cached_gram(cache / f"{gkey}.npz", lambda: gram_record(model, xb))
                 spec = _spectrum_summary(g["lam"], torch.float32)
                 log(f"seed {seed} {stage}: λ_max {spec['lambda_max']:.4g}, λ_min {spec['lambda_min']:.3g}")

@@ -59,7 +59,7 @@ PROFILES = {
              "student": {"model": "cnn", "epochs": 15, "batch_size": 256, "lr": 0.05,
                          "weight_decay": 5e-4, "warmup_epochs": 0.0}},
     "smoke": {"dataset": "synthetic", "at": (2, 4), "temperature": 4.0, "soft_weight": 0.9,
-              "synthetic_train": 512, "synthetic_test": 128,
+              "synthetic_train": 384, "synthetic_test": 128,
               "teacher": {"model": "fast", "width": 8, "epochs": 4, "batch_size": 64, "lr": 0.1,
                           "weight_decay": 5e-4, "warmup_epochs": 0.0},
               "student": {"model": "cnn", "epochs": 2, "batch_size": 64, "lr": 0.05,

@@ -154,3 +154,12 @@ def test_figures_command_redraws_an_ntk_air_store(ntk_run, capsys):
     assert main(["figures", str(ntk_run)]) == 0
     assert (ntk_run / "ntk_air_figure2.png").is_file() and (ntk_run / "ntk_air_figure5.pdf").is_file()
     assert "ntk_air_figure5.png" in capsys.readouterr().err
+
+
+def test_figure5_settings_do_not_invalidate_figure2_records():
+    a = NA.with_profile("smoke", {})
+    b = NA.with_profile("smoke", {"iterations": 99, "gain_noise": 0.3})
+    assert NA.fig2_key(a, "init", 0.1, 0) == NA.fig2_key(b, "init", 0.1, 0)
+    assert NA.fig5_key(a, 0) != NA.fig5_key(b, 0)
+    assert NA.fig2_key(a, "trained", 0.1, 0) != NA.fig2_key(NA.with_profile("smoke", {"train_steps": 7}), "trained", 0.1, 0)
+    assert NA.fig2_key(a, "init", 0.1, 0) == NA.fig2_key(NA.with_profile("smoke", {"train_steps": 7}), "init", 0.1, 0)
