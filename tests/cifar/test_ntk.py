@@ -163,3 +163,16 @@ def test_figure5_settings_do_not_invalidate_figure2_records():
     assert NA.fig5_key(a, 0) != NA.fig5_key(b, 0)
     assert NA.fig2_key(a, "trained", 0.1, 0) != NA.fig2_key(NA.with_profile("smoke", {"train_steps": 7}), "trained", 0.1, 0)
     assert NA.fig2_key(a, "init", 0.1, 0) == NA.fig2_key(NA.with_profile("smoke", {"train_steps": 7}), "init", 0.1, 0)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
+def test_cuda_gram_equals_cpu_and_ntk_air_runs_on_cuda(tmp_path):
+    model, x = small_nets()[0]
+    cpu = NTK.ntk_gram(model, x).numpy()
+    gpu = NTK.ntk_gram(model.cuda(), x.cuda()).numpy()
+    np.testing.assert_allclose(gpu, cpu, rtol=1e-9, atol=1e-9 * np.abs(cpu).max())
+    out = tmp_path / "run"
+    assert main(SMOKE[:-2] + ["--device", "cuda", "--out", str(out), "--no-figure"]) == 0
+    s = json.loads((out / "ntk_air.json").read_text())
+    assert s["computed_now"] == 10 and len(s["figure5"]["step"]) == 3
