@@ -109,11 +109,12 @@ PROFILES = {   # every value can be overridden by its option
               "train_steps": 10, "iterations": 20, "every": 10, "batch_size": 16,
               "synthetic_train": 128, "synthetic_test": 32},
 }
-COST = {"paper": "ResNet-56: 5 seeds × (19 550 + 1 500 SGD steps of batch 128, ≈ 50 epochs) "
-                 "and 5 × 33 NTK Grams of 128 images (0.85 M parameters each): about an hour on "
-                 "one H100-class GPU",
-        "fast": "3 seeds × (2 000 + 1 500 steps) and 3 × 18 Grams: minutes on one GPU",
-        "smoke": "synthetic images, ResNet-8, an NTK batch of 16: well under a minute on a CPU"}
+COST = {   # estimates from the work counted (not measured here: no GPU was available)
+    "paper": "ResNet-56, 5 seeds x (19 550 + 1 500 SGD steps of batch 128) and 5 x 33 NTK Grams "
+             "of 128 images x 0.85 M parameters: roughly half an hour on one H100-class GPU "
+             "(estimated)",
+    "fast": "3 seeds x (2 000 + 1 500 steps) and 3 x 18 Grams: about 5 minutes on one GPU (estimated)",
+    "smoke": "synthetic images, ResNet-8, an NTK batch of 16: about a minute on a CPU"}
 
 
 def binary_labels(y: np.ndarray) -> np.ndarray:

@@ -176,3 +176,23 @@ def test_cuda_gram_equals_cpu_and_ntk_air_runs_on_cuda(tmp_path):
     assert main(SMOKE[:-2] + ["--device", "cuda", "--out", str(out), "--no-figure"]) == 0
     s = json.loads((out / "ntk_air.json").read_text())
     assert s["computed_now"] == 10 and len(s["figure5"]["step"]) == 3
+
+
+def test_ntk_air_interrupt_keeps_finished_records(tmp_path, monkeypatch):
+    argv = SMOKE[:4] + ["--seeds", "2", "--noise", "0", "--train-steps", "2", "--iterations", "2",
+                        "--every", "2", "--synthetic-train", "64", "--device", "cpu",
+                        "--out", str(tmp_path), "--no-figure"]
+    real = NA._figure5_seed
+    calls = []
+
+    def figure5(cfg, task, xb, yb, seed, *rest):
+        calls.append(seed)
+        if seed == 1 and len(calls) == 2:                      # the first run: Ctrl-C at seed 1
+            raise KeyboardInterrupt
+        return real(cfg, task, xb, yb, seed, *rest)
+    monkeypatch.setattr(NA, "_figure5_seed", figure5)
+    assert main(argv) == 130
+    with ResultStore(tmp_path, readonly=True) as st:
+        assert len(st.runs()) == 2 + 1 + 2                   # seed 0 (both figures), seed 1's Figure 2
+    monkeypatch.setattr(NA, "_cached_gram", lambda path, make: pytest.fail("Figure 2 recomputed"))
+    assert main(argv) == 0 and calls == [0, 1, 1]            # only seed 1's Figure 5 ran again
