@@ -194,5 +194,5 @@ def summary(cfg: TeacherEpochsConfig, result: dict, out: str) -> dict:
             "student_epochs": cfg.student.epochs, "rows": result["rows"],
             "best_E": result["best_E"], "paper": {"best_E": 80, "source": "§2.1 of the paper"},
             "open": OPEN, "computed_now": result["computed"], "store": str(out),
-            "note": ("a reproduction of the paper's setting" if cfg.profile == "paper" else
-                     f"profile {cfg.profile}: NOT the paper's setting (smaller networks/schedules)")}
+            "note": ("the paper's setting" if cfg.profile == "paper" else
+                     "NOT the paper's setting (smaller networks and schedules)")}

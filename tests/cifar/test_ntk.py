@@ -196,3 +196,10 @@ def test_ntk_air_interrupt_keeps_finished_records(tmp_path, monkeypatch):
         assert len(st.runs()) == 2 + 1 + 2                   # seed 0 (both figures), seed 1's Figure 2
     monkeypatch.setattr(NA, "_cached_gram", lambda path, make: pytest.fail("Figure 2 recomputed"))
     assert main(argv) == 0 and calls == [0, 1, 1]            # only seed 1's Figure 5 ran again
+
+
+def test_report_of_an_ntk_air_store(ntk_run):
+    assert main(["report", str(ntk_run)]) == 0
+    md = (ntk_run / "report.md").read_text()
+    assert "| stage | p = 0 | p = 0.5 | λ_min | λ_max |" in md and "\n| trained |" in md
+    assert "ntk_air_figure5.png" in md and "not the paper's setting" in md

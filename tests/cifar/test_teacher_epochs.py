@@ -146,3 +146,11 @@ def test_figures_command_redraws_a_teacher_epochs_store(te_run, capsys):
     (te_run / "teacher_epochs.png").unlink(missing_ok=True)
     assert main(["figures", str(te_run)]) == 0
     assert (te_run / "teacher_epochs.png").is_file()
+
+
+def test_report_of_a_teacher_epochs_store(te_run, capsys):
+    assert main(["report", str(te_run)]) == 0
+    md = (te_run / "report.md").read_text()
+    assert "| E | teacher test acc |" in md and md.count("\n| 1 |") == 1 and "teacher_epochs.png" in md
+    assert "Settings the paper leaves open" in md
+    assert "data:image/png;base64," in (te_run / "report.html").read_text()
