@@ -141,9 +141,11 @@ def load_teacher(cfg: TrainConfig, path) -> torch.nn.Module:
 
 
 def student_extra(cfg: TeacherEpochsConfig, teacher_run: str, epoch: int) -> dict:
+    """What a student depends on beyond its own config: the teacher's weights (run, E) and the
+    KD settings. Not the reading: the last E's teacher is the same run under both, so is its
+    student."""
     return {"method": "kd", "teacher_run": teacher_run, "teacher_epoch": int(epoch),
-            "teachers": cfg.teachers, "kd_temperature": cfg.temperature,
-            "kd_soft_weight": cfg.soft_weight}
+            "kd_temperature": cfg.temperature, "kd_soft_weight": cfg.soft_weight}
 
 
 def run(cfg: TeacherEpochsConfig, log=lambda line: None) -> dict:

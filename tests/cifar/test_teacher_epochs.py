@@ -108,14 +108,17 @@ def test_kept_weights_are_the_teacher_at_E(te_run):
 
 
 def test_separate_teachers_have_full_schedules_and_new_students(te_run, capsys):
+    checkpoints = json.loads((te_run / "teacher_epochs.json").read_text())
     assert main(TINY + ["--out", str(te_run), "--no-figure", "--json", "--teachers", "separate"]) == 0
     s = json.loads(capsys.readouterr().out)
     with ResultStore(te_run, readonly=True) as st:
         runs = {r["run_id"]: r for r in st.runs()}
     teachers = [runs[r["teacher_run"]] for r in s["rows"]]
     assert [t["config"]["epochs"] for t in teachers] == [1, 2]
-    # the 2-epoch separate teacher is the checkpoints teacher itself (same config): reused
-    assert len(s["computed_now"]) == 1 + 2
+    # the 2-epoch separate teacher is the checkpoints teacher itself (same config), and so is its
+    # student: only the 1-epoch teacher and its student are new
+    assert len(s["computed_now"]) == 1 + 1
+    assert s["rows"][1] == checkpoints["rows"][1] and s["rows"][0] != checkpoints["rows"][0]
     assert s["rows"][1]["teacher_run"] in runs and s["teachers"] == "separate"
 
 
