@@ -203,3 +203,18 @@ def test_report_of_an_ntk_air_store(ntk_run):
     md = (ntk_run / "report.md").read_text()
     assert "| stage | p = 0 | p = 0.5 | λ_min | λ_max |" in md and "\n| trained |" in md
     assert "ntk_air_figure5.png" in md and "not the paper's setting" in md
+
+
+def test_task_reads_cifar10_files_and_makes_classes_2_and_7_positive(tmp_path):
+    import pickle
+    from .files import write_cifar10
+    folder = write_cifar10(tmp_path, per_batch=20)
+    y = np.concatenate([pickle.loads((folder / f"data_batch_{i}").read_bytes(), encoding="bytes")[b"labels"]
+                        for i in range(1, 6)])
+    y_test = np.array(pickle.loads((folder / "test_batch").read_bytes(), encoding="bytes")[b"labels"])
+    task = NA.Task(NA.with_profile("smoke", {"dataset": "cifar10", "data_dir": str(tmp_path),
+                                             "ntk_batch": 8}))
+    np.testing.assert_array_equal(task.y_train, np.where((y == 2) | (y == 7), 1.0, -1.0))
+    x, yb = task.batch(0)
+    assert x.shape == (8, 3, 32, 32) and x.dtype == torch.float32
+    assert set(np.unique(yb)) <= {-1.0, 1.0} and np.sum(yb == 1) <= np.sum(np.isin(y_test, (2, 7)))
