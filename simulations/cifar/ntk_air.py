@@ -243,6 +243,12 @@ def stage_key(cfg: NtkAirConfig, stage: str, seed: int) -> dict:
     return {**base, "stage": stage, "seed": int(seed)}
 
 
+def noise_stream(seed: int, p: float) -> list:
+    """The flips of the batch at level p: a stream of (seed, p), so a record does not depend on
+    which other levels were asked for."""
+    return [int(seed), int(round(p * 10 ** 6))]
+
+
 def fig2_key(cfg: NtkAirConfig, stage: str, p: float, seed: int) -> dict:
     return {**stage_key(cfg, stage, seed), "figure": 2, "noise": float(p)}
 
@@ -286,11 +292,11 @@ def run(cfg: NtkAirConfig, log=lambda line: None) -> dict:
                 g = _cached_gram(cache / f"{gkey}.npz", lambda: gram_record(model, xb))
                 spec = _spectrum_summary(g["lam"], torch.float32)
                 log(f"seed {seed} {stage}: λ_max {spec['lambda_max']:.4g}, λ_min {spec['lambda_min']:.3g}")
-                for b, p in enumerate(cfg.noise_levels):
+                for p in cfg.noise_levels:
                     key = fig2_key(cfg, stage, p, seed)
                     if config_hash(key) in done:
                         continue
-                    y = noisy_labels(yb, p, seed * 1000 + b)
+                    y = noisy_labels(yb, p, noise_stream(seed, p))
                     rho = topk_fraction(g["E"], y, TOP_K)
                     store.write(_record(cfg, key, f"ntk-air fig2 {stage} p={p:g}", "ntk-fig2", seed,
                                         {"rho5": rho, "flipped": float(np.mean(y != yb)), **spec},

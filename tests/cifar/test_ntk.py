@@ -218,3 +218,11 @@ def test_task_reads_cifar10_files_and_makes_classes_2_and_7_positive(tmp_path):
     x, yb = task.batch(0)
     assert x.shape == (8, 3, 32, 32) and x.dtype == torch.float32
     assert set(np.unique(yb)) <= {-1.0, 1.0} and np.sum(yb == 1) <= np.sum(np.isin(y_test, (2, 7)))
+
+
+def test_label_flips_depend_on_seed_and_level_only():
+    y = NA.binary_labels(np.arange(1000) % 10)
+    a = NA.noisy_labels(y, 0.3, NA.noise_stream(0, 0.3))
+    np.testing.assert_array_equal(a, NA.noisy_labels(y, 0.3, NA.noise_stream(0, 0.3)))
+    assert 0.25 < np.mean(a != y) < 0.35
+    assert not np.array_equal(a, NA.noisy_labels(y, 0.3, NA.noise_stream(1, 0.3)))
