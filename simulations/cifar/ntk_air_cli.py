@@ -40,7 +40,7 @@ def configure(parser):
     a("--synthetic-train", default=None, help="synthetic training images")
     a("--synthetic-test", default=None, help="synthetic test images")
     a("--model", default=None, help="resnet56 (paper, fast), resnet20 or resnet8 (smoke)")
-    a("--ntk-batch", default=None, help="test images in the NTK batch X_B (paper 128)")
+    a("--ntk-batch", default=None, help="test images in the NTK batch X_B, > 5 (paper 128)")
     a("--noise", default=None, metavar="LIST", help="Figure 2 label-noise levels (default 0,0.1,...,0.5)")
     a("--seeds", default=None, metavar="S", help="seeds 0..S-1 (paper 5, fast 3, smoke 2)")
     a("--train-steps", default=None, help="Figure 2 'after training': SGD steps on the clean labels")
@@ -69,7 +69,7 @@ def resolve_config(args) -> NA.NtkAirConfig:
     o["dataset"] = None if args.dataset is None else check_choice("--dataset", args.dataset, _OWNER, DATASETS)
     o["model"] = None if args.model is None else check_choice("--model", args.model, _OWNER, tuple(NA.DEPTHS))
     for name, low in (("train_subset", 0), ("synthetic_train", 20), ("synthetic_test", 2),
-                      ("ntk_batch", 2), ("train_steps", 0), ("iterations", 1), ("every", 1),
+                      ("ntk_batch", NA.TOP_K + 1), ("train_steps", 0), ("iterations", 1), ("every", 1),
                       ("batch_size", 1)):
         o[name] = _int(args, name, low, 10 ** 7)
     if args.noise is not None:
@@ -95,7 +95,8 @@ def resolve_config(args) -> NA.NtkAirConfig:
                    "(cifar-10-batches-py/ or cifar-10-python.tar.gz)", None)
     tests = TEST_IMAGES.get(cfg.dataset, cfg.synthetic_test)
     if cfg.ntk_batch > tests:
-        raise fail("--ntk-batch", _OWNER, f"an integer in [2, {tests}] (the test images)", cfg.ntk_batch)
+        raise fail("--ntk-batch", _OWNER, f"an integer in [{NA.TOP_K + 1}, {tests}] (more than the "
+                   f"{NA.TOP_K} eigenvectors of ρ₅, at most the test images)", cfg.ntk_batch)
     if cfg.train_subset and cfg.dataset == "synthetic" and cfg.train_subset > cfg.synthetic_train:
         raise fail("--train-subset", _OWNER, f"at most --synthetic-train = {cfg.synthetic_train}",
                    cfg.train_subset)

@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import re
 import sys
-from dataclasses import fields
+from dataclasses import fields, replace
 from pathlib import Path
 
-from theorem_lab.errors import ParameterError, check_int, check_real, fail, parse_int, parse_list
+from theorem_lab.errors import ParameterError, check_int, fail, parse_int, parse_list, parse_real
 from theorem_lab.output import check_output_dir, strict_json
 
 from . import teacher_epochs as TE
@@ -84,10 +84,10 @@ def resolve_config(args) -> TE.TeacherEpochsConfig:
     at = prof["at"]
     if args.at is not None:
         at = tuple(parse_list(args.at, "--at", _OWNER, item=lambda t: parse_int(t, "--at", _OWNER, low=1)))
-    temperature = check_real("--temperature", prof["temperature"] if args.temperature is None else
-                             _real(args.temperature, "--temperature"), _OWNER, low=0.0, low_open=True)
-    soft = check_real("--soft-weight", prof["soft_weight"] if args.soft_weight is None else
-                      _real(args.soft_weight, "--soft-weight"), _OWNER, low=0.0, high=1.0)
+    temperature = parse_real(prof["temperature"] if args.temperature is None else args.temperature,
+                             "--temperature", _OWNER, low=0.0, low_open=True)
+    soft = parse_real(prof["soft_weight"] if args.soft_weight is None else args.soft_weight,
+                      "--soft-weight", _OWNER, low=0.0, high=1.0)
     for name in ("teacher_epochs", "student_epochs", "batch_size"):
         if getattr(args, name) is not None:
             check_int("--" + name.replace("_", "-"), getattr(args, name), _OWNER, low=1)
@@ -114,22 +114,9 @@ def resolve_config(args) -> TE.TeacherEpochsConfig:
                                   "method": "ce", "noise_rate": 0.0})
         except ParameterError as exc:
             raise _field_error(exc, names.get(role, {})) from None
-    cfgs["teacher"] = _named_profile(cfgs["teacher"], args.profile)
-    cfgs["student"] = _named_profile(cfgs["student"], args.profile)
+    named = {r: replace(c, profile=f"teacher-epochs/{args.profile}") for r, c in cfgs.items()}
     return TE.TeacherEpochsConfig(args.profile, args.teachers, tuple(at), temperature, soft,
-                                  cfgs["teacher"], cfgs["student"])
-
-
-def _named_profile(cfg: TrainConfig, profile: str) -> TrainConfig:
-    from dataclasses import replace
-    return replace(cfg, profile=f"teacher-epochs/{profile}")
-
-
-def _real(token, option):
-    try:
-        return float(token)
-    except ValueError:
-        raise fail(option, _OWNER, "a real number", token) from None
+                                  named["teacher"], named["student"])
 
 
 def table(summary: dict) -> str:
