@@ -2,7 +2,7 @@
 
     theorem-lab cifar ntk-air --profile fast --data-dir DATA            # CIFAR-10, binary task
     theorem-lab cifar ntk-air --profile fast --data-dir DATA --air runs/air   # + synthetic beside
-    theorem-lab cifar ntk-air --profile smoke                          # synthetic, CPU, < 1 min
+    theorem-lab cifar ntk-air --profile smoke                          # synthetic, CPU, about a minute
 
 Prints ρ₅(y) = ‖P₅y‖/‖y‖ per label-noise level (init and trained, mean ± sd over seeds), the
 NTK's smallest eigenvalue (the PSD check) and the information gain ρ₅(ŷ_t) − ρ₅(y) of

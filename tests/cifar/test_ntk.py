@@ -59,9 +59,9 @@ def test_chunked_gram_equals_unchunked(chunk):
 
 
 def test_chunk_size_follows_the_budget_and_the_gram_is_psd():
-    P = 1000
-    assert NTK.chunk_size(128, P, 4, budget=128 * 3 * P * 4) == 128
-    assert NTK.chunk_size(128, P, 4, budget=10 * 3 * P * 4) == 10
+    P, per = 1000, (2 + NTK.ACTIVATION_FACTOR) * 1000 * 4      # bytes per example
+    assert NTK.chunk_size(128, P, 4, budget=128 * per) == 128
+    assert NTK.chunk_size(128, P, 4, budget=10 * per + per - 1) == 10
     assert NTK.chunk_size(128, P, 4, budget=1) == 1
     model, x = small_nets()[0]
     lam, E = NTK.spectrum(NTK.ntk_gram(model, x))
