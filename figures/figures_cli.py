@@ -6,10 +6,14 @@ of where self-distillation works; when ε and T₂, or ρ and k, vary in the sto
 (T₁ observed vs every reading of the theorem's T₁; when k or ρ varies). Without
 ``--which``, every figure that applies is drawn. ``--out``: a file stem when one figure is drawn
 (``--out fig`` writes fig.png, fig.pdf), otherwise a directory (default RUN).
+
+The stores of ``cifar teacher-epochs`` and ``cifar ntk-air`` (a ``teacher_epochs.json`` or
+``ntk_air.json`` beside the store) get their own figures instead, redrawn into RUN.
 """
 
 from __future__ import annotations
 
+import importlib
 import sqlite3
 import sys
 from pathlib import Path
@@ -22,6 +26,8 @@ NAMES = ("trajectories", "phase", "t1")
 NEEDS = {"phase": "two varying fields: ε and T₂, or ρ and k",
          "t1": "a varying width or ρ, and the theorem's T₁ in summary.json (rerun the sweep: it reuses its runs)"}
 FORMATS = ("png", "pdf", "svg")
+JSON_FIGURES = {"teacher_epochs.json": ("theorem_lab.figures.teacher_figure", "teacher_figure"),
+                "ntk_air.json": ("theorem_lab.figures.ntk_air_figure", "ntk_air_figure")}
 
 
 def configure(parser) -> None:
@@ -52,6 +58,11 @@ def run(args) -> int:
     run_dir = Path(args.run)
     if not (run_dir / "results.sqlite").is_file():
         raise fail("RUN", _OWNER, "a sweep directory holding results.sqlite", str(run_dir))
+    own = [v for name, v in JSON_FIGURES.items() if (run_dir / name).is_file()]
+    if own and args.which is None and args.out is None:        # an image experiment's store
+        paths = [p for module, fn in own for p in getattr(importlib.import_module(module), fn)(run_dir)]
+        sys.stderr.write("figures: " + ", ".join(str(p) for p in paths) + "\n")
+        return 0
     which = _choices(args.which, "--which", NAMES) if args.which is not None else list(NAMES)
     formats = tuple(_choices(args.format, "--format", FORMATS))
     single = (args.out is not None and len(which) == 1

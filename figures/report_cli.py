@@ -21,9 +21,18 @@ def configure(parser) -> None:
 
 
 def run(args) -> int:
+    from . import image_report
     from .report import write_report
 
     run_dir = Path(args.run)
+    if (run_dir / "results.sqlite").is_file() and image_report.kind(run_dir):   # cifar experiments
+        out = check_output_file("--out", run_dir / "report.md" if args.out is None else args.out, _OWNER)
+        inputs = [run_dir / image_report.kind(run_dir), run_dir / "results.sqlite"]
+        check_not_input("--out", out, _OWNER, inputs)
+        check_not_input("--out", out.with_suffix(".html"), _OWNER, inputs)
+        paths = image_report.write(run_dir, out)
+        sys.stderr.write("report: " + ", ".join(str(p) for p in paths) + "\n")
+        return 0
     if not (run_dir / "summary.json").is_file() or not (run_dir / "results.sqlite").is_file():
         raise fail("RUN", _OWNER, "a directory written by 'theorem-lab sweep' (summary.json and "
                    "results.sqlite)", str(run_dir))

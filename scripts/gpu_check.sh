@@ -73,4 +73,16 @@ echo "cifar fast profile (${DATA[*]}): wall $(echo "$end - $start" | bc) s, test
 timeout 120 $PY -m theorem_lab cifar train --profile paper --dataset synthetic --synthetic-train 50000 \
     --synthetic-test 1000 --epochs 1 --val-fraction 0 --device cuda --no-progress --json \
     --out "$T/gpu-cifar-paper" 2>&1 >/dev/null | tail -1 | awk '{print "paper-profile shake-shake epoch (50000 synthetic images):", $NF, "s"}' || rc=1
+# cifar ntk-air on the fast profile (ResNet-56, binary CIFAR-10, NTK batch 128; 2 of the profile's
+# 3 seeds to fit the time), about 3 minutes; needs the real data: skipped without CIFAR10_DIR.
+if [ -n "${CIFAR10_DIR:-}" ]; then
+    start=$(date +%s.%N)
+    timeout 420 $PY -m theorem_lab cifar ntk-air --profile fast --data-dir "$CIFAR10_DIR" --seeds 2 \
+        --device cuda --out "$T/gpu-ntk-air" > "$T/ntk-air.txt" || rc=1
+    end=$(date +%s.%N)
+    echo "cifar ntk-air fast profile (2 seeds): wall $(echo "$end - $start" | bc) s"
+    cat "$T/ntk-air.txt"
+else
+    echo "cifar ntk-air: skipped (set CIFAR10_DIR to the folder with cifar-10-batches-py)"
+fi
 exit $rc

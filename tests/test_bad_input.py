@@ -43,6 +43,11 @@ BIG = "100000000"            # 10⁸
 NONNUMBERS = ["x", "nan", "inf", "-inf", "1e999", ""]
 
 
+def _cuda() -> bool:
+    import torch
+    return torch.cuda.is_available()
+
+
 def rows(prefix, option, values, name=None):
     """One row per value: prefix + [option, value], naming ``name`` (default the option)."""
     return [(prefix + [option, v], name or option) for v in values]
@@ -185,6 +190,29 @@ CASES += rows(CT, "--momentum", ["1.0"]) + rows(CT, "--synthetic-shape", ["3x31x
 CASES += rows(["cifar", "train", "--profile", "smoke", "--dataset", "synthetic"], "--out",
               ["", "{tmp}/afile"])
 
+# --- cifar teacher-epochs, cifar ntk-air ---------------------------------------------------------------
+TE = ["cifar", "teacher-epochs", "--profile", "smoke", "--out", "{tmp}/te"]
+CASES += rows(TE, "--at", ["0", "x", "1,,2", "1,1", "5", ""]) + rows(TE, "--teachers", ["both"])
+CASES += rows(TE, "--temperature", ["0", "-1", "nan", "x"]) + rows(TE, "--soft-weight", ["1.5", "-0.1", "nan"])
+CASES += rows(TE, "--teacher-epochs", ["0", "x"]) + rows(TE, "--student-epochs", ["0"])
+CASES += rows(TE, "--batch-size", ["0"]) + rows(TE, "--teacher-model", ["vgg"])
+CASES += rows(TE, "--student-model", ["vgg"]) + rows(TE, "--dataset", ["imagenet"])
+CASES += rows(TE, "--teacher-lr", ["-1", "nan"]) + rows(TE, "--student-lr", ["0"])
+CASES += rows(TE, "--synthetic-train", ["5"]) + rows(TE, "--device", ["cuda"] if not _cuda() else [])
+CASES += rows(TE[:-2], "--out", ["", "{tmp}/afile"])
+CASES += [(TE + ["--dataset", "cifar100"], "--data-dir")]
+NA = ["cifar", "ntk-air", "--profile", "smoke", "--out", "{tmp}/na"]
+CASES += rows(NA, "--noise", ["0.6", "", "0,,1", "0,0", "x"]) + rows(NA, "--seeds", ["0", "x", "1001"])
+CASES += rows(NA, "--ntk-batch", ["1", "5", "33", BIG]) + rows(NA, "--model", ["resnet9000"])
+CASES += rows(NA, "--dataset", ["mnist"]) + rows(NA, "--gain-noise", ["0.5", "-0.1", "nan"])
+CASES += rows(NA, "--lam", ["0"]) + rows(NA, "--lr", ["0", "nan"]) + rows(NA, "--every", ["0"])
+CASES += rows(NA, "--iterations", ["0"]) + rows(NA, "--train-steps", ["-1"]) + rows(NA, "--batch-size", ["0"])
+CASES += rows(NA, "--train-subset", ["1000"]) + rows(NA, "--synthetic-test", ["1"])
+CASES += rows(NA, "--air", ["{tmp}/adir", "{tmp}/nothing", "{tmp}/run"])
+CASES += rows(NA, "--device", ["cuda"] if not _cuda() else []) + rows(NA[:-2], "--out", ["", "{tmp}/afile"])
+CASES += [(NA + ["--dataset", "cifar10"], "--data-dir"),
+          (NA + ["--synthetic-test", "100000", "--ntk-batch", "100000"], "--ntk-batch")]   # an 80 GB Gram
+
 # --- bench ----------------------------------------------------------------------------------------
 for opt in ("--n", "--dim", "--width", "--repeats"):
     CASES += rows(BS, opt, ["x", "0", "-1"]) + rows(BG, opt, ["x", "0", "-1"])
@@ -272,6 +300,8 @@ def workspace(files, monkeypatch):
                    "theorem_lab.figures.trajectory_figure.load",
                    "theorem_lab.simulations.lazy.run",
                    "theorem_lab.simulations.cifar.session.Session",
+                   "theorem_lab.simulations.cifar.teacher_epochs.run",
+                   "theorem_lab.simulations.cifar.ntk_air.run",
                    "theorem_lab.simulations.generalization.analyse",
                    "theorem_lab.figures.report.write_report",
                    "theorem_lab.simulations.bench_step.measure",
@@ -307,7 +337,8 @@ def test_bad_command_line_exits_2_naming_the_option(argv, option, workspace, cap
 def test_the_table_covers_every_command_and_is_large():
     commands = {a[0] if a[0] not in ("bench", "cifar") else " ".join(a[:2]) for a, _ in CASES}
     assert commands == {"sweep", "width-search", "air", "constants", "check", "export", "figures",
-                        "report", "bench step", "bench gram", "lazy", "generalization", "cifar train"}
+                        "report", "bench step", "bench gram", "lazy", "generalization", "cifar train",
+                        "cifar teacher-epochs", "cifar ntk-air"}
     assert len(CASES) >= 300
 
 

@@ -40,10 +40,13 @@ SWEEP_FIGURES = (("theorem_lab.figures.trajectory_figure", "trajectory_figure"),
                  ("theorem_lab.figures.phase_figure", "phase_figure"),
                  ("theorem_lab.figures.t1_figure", "t1_figure"))
 # A command's figure, drawn by the root after the command succeeds (simulations never import
-# figures): command -> (figure module, function of the RUN directory).
+# figures): command (with its sub-command: 'cifar ntk-air') -> (figure module, function of the
+# RUN directory).
 FIGURES = {
     "generalization": ("theorem_lab.figures.generalization_figure", "generalization_figure"),
     "lazy": ("theorem_lab.figures.lazy_figure", "lazy_figure"),
+    "cifar teacher-epochs": ("theorem_lab.figures.teacher_figure", "teacher_figure"),
+    "cifar ntk-air": ("theorem_lab.figures.ntk_air_figure", "ntk_air_figure"),
 }
 
 
@@ -122,8 +125,8 @@ def main(argv=None) -> int:
     label = args.command + (f" {sub}" if sub else "")
     try:
         code = int(module.run(args) or 0)
-        if code == 0 and args.command in FIGURES and not getattr(args, "no_figure", False):
-            fig_module, fn = FIGURES[args.command]
+        if code == 0 and label in FIGURES and not getattr(args, "no_figure", False):
+            fig_module, fn = FIGURES[label]
             paths = getattr(importlib.import_module(fig_module), fn)(args.run)
             sys.stdout.flush()
             sys.stderr.write("figure: " + ", ".join(str(p) for p in paths) + "\n")

@@ -12,6 +12,10 @@ import importlib
 SUBCOMMANDS = {
     "train": ("theorem_lab.simulations.cifar.train_cli",
               "one noisy-label training run (ce, self-distill, bootstrap, gce), resumable, stored"),
+    "teacher-epochs": ("theorem_lab.simulations.cifar.teacher_epochs_cli",
+                       "Figure 1: students distilled from a teacher kept at epochs E, vs E"),
+    "ntk-air": ("theorem_lab.simulations.cifar.ntk_air_cli",
+                "Figures 2 and 5: label energy in the top-5 eigenspace of ResNet-56's empirical NTK"),
 }
 
 

@@ -18,7 +18,8 @@ from .profiles import PROFILES
 
 _OWNER = "cifar train"
 # fields that do not change a run's outcome: excluded from its run_id
-NOT_HASHED = ("data_dir", "download", "download_url", "out", "json", "progress", "profile")
+NOT_HASHED = ("data_dir", "download", "download_url", "out", "json", "progress", "profile",
+              "keep_epochs")
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,7 @@ class TrainConfig:
     out: str = "runs/cifar"
     json: bool = False
     progress: bool = True
+    keep_epochs: tuple = ()              # also save the weights after these epochs (epoch_<E>.pt)
 
     def hashed(self) -> dict:
         return {k: v for k, v in asdict(self).items() if k not in NOT_HASHED}
@@ -124,6 +126,8 @@ def validate(cfg: TrainConfig) -> None:
     check_real("beta", cfg.beta, _OWNER, low=0.0, high=1.0)
     check_real("q", cfg.q, _OWNER, low=0.0, high=1.0, low_open=True)
     check_int("epochs", cfg.epochs, _OWNER, low=1)
+    for e in cfg.keep_epochs:
+        check_int("keep_epochs", e, _OWNER, low=1, high=cfg.epochs)
     check_int("batch_size", cfg.batch_size, _OWNER, low=1)
     check_int("width", cfg.width, _OWNER, low=1)
     check_real("lr", cfg.lr, _OWNER, low=0.0, low_open=True)

@@ -27,10 +27,19 @@ ORDER_STREAM, AUG_STREAM = 1, 2
 
 
 class Session:
-    def __init__(self, cfg):
-        self.cfg = cfg
-        self.run_id = config_hash(cfg.hashed())
+    """One stored, resumable run of ``cfg``. ``extra``: settings outside ``TrainConfig`` that
+    change the outcome (a distillation student's teacher and KD settings): hashed into the run_id
+    and stored in its config, ``extra['method']`` as the row's method. ``loss``: the ``train``
+    loop's loss hook that goes with them."""
+
+    def __init__(self, cfg, extra: "dict | None" = None, loss=None):
+        self.cfg, self.extra, self.loss = cfg, dict(extra or {}), loss
+        self.run_id = config_hash({**cfg.hashed(), **self.extra})
         self.dir = R.run_dir(cfg.out, self.run_id)
+
+    def weights_path(self, epoch: int):
+        """The weights kept after ``epoch`` (``TrainConfig.keep_epochs``)."""
+        return self.dir / f"epoch_{epoch}.pt"
 
     def _generator(self, stream: int) -> torch.Generator:
         return torch.Generator().manual_seed(self.cfg.seed * 1000 + stream)
@@ -75,10 +84,15 @@ class Session:
         def write(status, error=None):
             rec = R.store_record(cfg, self.run_id, status, state["rows"], info, env,
                                  state["started"], time.time(), error)
+            if self.extra:
+                rec["config"] = {**rec["config"], **self.extra}
+                rec["method"] = self.extra.get("method", rec["method"])
             store.write(rec)
             return rec
 
         def on_epoch(row, st):
+            if st["epoch"] in cfg.keep_epochs:
+                R.save_checkpoint(self.weights_path(st["epoch"]), model.state_dict())
             R.save_checkpoint(ckpt_path, {"model": model.state_dict(), "optimizer": opt.state_dict(),
                                           "rng": R.rng_state(st["order"], st["aug"]),
                                           "epoch": st["epoch"], "rows": st["rows"],
@@ -91,7 +105,7 @@ class Session:
             from tqdm import tqdm
             bar = tqdm(total=0, unit="step", leave=False, dynamic_ncols=True)
         try:
-            train(cfg, split, model, opt, state, on_epoch, bar)
+            train(cfg, split, model, opt, state, on_epoch, bar, self.loss)
         except KeyboardInterrupt:
             write("interrupted", "KeyboardInterrupt")
             raise

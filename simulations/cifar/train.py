@@ -55,13 +55,18 @@ def accuracy(model, x, labels: list, split, device: str) -> list:
     return (hits / x.shape[0]).tolist()
 
 
-def train(cfg, split, model, opt, state: dict, on_epoch, bar=None) -> list:
-    """Train from ``state`` (epoch, rows, generators) to ``cfg.epochs``; return the epoch rows."""
+def train(cfg, split, model, opt, state: dict, on_epoch, bar=None, loss=None) -> list:
+    """Train from ``state`` (epoch, rows, generators) to ``cfg.epochs``; return the epoch rows.
+
+    ``loss(logits, xb, y, step) -> (loss, α_t, batch accuracy)`` replaces the method's loss
+    (the distillation students of ``kd``); default ``methods.loss_fn`` of ``cfg``'s method."""
     n, bs = split.x_train.shape[0], cfg.batch_size
     steps_per_epoch = math.ceil(n / bs)
     total = cfg.epochs * steps_per_epoch
     warmup = int(round(cfg.warmup_epochs * steps_per_epoch))
     method = cfg.method_config(total)
+    if loss is None:
+        loss = lambda logits, xb, y, step: loss_fn(method, logits, y, step)   # noqa: E731
     step_fn = torch.compile(model) if cfg.compile else model
     rows = state["rows"]
     for epoch in range(state["epoch"], cfg.epochs):
@@ -84,15 +89,15 @@ def train(cfg, split, model, opt, state: dict, on_epoch, bar=None) -> list:
                 group["lr"] = lr_at(step, total, cfg.lr, warmup)
             with autocast(cfg.device):
                 logits = step_fn(xb)
-            loss, alpha, acc = loss_fn(method, logits, split.y_noisy[idx], step)
+            value, alpha, acc = loss(logits, xb, split.y_noisy[idx], step)
             opt.zero_grad(set_to_none=True)
-            loss.backward()
+            value.backward()
             opt.step()
-            sums += torch.stack([loss.detach(), alpha.detach(), torch.ones_like(alpha)])
+            sums += torch.stack([value.detach(), alpha.detach(), torch.ones_like(alpha)])
             if bar is not None:
                 bar.update(1)
                 if b % PROGRESS_EVERY == 0:
-                    bar.set_postfix(loss=f"{loss.item():.3f}", acc=f"{acc.item():.3f}")
+                    bar.set_postfix(loss=f"{value.item():.3f}", acc=f"{acc.item():.3f}")
         loss_sum, alpha_sum, count = sums.tolist()
         tr_noisy, tr_true = accuracy(model, split.x_train, [split.y_noisy, split.y_true], split, cfg.device)
         (val,) = accuracy(model, split.x_val, [split.y_val], split, cfg.device)

@@ -83,9 +83,9 @@ def test_resume_after_interruption_is_bit_identical(tmp_path, monkeypatch):
         if calls["n"] == 2:
             raise KeyboardInterrupt
 
-    def patched(cfg_, split, model, opt, state, on_epoch, bar=None):
+    def patched(cfg_, split, model, opt, state, on_epoch, bar=None, loss=None):
         return real_train(cfg_, split, model, opt, state,
-                          lambda r, s: interrupt_after_two(r, s, on_epoch), bar)
+                          lambda r, s: interrupt_after_two(r, s, on_epoch), bar, loss)
 
     import theorem_lab.simulations.cifar.session as S
     monkeypatch.setattr(S, "train", patched)
