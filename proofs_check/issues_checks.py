@@ -245,3 +245,17 @@ def _realisable(cfg: dict, rng) -> float:
         if all(1 <= round(rho * s) < s / 2 for s in (m, m + 1)):
             return rho
     return cfg["rho"]
+
+
+# --- I-20: the experiments' α_t = 1 − λ·acc ---------------------------------------------------
+
+def negative_alpha_threshold(lam: float) -> float:
+    """α_t = 1 − λ·acc_t < 0 iff the batch accuracy acc_t exceeds 1/λ (spec §1.4, I-20)."""
+    return 1.0 / lam
+
+
+def negative_alpha_fraction_lower_bound(alpha_mean: float, lam: float) -> float:
+    """A lower bound on the fraction of steps with α_t < 0 from the mean ᾱ alone (λ > 1):
+    acc_t ≤ 1 gives mean(acc) ≤ 1/λ + (1 − 1/λ)·q with q the fraction above 1/λ, and
+    mean(acc) = (1 − ᾱ)/λ, so q ≥ −ᾱ/(λ − 1) (0 when ᾱ ≥ 0)."""
+    return max(0.0, -alpha_mean / (lam - 1.0))

@@ -66,8 +66,7 @@ WIDTH_TERMS = {
 # I-9 with the repairs: if T₁ used Λ ≤ 8Γ²ε² (reading A'), T₂ ≥ T₁ and ε ≤ eps_max force
 # ε ≥ I9_eps_min (> 2 for every instance: tests/proofs/test_repaired.py).
 T1_Lambda = 8 / (eta * c_low * n * Lam / (8 * K)) * sp.log(8 * Theta / (1 - 2 * rho))
-I9_eps_min = sp.simplify((T1_Lambda.subs(Lam, 8 * Gamma**2 * eps**2) * eps**2)
-                         * 32 * Theta * p_slope / (1 - 2 * rho)**2)
+I9_eps_min = (T1_Lambda.subs(Lam, 8 * Gamma**2 * eps**2) * eps**2) * 32 * Theta * p_slope / (1 - 2 * rho)**2
 
 
 def evaluate_instance(vals: dict) -> dict:
