@@ -37,7 +37,7 @@ VERDICTS = {   # id -> (severity, verdict, what pins it)
              "theorem-lab generalization"),
     "I-17": ("minor", "confirmed: mode-wise error > 0 at every k, falls like k^−0.8; exact for a fixed kernel",
              "check --replay I-17; verdict --issues I-17"),
-    "I-18": ("minor", "holds with slack 3.07 in the constant (Chernoff: 6.52); 0/20 fail at its width",
+    "I-18": ("minor", "holds with slack 3.07 in the constant (Chernoff: 6.52); 0/300 fail at its width",
              T + "test_issues.py::test_I18_chernoff_constant_and_the_printed_threshold_suffices"),
     "I-19": ("minor", "confirmed (algebra): keeping η divides (L8-H2) by (2Γ²n)²",
              T + "test_issues.py::test_I19_keeping_eta_removes_the_powers_of_n"),
