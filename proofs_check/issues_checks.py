@@ -21,11 +21,19 @@ import math
 
 import numpy as np
 
+from theorem_lab.activations import get_activation
 from theorem_lab.covariance import lambda_of
 from theorem_lab.kernels import jacobian_gram, sigma_min
 from theorem_lab.network import TwoLayerNet, output_layer
+from theorem_lab.train import train
 
+from . import lemmas_coupling as lc
 from .check import Check, check_identity, check_le
+from .lemmas_dynamics import _tag, measured
+from .lemmas_jacobian import data_constants
+from .runs import paired_run
+from .statements import _base, _data, _sample_prob
+from .statements import sample as lemma_sample
 
 ISSUES = ("I-10", "I-12", "I-12-init", "I-17", "I-18", "I-19")
 ACTS = ("erf", "tanh", "softplus")
@@ -35,25 +43,18 @@ CHERNOFF = 2.0 / (1.0 - math.log(2.0))          # 6.518…
 TOL_FRACTION = 0.1                               # "converged": ‖·‖₂ ≤ 0.1·√n (the sweep's rule)
 
 
-def _data(cfg: dict):
-    from .statements import _data as data
-    return data(cfg)
-
-
-def _W0(cfg: dict, k=None, seed=None) -> np.ndarray:
-    rng = np.random.default_rng(cfg["w_seed"] if seed is None else seed)
-    return rng.standard_normal((k or cfg["k"], cfg["d"]))
+def _W0(cfg: dict) -> np.ndarray:
+    return np.random.default_rng(cfg["w_seed"]).standard_normal((cfg["k"], cfg["d"]))
 
 
 # --- I-10: Theorem 1's conclusion is about ỹ, not y ------------------------------------------
 
 def check_I10(cfg: dict) -> dict:
     """Algorithm 1 (lr auto, linear α_t) to the horizon: ‖f − y‖ vs ‖f − ỹ‖ (spec I-10, E-40)."""
-    import theorem_lab as tl
     data = _data(cfg)
-    net = TwoLayerNet(W=_W0(cfg), v=output_layer(cfg["k"]), activation=tl.get_activation(cfg["activation"]))
-    traj = tl.train(data, net, method="self-distill", steps=cfg["steps"], schedule=cfg["schedule"],
-                    log_every=cfg["steps"])
+    net = TwoLayerNet(W=_W0(cfg), v=output_layer(cfg["k"]), activation=get_activation(cfg["activation"]))
+    traj = train(data, net, method="self-distill", steps=cfg["steps"], schedule=cfg["schedule"],
+                 log_every=cfg["steps"])
     tol = TOL_FRACTION * math.sqrt(data.n)
     noise = 2 * math.sqrt(int(data.corrupted.sum()))
     fin = traj.final
@@ -67,10 +68,6 @@ def check_I10(cfg: dict) -> dict:
 def check_I12(cfg: dict) -> dict:
     """On the paired run of Lemma 6's sampler: the joint-induction bound on r̄ᶜ, and whether it
     (or F1's Θ) bounds the unprojected rᶜ that Lemma 8 uses."""
-    from . import lemmas_coupling as lc
-    from .lemmas_dynamics import _tag
-    from .lemmas_jacobian import data_constants
-    from .runs import paired_run
     data, act = _data(cfg), cfg["activation"]
     run = paired_run(data, _W0(cfg), act, steps=cfg["steps"], schedule=cfg["schedule"])
     consts = data_constants(data, act)
@@ -93,8 +90,7 @@ def check_I12_init(cfg: dict) -> dict:
     Γ√(n log(8/δ)) (c₃ = 1) and the sub-Gaussian bound Γ√n + Γ‖X‖√(2 log(4/δ)), both at level
     δ/4 (F1's budget). The verdict counts the failing draws (frequency rows)."""
     data, act = _data(cfg), cfg["activation"]
-    import theorem_lab as tl
-    a = tl.get_activation(act)
+    a = get_activation(act)
     v = output_layer(cfg["k"])
     rng = np.random.default_rng(cfg["w_seed"])
     norms = np.array([np.linalg.norm(TwoLayerNet(W=rng.standard_normal((cfg["k"], data.d)), v=v,
@@ -120,8 +116,7 @@ def modewise_errors(data, W0, activation, steps: int, lr: "float | None" = None)
     """Plain GD on y from W₀; per step, max_i |⟨u_{t+1}−y, e_i⟩ − (1−ηλ_i)⟨u_t−y, e_i⟩| / ‖u_t−y‖
     for (λ_i, e_i) of Ĥ₀ = J(W₀)J(W₀)ᵀ ('nonlinear'), and the same on the linearised model
     u_{t+1} = u_t − ηĤ₀(u_t − y), where the kernel is fixed ('fixed kernel': exact)."""
-    import theorem_lab as tl
-    act = tl.get_activation(activation)
+    act = get_activation(activation)
     net = TwoLayerNet(W=np.asarray(W0, dtype=np.float64), v=output_layer(W0.shape[0]), activation=act)
     X, y = data.X, data.y.astype(np.float64)
     H0 = np.asarray(jacobian_gram(net.W, X, act), dtype=np.float64)          # (n, n) Ĥ₀
@@ -182,8 +177,6 @@ def check_I19(cfg: dict) -> dict:
     """d_t ≤ 2ηMΓΘ√n(1 + 2ηβ²(2+L_h)²T₂)εt (η kept) and the printed (1 + 2β²(2+L_h)²T₂), on the
     paired run of Lemma 8's sampler with measured Θ, M, ε (the hypotheses L8-H1/H2 fail on every
     affordable run, so both rows are [hyp fail])."""
-    from .lemmas_dynamics import measured
-    from .runs import paired_run
     data, act = _data(cfg), cfg["activation"]
     run = paired_run(data, _W0(cfg), act, steps=cfg["steps"], schedule=cfg["schedule"])
     m = measured(run)
@@ -211,7 +204,6 @@ def evaluate(issue: str, cfg: dict) -> dict:
 
 def sample(issue: str, rng) -> dict:
     """A random valid configuration for ``issue`` (small: seconds each on one core)."""
-    from .statements import _base, sample as lemma_sample
     if issue == "I-10":
         cfg = _base(rng, max_n=60, max_K=4, max_d=10, k_range=(128, 512), eps_range=(0.02, 0.1))
         cfg["n"] = max(cfg["n"], 4 * cfg["K"])          # n_l ≥ 4: a flip is possible with ρ_l < 1/2
@@ -226,7 +218,6 @@ def sample(issue: str, rng) -> dict:
         cfg = _base(rng, max_n=30, max_K=3, max_d=8, k_range=(32, 2048), eps_range=(0.1, 0.5))
         return {**cfg, "steps": 20}
     if issue == "I-18":
-        from .statements import _sample_prob
         cfg = _sample_prob(rng, "L1-iii")
         data = _data(cfg)
         lam = lambda_of(data.X, cfg["activation"])

@@ -20,7 +20,7 @@ method reads by default (``train.calibrated_early_stop_constant``).
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from itertools import product
 from typing import Callable, Optional
 

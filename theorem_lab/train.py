@@ -13,6 +13,7 @@ same footing. The loop logs the Theorem 1 quantities of ``trajectory.COLUMNS`` e
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import time
@@ -48,6 +49,7 @@ def calibrated_early_stop_constant() -> float:
     return float(_calibration()["fit"]["c"])
 
 
+@functools.lru_cache(maxsize=1)
 def _calibration() -> dict:
     import json
     from importlib.resources import files
@@ -62,6 +64,8 @@ def resolve_early_stop_constant(value, name: str = "early_stop_constant",
         check_choice(name, value, owner, EARLY_STOP_RULES)
         return calibrated_early_stop_constant()
     return check_real(name, value, owner, low=0.0, low_open=True)
+
+
 _OWNER = "train"
 
 
@@ -164,8 +168,8 @@ def train_many(datas: Sequence[ClusterableData], nets: Sequence[TwoLayerNet],
     """``train`` for B runs of one shape at once: run b trains ``nets[b]`` on ``datas[b]``.
 
     ``method``, ``lr``, ``schedule``, ``label_fn``, ``rho_h`` and ``early_stop_constant`` may
-    be one value or one per run; the data (n, d, n_test), the width, the activation, ``steps`` and the backend are
-    shared. Each run's ``Trajectory`` equals the one ``train`` gives it alone (to rounding:
+    be one value or one per run; the data (n, d, n_test), the width, the activation, ``steps``
+    and the backend are shared. Each run's ``Trajectory`` equals the one ``train`` gives it alone (to rounding:
     the engine may pick different step kernels for different batch sizes, kernel_choice.py).
     """
     for data, net in zip(datas, nets):
@@ -175,7 +179,7 @@ def train_many(datas: Sequence[ClusterableData], nets: Sequence[TwoLayerNet],
     B = len(datas)
     per = lambda x: list(x) if isinstance(x, (list, tuple)) else [x] * B   # noqa: E731
     cfgs = [TrainConfig(m, steps, "auto" if l is None else l, sc, h, rh, backend, device, dtype,
-                        log_every, c).validated()
+                        log_every, resolve_early_stop_constant(c)).validated()   # c saved as a number
             for m, l, sc, h, rh, c in zip(per(method), per(lr), per(schedule), per(label_fn),
                                           per(rho_h), per(early_stop_constant))]
     if B == 0 or len({net.activation.name for net in nets}) != 1 or len(nets) != B:

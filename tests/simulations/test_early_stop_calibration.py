@@ -58,7 +58,7 @@ def test_default_early_stop_is_the_packaged_calibration():
     tau0 = lso_tau0(data, net.activation.Gamma, raw.info.lr, raw.info.lambda_C)
     assert raw.info.early_stop_step == math.ceil(tau0)
     assert default.info.early_stop_step == math.ceil(calibrated_early_stop_constant() * tau0)
-    assert default.info.config["early_stop_constant"] == "calibrated"
+    assert default.info.config["early_stop_constant"] == calibrated_early_stop_constant()   # saved resolved
 
 
 def test_packaged_calibration_refits_to_its_stored_c():
