@@ -35,7 +35,7 @@ VERDICTS = {   # id -> (severity, verdict, what pins it)
              "check --lemma 4"),
     "I-16": ("major", "confirmed (vacuous prefactor), refuted (capacity term grows like T₂^0.13–0.24)",
              "theorem-lab generalization"),
-    "I-17": ("minor", "confirmed: mode-wise error > 0 at every k, falls like k^−0.8; exact for a fixed kernel",
+    "I-17": ("minor", "confirmed: mode-wise error > 0 at every k, falls like 1/k; exact for a fixed kernel",
              "check --replay I-17; verdict --issues I-17"),
     "I-18": ("minor", "holds with slack 3.07 in the constant (Chernoff: 6.52); 0/300 fail at its width",
              T + "test_issues.py::test_I18_chernoff_constant_and_the_printed_threshold_suffices"),
