@@ -190,6 +190,7 @@ def run_repaired(args, vals: dict, notes: dict, steps: int) -> int:
             vals[C.T2], notes["T2"] = sched["T2"], f"from the schedule {args.schedule}"
     if C.T2 not in vals:
         notes["T2"] = "each reading's derived lower bound 5√n/(3κ₁(1−2ρ)) (no schedule given)"
+    notes["across n"] = "only n varies: λ(C), c_low, ρ, δ, K, d and Γ are the instance's"
     rows = []
     for n_ in [int(vals[C.n])] + sorted(m for m in across if m != int(vals[C.n])):
         if n_ < 2 * int(vals[C.K]):
