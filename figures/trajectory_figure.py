@@ -10,7 +10,8 @@ Panels (x: step t; mean over seeds, band mean ± sample sd):
 T₁ (observed: first step with every training sign equal to ỹ's, mean over seeds) is a triangle
 on the step axis in the method's colour; T₂ (first t with α_t < 1/(24√n), self-distillation)
 a dotted vertical line. A setting is the run config without method, seed and the
-self-distillation-only fields, so GD appears beside every schedule it is compared with.
+method-only fields (self-distillation's schedule and h, early-stop's c), so GD appears beside
+every schedule it is compared with.
 
     python -m theorem_lab.figures.trajectory_figure runs/NAME     # writes runs/NAME/trajectories.png/.pdf
 """
@@ -26,7 +27,8 @@ import numpy as np
 from . import style
 
 MAX_ROWS = 6
-PANEL_IGNORES = ("method", "seed", "data_seed", "init_seed", "schedule", "label_fn", "rho_h")
+PANEL_IGNORES = ("method", "seed", "data_seed", "init_seed", "schedule", "label_fn", "rho_h",
+                 "early_stop_constant")   # early-stop's c: carried by its configs only
 SD_FIELDS = ("schedule", "label_fn", "rho_h")
 ORDER = tuple(style.METHOD_COLORS)   # self-distill, gd, early-stop
 LABEL_PT = 6                         # font size of the reference-level labels

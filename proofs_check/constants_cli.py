@@ -38,7 +38,12 @@ def configure(parser) -> None:
     parser.add_argument("--Lambda", type=float, default=None, help="Λ (default: its upper bound 8Γ²ε²)")
     parser.add_argument("--c3", type=float, default=1.0, help="Hoeffding constant c₃ (free, F1)")
     parser.add_argument("--c4", type=float, default=1.0, help="Bernstein constant c₄ (free, F9)")
-    parser.add_argument("--reading", default="A", choices=C.READINGS, help="α_I reading (spec §1.10)")
+    parser.add_argument("--reading", default="A", choices=C.READINGS + ("repaired",),
+                        help="α_I reading (spec §1.10), or 'repaired': every repair of FINDINGS.md")
+    parser.add_argument("--across-n", default="100,1000,10000,100000,1000000",
+                        help="n values of the repaired reading's table (default 10^2 … 10^6)")
+    parser.add_argument("--width-search", default=None,
+                        help="a 'theorem-lab width-search --json' result to print beside the repaired width")
     parser.add_argument("--from-data", action="store_true", help="measure Λ, λ(C), c_low, ρ, ε on generated data")
     parser.add_argument("--seed", type=int, default=0, help="data seed (with --from-data)")
     parser.add_argument("--schedule", default=None, help="α_t spec; checks the slow-decay conditions")
@@ -118,6 +123,8 @@ def run(args) -> int:
         except ValueError as exc:
             raise fail("--schedule", _OWNER, f"a valid α_t spec ({exc})", args.schedule) from None
     vals, notes = resolve_values(args)
+    if args.reading == "repaired":
+        return run_repaired(args, vals, notes, steps)
     sched = schedule_report(args.schedule, steps, vals, args.reading) if args.schedule else None
     if sched and sched["T2"] is not None:
         vals[C.T2], notes["T2"] = sched["T2"], f"from the schedule {args.schedule}"
@@ -151,4 +158,90 @@ def run(args) -> int:
     if sched:
         print(f"schedule {args.schedule}: " + ("meets the slow-decay conditions" if sched["meets"]
                                                else f"fails first: {sched['first_failure']}"))
+    return 0
+
+
+WIDTH_SEARCH_COMMAND = ("theorem-lab width-search --n {n} --clusters {K} --dim {d} --eps {eps} "
+                        "--rho {rho} --activation {act} --json > width_search.json")
+
+
+def _width_search(path) -> dict:
+    import json
+    try:
+        with open(path) as fh:
+            blob = json.load(fh)
+        return {"empirical_width": blob["empirical_width"], "config": blob["config"]}
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise fail("--width-search", _OWNER, "a JSON file written by 'theorem-lab width-search "
+                   f"--json' (reading it failed: {exc})", path) from None
+
+
+def run_repaired(args, vals: dict, notes: dict, steps: int) -> int:
+    """``--reading repaired``: the corrected theorem's width and radius at the instance and across
+    n, beside the printed reading (A) and the empirical width (a stored width-search)."""
+    from theorem_lab.errors import parse_int, parse_list
+    from . import repaired as R
+    across = parse_list(args.across_n, "--across-n", _OWNER,
+                        item=lambda t: parse_int(t, "--across-n", _OWNER, low=4, high=10**9))
+    ws = _width_search(args.width_search) if args.width_search is not None else None
+    if args.schedule:
+        sched = schedule_report(args.schedule, steps, vals, "A")
+        if sched["T2"] is not None:
+            vals[C.T2], notes["T2"] = sched["T2"], f"from the schedule {args.schedule}"
+    if C.T2 not in vals:
+        notes["T2"] = "each reading's derived lower bound 5√n/(3κ₁(1−2ρ)) (no schedule given)"
+    notes["across n"] = "only n varies: λ(C), c_low, ρ, δ, K, d and Γ are the instance's"
+    rows = []
+    for n_ in [int(vals[C.n])] + sorted(m for m in across if m != int(vals[C.n])):
+        if n_ < 2 * int(vals[C.K]):
+            continue
+        v = {**vals, C.n: n_}
+        if "from the schedule" not in notes.get("T2", ""):
+            v.pop(C.T2, None)
+        rows.append({"n": n_, "repaired": R.evaluate_instance(v), "printed": R.evaluate_printed(v, "A")})
+    summary = {"inputs": {str(k): float(x) for k, x in vals.items()}, "notes": notes,
+               "repairs": {name: fid for name, (fid, _) in R.REPAIRS.items()}, "rows": rows,
+               "satisfiable_every_n": all(r["repaired"]["satisfiable"] for r in rows),
+               "I9_eps_min_if_T1_uses_Lambda": C.evaluate(R.I9_eps_min, vals),
+               "width_search": ws}
+    if args.json:
+        print(strict_json(summary, indent=1))
+        return 0
+    for k, v in notes.items():
+        print(f"# {k}: {v}")
+    print("# repairs (each from its finding in proofs_check/FINDINGS.md):")
+    for name, (fid, what) in R.REPAIRS.items():
+        print(f"#   {fid:5s} {name}: {what}")
+    head = rows[0]
+    print(f"\nheadline instance n={head['n']}: repaired T1 = {head['repaired']['T1']:.4g} "
+          f"(printed, reading A: {head['printed']['T1']:.4g}), T2 = {head['repaired']['T2']:.4g} "
+          f"(printed: {head['printed']['T2']:.4g})")
+    given = float(vals[C.eps])
+    e_star = head["repaired"]["eps_max"]
+    print(f"  largest radius eps* = {e_star:.3g} (printed: {head['printed']['eps_max']:.3g}); the "
+          f"instance's eps = {given:g} is {'inside' if given <= e_star else 'outside'} the repaired theorem")
+    print(f"  smallest width at eps = min(eps, eps*): k = {head['repaired']['width']:.3g} "
+          f"({head['repaired']['width_binding_term']}); printed: {head['printed']['width']:.3g} "
+          f"({head['printed']['width_binding_term']})")
+    if ws is not None:
+        emp = ws["empirical_width"]
+        print(f"  empirically (width-search {args.width_search}): " +
+              (f"k = {emp} suffices" if emp else "no tested width worked") +
+              f" at n={ws['config']['n']}, eps={ws['config']['eps']}")
+    else:
+        print("  empirical width: run " + WIDTH_SEARCH_COMMAND.format(
+            n=int(vals[C.n]), K=int(vals[C.K]), d=int(vals[C.d]), eps=given, rho=float(vals[C.rho]),
+            act=args.activation) + " and pass --width-search width_search.json")
+    print("\nacross n (both readings at eps = eps*, Lambda = min(lambda(C), 8 Gamma^2 eps*^2), "
+          "T2 = each one's lower bound):")
+    print(f"{'n':>8s} {'eps* repaired':>14s} {'eps* printed':>13s} {'k repaired':>11s} "
+          f"{'k printed':>10s}  binding (repaired)")
+    for r in rows:
+        print(f"{r['n']:8d} {r['repaired']['eps_max']:14.3g} {r['printed']['eps_max']:13.3g} "
+              f"{r['repaired']['width']:11.3g} {r['printed']['width']:10.3g}  "
+              f"{r['repaired']['width_binding_term']}")
+    print("\nsatisfiable at every n (T1 with lambda(C), reading A): "
+          + ("yes: eps* > 0 and every width term finite" if summary["satisfiable_every_n"] else "no"))
+    print(f"with T1 using Lambda (reading A'), the repaired hypotheses force eps >= "
+          f"{summary['I9_eps_min_if_T1_uses_Lambda']:.3g} > 2: unsatisfiable at every n (I-9)")
     return 0

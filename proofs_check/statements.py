@@ -123,7 +123,11 @@ def sample(lemma: str, rng) -> dict:
 # --- evaluators ----------------------------------------------------------------------------------
 
 def evaluate(lemma: str, cfg: dict) -> dict:
-    """Rebuild the objects of ``cfg`` and check every statement of ``lemma``."""
+    """Rebuild the objects of ``cfg`` and check every statement of ``lemma`` (a lemma of
+    ``LEMMAS`` or an issue of ``issues_checks.ISSUES``, whose findings replay the same way)."""
+    from . import issues_checks
+    if lemma in issues_checks.ISSUES:
+        return issues_checks.evaluate(lemma, cfg)
     check_choice("lemma", lemma, "check", LEMMAS)
     data, act = _data(cfg), cfg["activation"]
     W = _W(cfg)

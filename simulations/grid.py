@@ -67,6 +67,11 @@ class RunConfig:
     label_fn: Optional[str] = "clipped"
     rho_h: Optional[float] = None  # ρ inside h; None = the data's realised max ρ_l
     log_every: int = 10
+    # c of the early-stop baseline's τ = ⌈c·τ₀⌉, resolved to a number ('calibrated' -> the
+    # packaged fit) and carried by early-stop configs only, so their run_ids change with it.
+    # None (a config stored before the constant existed) means c = 1, the recalled form; it is
+    # left out of the hash, so such records keep their run_ids.
+    early_stop_constant: Optional[float] = None
     backend: str = "numpy"         # resolved: numpy | torch | cupy
     device: str = "cpu"            # resolved: cpu | cuda
     dtype: str = "float64"
@@ -76,7 +81,10 @@ class RunConfig:
     init_seed: int = 0             # = init_seed(s)
 
     def as_dict(self) -> dict:
-        return asdict(self)
+        out = asdict(self)
+        if out["early_stop_constant"] is None:
+            del out["early_stop_constant"]
+        return out
 
     @property
     def run_id(self) -> str:
@@ -136,6 +144,14 @@ def parse_lr(token: str) -> "float | str":
     return check_real("--lr", value, OWNER, low=0.0, low_open=True)
 
 
+def parse_early_stop_constant(token: str) -> float:
+    """'calibrated' (the packaged fit, resolved to its number) or a real c > 0."""
+    from theorem_lab.train import EARLY_STOP_RULES, calibrated_early_stop_constant
+    if token in EARLY_STOP_RULES:
+        return calibrated_early_stop_constant()
+    return parse_real(token, "--early-stop-constant", low=0.0, low_open=True)
+
+
 def parse_rho_h(token: str) -> Optional[float]:
     if token == "data":
         return None
@@ -159,6 +175,7 @@ GRID_OPTIONS = {
     "label_fn": ("label_fn", lambda t: check_choice("--label-fn", t, OWNER, LABEL_FUNCTIONS)),
     "rho_h": ("rho_h", parse_rho_h),
     "log_every": ("log_every", lambda t: parse_int(t, "--log-every", low=1)),
+    "early_stop_constant": ("early_stop_constant", parse_early_stop_constant),
     "backend": ("backend", lambda t: check_choice("--backend", t, OWNER, BACKENDS)),
     "device": ("device", lambda t: check_choice("--device", t, OWNER, DEVICES)),
     "dtype": ("dtype", lambda t: check_choice("--dtype", t, OWNER, DTYPES)),
@@ -226,7 +243,8 @@ def expand(grid: dict, defaults: Optional[dict] = None, remote: bool = False) ->
     Points that resolve to the same values (e.g. backend 'auto' and 'numpy' on a CPU) appear once.
     """
     defaults = defaults or {**RunConfig().as_dict(), "schedule": "linear", "backend": "auto",
-                            "device": "auto"}   # unresolved: resolved per point below
+                            "device": "auto",   # unresolved: resolved per point below
+                            "early_stop_constant": parse_early_stop_constant("calibrated")}
     names = list(GRID_FIELDS)
     lists = [grid.get(f, [defaults[f]]) for f in names]
     points, seen = [], set()
@@ -244,7 +262,23 @@ def run_config(point: dict, method: str, seed: int) -> RunConfig:
     cfg = RunConfig(**point, method=method, seed=seed, data_seed=seed, init_seed=init_seed(seed))
     if method != "self-distill":   # α_t ≡ 1: schedule and h play no part
         cfg = replace(cfg, schedule=GD_SCHEDULE, label_fn=None, rho_h=None)
+    if method != "early-stop":     # only early-stop records depend on c
+        cfg = replace(cfg, early_stop_constant=None)
     return cfg
+
+
+def trajectory_config(cfg: RunConfig, point: dict) -> dict:
+    """The config of the training run that yields ``cfg``'s record: its own, or for early-stop
+    the GD run's, carrying c unless c is the calibrated default (then gd's record and early-stop's
+    share one trajectory)."""
+    base = run_config(point, cfg.trajectory_method, cfg.seed).as_dict()
+    if cfg.method == "early-stop" and cfg.early_stop_constant is not None:
+        from theorem_lab.train import calibrated_early_stop_constant
+        if cfg.early_stop_constant != calibrated_early_stop_constant():
+            base["early_stop_constant"] = cfg.early_stop_constant
+    elif cfg.method == "early-stop":
+        base["early_stop_constant"] = 1.0      # a stored legacy config: c = 1
+    return base
 
 
 def cell_label(point: dict, varying: list[str]) -> str:

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from importlib import metadata
 from typing import Callable, Optional
 
-from .grid import RunConfig, cell_label, config_hash, run_config
+from .grid import RunConfig, cell_label, config_hash, run_config, trajectory_config
 
 SUMMARY_KEYS = ("l2_clean", "l2_noisy", "acc_clean", "test_acc", "margin", "dist_init")
 
@@ -65,7 +65,7 @@ def make_plan(points: list, methods: list, seeds: int, done: set, varying: list)
                 if rid in done:
                     skipped.add(rid)
                     continue
-                base = run_config(point, cfg.trajectory_method, seed).as_dict()
+                base = trajectory_config(cfg, point)
                 tid = config_hash(base)
                 task = tasks.setdefault(tid, {"task_id": tid, "config": base, "records": []})
                 if rid not in {r["run_id"] for r in task["records"]}:
@@ -237,7 +237,9 @@ def _train_batch(members: list, threads: int, progress) -> list:
                            label_fn=[c.label_fn or "clipped" for c in cfgs],
                            backend=cfgs[0].backend, device=cfgs[0].device, dtype=cfgs[0].dtype,
                            log_every=cfgs[0].log_every, rho_h=[c.rho_h for c in cfgs],
-                           progress=progress)
+                           progress=progress,
+                           early_stop_constant=["calibrated" if c.early_stop_constant is None
+                                                else c.early_stop_constant for c in cfgs])
     except KeyboardInterrupt:
         raise
     except Exception as exc:   # recorded, the sweep goes on

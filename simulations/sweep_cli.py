@@ -35,6 +35,7 @@ DEFAULTS = {  # option -> default text (every grid option)
     "n": "1000", "clusters": "10", "dim": "50", "eps": "0.05", "rho": "0.3", "n_test": "1000",
     "min_separation": "0", "width": "4096", "activation": "tanh", "steps": str(DEFAULT_STEPS),
     "lr": "auto", "schedule": "linear", "label_fn": "clipped", "rho_h": "data", "log_every": "10",
+    "early_stop_constant": "calibrated",
     "backend": "auto", "device": "auto", "dtype": "float64",
 }
 HELP = {
@@ -47,6 +48,8 @@ HELP = {
     "label_fn": "h: clipped (Theorem 1), sign or identity",
     "rho_h": "ρ inside the clipped h: 'data' (the realised max ρ_l) or a number",
     "log_every": "log a trajectory row every this many steps",
+    "early_stop_constant": "c of the early-stop baseline τ = c·τ₀: calibrated (the packaged fit, "
+                           "theorem-lab early-stop-calibration) or a number (1 = uncalibrated)",
     "backend": "auto (torch on CUDA if present, else numpy), numpy, torch or cupy",
     "device": "auto, cpu or cuda", "dtype": "float64 or float32",
 }

@@ -150,6 +150,30 @@ CASES += [(C + ["--steps", "0"], "--steps"), (C + ["--schedule", "bogus"], "--sc
           (C + ["--reading", "Z"], "--reading"), (C + ["--lambda-C", "0"], "--lambda-C"),
           (C + ["--from-data", "--n", "10", "--clusters", "5", "--rho", "0.45"], "--rho")]
 
+# constants --reading repaired (issue 14)
+CR = C + ["--reading", "repaired"]
+CASES += rows(CR, "--across-n", ["x", "", "3", "100,,1000", "100,100", "1e9x", "100.5"])
+CASES += rows(CR, "--width-search", ["{tmp}/missing.json", "{tmp}/afile", "{tmp}/adir"])
+
+# --- early-stop-calibration, verdict (issue 14) ----------------------------------------------------
+ES = ["early-stop-calibration", "--n", "40", "--clusters", "2", "--rho", "0.3", "--eps", "0.2",
+      "--width", "32", "--seeds", "1", "--steps", "100", "--out", "{tmp}/es.json"]
+for opt in ("--n", "--clusters", "--width"):
+    CASES += rows(ES, opt, ["x", "", "1", "40,,40", "40,40", "-4"])
+CASES += rows(ES, "--width", ["33"]) + rows(ES, "--rho", ["0.5", "-0.1", "x", "nan", "0.1,0.1"])
+CASES += rows(ES, "--eps", ["0", "3", "inf", ""]) + rows(ES, "--activation", ["gelu", ""])
+for opt in ("--dim", "--seeds", "--steps"):
+    CASES += rows(ES, opt, ["x", "0", "1.5"])
+CASES += rows(ES, "--out", ["", "{tmp}/adir", "/dev/null", "{tmp}/afile/x.json"])
+CASES += [(ES + ["--n", "3"], "--n"), (ES + ["--n", "8", "--clusters", "4", "--rho", "0.45"], "--rho"),
+          (ES + ["--n", BIG], "--n")]
+V = ["verdict", "--samples", "1", "--save", "{tmp}/verdict.json"]
+CASES += rows(V, "--issues", ["I-99", "", "I-10,I-10", "I-10,,I-12", "all"])
+CASES += rows(V, "--samples", ["0", "-1", "x"]) + rows(V, "--seed", ["-1", "x"])
+CASES += rows(V, "--modewise-widths", ["3", "x", "0", "", "32,32", "131072"])
+CASES += rows(V, "--save", ["", "{tmp}/adir", "/dev/null", "{tmp}/afile/v.json"])
+CASES += rows(S, "--early-stop-constant", ["x", "0", "-1", "nan", "inf", "bogus", "1,1", ""])
+
 # --- check ------------------------------------------------------------------------------------------
 CASES += rows(K, "--lemma", ["9", "", "1,,2", "1,1", "1,", "all,1"])
 CASES += rows(K, "--samples", ["0", "-1", "x", "1.5"]) + rows(K, "--seed", ["-1", "x"])
@@ -296,6 +320,9 @@ def workspace(files, monkeypatch):
                    "theorem_lab.simulations.width_search_cli.search",
                    "theorem_lab.proofs_check.constants_cli.quantities",
                    "theorem_lab.proofs_check.check_cli.run_checks",
+                   "theorem_lab.proofs_check.repaired.evaluate_instance",
+                   "theorem_lab.proofs_check.verdict_cli.sample",
+                   "theorem_lab.simulations.early_stop_calibration_cli.calibrate",
                    "theorem_lab.simulations.store.ResultStore.export_csv",
                    "theorem_lab.figures.trajectory_figure.load",
                    "theorem_lab.simulations.lazy.run",
@@ -338,7 +365,7 @@ def test_the_table_covers_every_command_and_is_large():
     commands = {a[0] if a[0] not in ("bench", "cifar") else " ".join(a[:2]) for a, _ in CASES}
     assert commands == {"sweep", "width-search", "air", "constants", "check", "export", "figures",
                         "report", "bench step", "bench gram", "lazy", "generalization", "cifar train",
-                        "cifar teacher-epochs", "cifar ntk-air"}
+                        "cifar teacher-epochs", "cifar ntk-air", "early-stop-calibration", "verdict"}
     assert len(CASES) >= 300
 
 
@@ -393,7 +420,10 @@ def _api_cases():
               (tl.train, (data, net), {"log_every": 0}, "log_every"),
               (tl.train, (data, net), {"rho_h": 0.5}, "rho_h"),
               (tl.train, (data, net), {"schedule": "bogus"}, "schedule"),
-              (tl.train, (data, net), {"track_every": 0}, "track_every")]
+              (tl.train, (data, net), {"track_every": 0}, "track_every"),
+              (tl.train, (data, net), {"early_stop_constant": 0}, "early_stop_constant"),
+              (tl.train, (data, net), {"early_stop_constant": "oracle"}, "early_stop_constant"),
+              (tl.train, (data, net), {"early_stop_constant": float("nan")}, "early_stop_constant")]
     cases += [(tl.TwoLayerNet.init, (), {"d": 5, "k": 10 ** 12}, "k"),
               (tl.TwoLayerNet.init, (), {"d": 0, "k": 8}, "d"),
               (tl.TwoLayerNet.init, (), {"d": 5, "k": 7}, "k"),

@@ -28,11 +28,15 @@ COMMANDS = {
     "air": ("theorem_lab.simulations.air_cli", "anisotropic information retrieval: label energy in the top NTK eigenspace"),
     "constants": ("theorem_lab.proofs_check.constants_cli", "Theorem 1's constants in closed form and evaluated"),
     "check": ("theorem_lab.proofs_check.check_cli", "check every lemma's inequality numerically"),
+    "verdict": ("theorem_lab.proofs_check.verdict_cli",
+                "the paper's 23 issues: the table, and the sampled checks of I-10, I-12, I-17, I-18, I-19"),
     "bench": ("theorem_lab.simulations.bench_cli", "benchmarks: GD step vs its two GEMMs, Gram vs torch.func"),
     "generalization": ("theorem_lab.simulations.generalization_cli",
                        "Theorem 2 on a stored sweep: clean test error, its prefactor, the capacity term (I-16)"),
     "lazy": ("theorem_lab.simulations.lazy_cli",
              "lazy training: ‖W_t−W₀‖_F and σ_min(J, S₊) along training across widths, the k-exponent"),
+    "early-stop-calibration": ("theorem_lab.simulations.early_stop_calibration_cli",
+                               "fit c in the early-stopping time τ = c·τ₀ to the oracle stopping step"),
     "cifar": ("theorem_lab.simulations.cifar.cli", "image experiments: noisy-label training with Algorithm 1 and baselines"),
 }
 # A sweep's figures, drawn after it from its store (each returns [] where it does not apply).

@@ -13,6 +13,7 @@ same footing. The loop logs the Theorem 1 quantities of ``trajectory.COLUMNS`` e
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import time
@@ -36,6 +37,35 @@ from .trajectory import RunInfo, Trajectory
 METHODS = ("self-distill", "gd", "early-stop")
 LR_RULES = ("auto", "theorem")
 LSO_DELTA = 0.1        # failure probability δ inside the LSO19 stopping time
+# The early-stop baseline stops at τ = c·τ₀. c defaults to the value fitted to the oracle stopping
+# step by `theorem-lab early-stop-calibration` (simulations/early_stop_calibration.py), stored with
+# its grid and spread in the packaged file below; c = 1 is the uncalibrated recalled form.
+EARLY_STOP_CALIBRATION = "early_stop_calibration.json"
+EARLY_STOP_RULES = ("calibrated",)
+
+
+def calibrated_early_stop_constant() -> float:
+    """c of τ = c·τ₀ from the packaged calibration (``theorem_lab/early_stop_calibration.json``)."""
+    return float(_calibration()["fit"]["c"])
+
+
+@functools.lru_cache(maxsize=1)
+def _calibration() -> dict:
+    import json
+    from importlib.resources import files
+    with (files("theorem_lab") / EARLY_STOP_CALIBRATION).open() as fh:
+        return json.load(fh)
+
+
+def resolve_early_stop_constant(value, name: str = "early_stop_constant",
+                                owner: str = "train") -> float:
+    """'calibrated' -> the packaged fit; a number -> itself (checked positive and finite)."""
+    if isinstance(value, str):
+        check_choice(name, value, owner, EARLY_STOP_RULES)
+        return calibrated_early_stop_constant()
+    return check_real(name, value, owner, low=0.0, low_open=True)
+
+
 _OWNER = "train"
 
 
@@ -53,6 +83,7 @@ class TrainConfig:
     device: str = "cpu"
     dtype: str = "float64"
     log_every: int = 10                # log a trajectory row every this many steps (and the last)
+    early_stop_constant: "float | str" = "calibrated"   # c in τ = c·τ₀ (LSO19); 1 = uncalibrated
 
     def validated(self) -> "TrainConfig":
         check_choice("method", self.method, _OWNER, METHODS)
@@ -64,6 +95,7 @@ class TrainConfig:
             check_real("lr", self.lr, _OWNER, low=0.0, low_open=True)
         if self.rho_h is not None:
             check_real("rho_h", self.rho_h, _OWNER, low=0.0, high=0.5, high_open=True)
+        resolve_early_stop_constant(self.early_stop_constant)
         resolve_backend(self.backend, self.device, self.dtype, _OWNER)
         return self
 
@@ -85,23 +117,32 @@ def check_train_args(data, net) -> None:
                what=f"the run's weights and (n, k) activations (n={data.n}, k={net.k})")
 
 
-def lso_stopping_time(data: ClusterableData, Gamma: float, lr: float, lam_C: float,
-                      delta: float = LSO_DELTA) -> Optional[int]:
-    """τ₀ = ⌈K/(η n λ(C)) · log(Γ√(n log(1/δ))/(1 − 2ρ))⌉, the early-stopping time of
-    Li, Soltanolkotabi & Oymak (2019, Thm 2.2), with its unstated absolute constant set to 1
-    (source form recalled, not verified: spec §0.1). None if λ(C) ≤ 0.
+def lso_tau0(data: ClusterableData, Gamma: float, lr: float, lam_C: float,
+             delta: float = LSO_DELTA) -> Optional[float]:
+    """τ₀ = K/(η n λ(C)) · log(Γ√(n log(1/δ))/(1 − 2ρ)), the early-stopping time of
+    Li, Soltanolkotabi & Oymak (2019, Thm 2.2) with its unstated absolute constant set to 1
+    (source form recalled, not verified: spec §0.1), unrounded. None if λ(C) ≤ 0.
     """
     if lam_C <= 0:
         return None
     arg = Gamma * math.sqrt(data.n * math.log(1 / delta)) / (1 - 2 * data.rho)
-    return int(math.ceil(data.K / (lr * data.n * lam_C) * math.log(max(arg, math.e))))
+    return data.K / (lr * data.n * lam_C) * math.log(max(arg, math.e))
+
+
+def lso_stopping_time(data: ClusterableData, Gamma: float, lr: float, lam_C: float,
+                      delta: float = LSO_DELTA, constant: float = 1.0) -> Optional[int]:
+    """τ = ⌈c·τ₀⌉ (``lso_tau0``); c = ``constant`` (1: the recalled form; the early-stop method
+    passes the calibrated c by default). None if λ(C) ≤ 0."""
+    tau0 = lso_tau0(data, Gamma, lr, lam_C, delta)
+    return None if tau0 is None else max(1, int(math.ceil(constant * tau0)))
 
 
 def train(data: ClusterableData, net: TwoLayerNet, method: str = "self-distill", steps: int = 3000,
           lr="auto", schedule="linear", label_fn: str = "clipped", backend: str = "numpy",
           device: str = "cpu", dtype: str = "float64", log_every: int = 10,
           rho_h: Optional[float] = None, track_every: Optional[int] = None,
-          progress: Optional[Callable[[int], None]] = None) -> Trajectory:
+          progress: Optional[Callable[[int], None]] = None,
+          early_stop_constant="calibrated") -> Trajectory:
     """Run one of ``METHODS`` from ``net.W`` on ``data``; return the ``Trajectory``.
 
     The B = 1 case of ``train_many`` (the engine, engine.py). A non-finite or exploding loss
@@ -110,9 +151,11 @@ def train(data: ClusterableData, net: TwoLayerNet, method: str = "self-distill",
     m steps, the spectral quantities of ``kernels.track_spectrum`` (σ_min(J(W_t, X̃), S₊),
     λ_min(J_tJ_tᵀ), the top-K NTK eigenvalues) to ``traj.tracked``; they cost an n×n
     eigendecomposition each. ``progress(t)`` is called for every step t (in bursts).
+    ``early_stop_constant``: c of the LSO19 stop τ = ⌈c·τ₀⌉, 'calibrated' (the packaged fit,
+    ``calibrated_early_stop_constant``) or a number (1 = the uncalibrated recalled form).
     """
     return train_many([data], [net], method, steps, lr, schedule, label_fn, backend, device,
-                      dtype, log_every, rho_h, track_every, progress)[0]
+                      dtype, log_every, rho_h, track_every, progress, early_stop_constant)[0]
 
 
 def train_many(datas: Sequence[ClusterableData], nets: Sequence[TwoLayerNet],
@@ -120,12 +163,13 @@ def train_many(datas: Sequence[ClusterableData], nets: Sequence[TwoLayerNet],
                schedule="linear", label_fn="clipped", backend: str = "numpy",
                device: str = "cpu", dtype: str = "float64", log_every: int = 10,
                rho_h=None, track_every: Optional[int] = None,
-               progress: Optional[Callable[[int], None]] = None) -> list:
+               progress: Optional[Callable[[int], None]] = None,
+               early_stop_constant="calibrated") -> list:
     """``train`` for B runs of one shape at once: run b trains ``nets[b]`` on ``datas[b]``.
 
-    ``method``, ``lr``, ``schedule``, ``label_fn`` and ``rho_h`` may be one value or one per
-    run; the data (n, d, n_test), the width, the activation, ``steps`` and the backend are
-    shared. Each run's ``Trajectory`` equals the one ``train`` gives it alone (to rounding:
+    ``method``, ``lr``, ``schedule``, ``label_fn``, ``rho_h`` and ``early_stop_constant`` may
+    be one value or one per run; the data (n, d, n_test), the width, the activation, ``steps``
+    and the backend are shared. Each run's ``Trajectory`` equals the one ``train`` gives it alone (to rounding:
     the engine may pick different step kernels for different batch sizes, kernel_choice.py).
     """
     for data, net in zip(datas, nets):
@@ -135,8 +179,9 @@ def train_many(datas: Sequence[ClusterableData], nets: Sequence[TwoLayerNet],
     B = len(datas)
     per = lambda x: list(x) if isinstance(x, (list, tuple)) else [x] * B   # noqa: E731
     cfgs = [TrainConfig(m, steps, "auto" if l is None else l, sc, h, rh, backend, device, dtype,
-                        log_every).validated()
-            for m, l, sc, h, rh in zip(per(method), per(lr), per(schedule), per(label_fn), per(rho_h))]
+                        log_every, resolve_early_stop_constant(c)).validated()   # c saved as a number
+            for m, l, sc, h, rh, c in zip(per(method), per(lr), per(schedule), per(label_fn),
+                                          per(rho_h), per(early_stop_constant))]
     if B == 0 or len({net.activation.name for net in nets}) != 1 or len(nets) != B:
         raise ParameterError("The 'nets' parameter of train_many must hold one network per data "
                              "set (at least one), all with the same activation.")
@@ -203,7 +248,8 @@ def _resolve(cfg: TrainConfig, data: ClusterableData, net: TwoLayerNet):
                     alpha=None if sched.adaptive else sched.values(cfg.steps),
                     adaptive_lam=sched.params.get("lam", 1.0), label_fn=cfg.label_fn,
                     rho_h=data.rho if cfg.rho_h is None else cfg.rho_h,
-                    tau=lso_stopping_time(data, act.Gamma, eta, lam_C))
+                    tau=lso_stopping_time(data, act.Gamma, eta, lam_C,
+                                          constant=resolve_early_stop_constant(cfg.early_stop_constant)))
     label_function(cfg.label_fn, run.rho_h)          # validates h (and ρ_h < 1/2 for clipped)
     return run, {"lambda_max_J0": lam_max, "lambda_C": lam_C, "schedule": sched.spec}
 

@@ -24,7 +24,11 @@ def test_ray_matches_local(capsys, tmp_path):
     assert set(by_id) == {r["run_id"] for r in remote["runs"]} and len(by_id) == 6
     for r in remote["runs"]:
         for k in ("l2_clean", "l2_noisy", "acc_clean", "margin", "dist_init", "step"):
-            assert r["summary"][k] == pytest.approx(by_id[r["run_id"]]["summary"][k], rel=1e-9), k
+            want = by_id[r["run_id"]]["summary"][k]     # None/NaN: an early stop past the horizon
+            if want is None or want != want:
+                assert r["summary"][k] is None or r["summary"][k] != r["summary"][k], k
+                continue
+            assert r["summary"][k] == pytest.approx(want, rel=1e-9), k
     with ResultStore(tmp_path / "ray", readonly=True) as store:
         runs = store.runs()
         assert len(runs) == 6 and all(r["status"] == "finished" for r in runs)

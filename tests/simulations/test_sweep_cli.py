@@ -71,8 +71,9 @@ def test_unwritable_out(capsys, tmp_path):
 
 def test_json_matches_store_and_resume_recomputes_nothing(capsys, tmp_path):
     out = tmp_path / "run"
+    # 50 steps: the calibrated stop τ = ⌈c·τ₀⌉ (18–45 here) falls inside the run
     rc, stdout, _ = sweep(capsys, out, "--seeds", "2", "--rho", "0.1,0.25", "--workers", "2",
-                          "--json")
+                          "--steps", "50", "--json")
     assert rc == 0
     summary = json.loads(stdout)
     assert json.loads((out / "summary.json").read_text()) == summary
@@ -101,9 +102,10 @@ def test_json_matches_store_and_resume_recomputes_nothing(capsys, tmp_path):
             gd, es = cell["methods"]["gd"]["run_ids"][s], cell["methods"]["early-stop"]["run_ids"][s]
             assert stored[gd]["task_id"] == stored[es]["task_id"]
             assert stored[es]["summary"]["step"] == stored[gd]["info"]["early_stop_step"]
-            assert lengths[es] <= lengths[gd] == 30 // 5 + 1
+            assert lengths[es] <= lengths[gd] == 50 // 5 + 1
 
-    rc, stdout, err = sweep(capsys, out, "--seeds", "2", "--rho", "0.1,0.25", "--json")
+    rc, stdout, err = sweep(capsys, out, "--seeds", "2", "--rho", "0.1,0.25", "--steps", "50",
+                            "--json")
     again = json.loads(stdout)
     assert rc == 0 and again["runs_skipped"] == 12 and "0 to run" in err
     with ResultStore(out, readonly=True) as store:
