@@ -91,7 +91,7 @@ def run(args) -> int:
         bar = tqdm(total=total, file=sys.stderr, desc="runs", leave=False)
         results = search_all(cfgs, out, on_runs=bar.update)
         bar.close()
-    args.figure_input = out            # the composition root draws the vacuity figure from it
+    args.run = str(out)                # where the composition root draws the vacuity figure
     if args.json:
         print(strict_json(results[0] if len(results) == 1 else {"out": str(out), "instances": results},
                           indent=1))
