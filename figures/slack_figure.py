@@ -105,9 +105,12 @@ def build(plt, samples: dict, findings: "dict | None" = None):
     lo, hi = axis_range(rows)
     cols = 2 if len(rows) > 24 else 1
     per = math.ceil(len(rows) / cols)
+    legend_in = 0.15 * math.ceil(5 / (cols + 1)) + 0.05        # inches: legend rows, title, axis
+    title_in, axis_in = 0.35, 0.5
+    height = max(per * ROW_IN, 1.0) + legend_in + title_in + axis_in
     fig, axes = plt.subplots(1, cols, squeeze=False,
                              figsize=(style.TWO_COLUMN if cols == 2 else style.ONE_COLUMN + 1.2,
-                                      per * ROW_IN + 1.1))
+                                      height))
     for i, ax in enumerate(axes[0]):
         _strip(ax, rows[i * per:(i + 1) * per], lo, hi, findings)
     handles = [Line2D([], [], ls="none", marker="o", color=HOLDS, alpha=0.6, ms=3, label="holds"),
@@ -119,11 +122,11 @@ def build(plt, samples: dict, findings: "dict | None" = None):
                Line2D([], [], ls="none", marker=">", color="0.35", ms=3,
                       label="ratio 0 or ∞, at the axis end")]
     meta = ", ".join(f"{k} {samples[k]}" for k in ("samples", "seed") if k in samples)
-    fig.legend(handles=handles, loc="lower center", ncol=3, fontsize=5.5, frameon=False,
+    fig.legend(handles=handles, loc="lower center", ncol=cols + 1, fontsize=5.5, frameon=False,
                bbox_to_anchor=(0.5, 0.0))
-    fig.suptitle(f"Slack of every checked statement: lhs/rhs per sample ({meta} per lemma); "
-                 "I-n: the finding (FINDINGS.md) that refutes it", fontsize=7, y=0.995)
-    fig.tight_layout(rect=(0, 0.3 / (per * ROW_IN + 1.1), 1, 0.985))
+    fig.suptitle(f"Slack of every checked statement: lhs/rhs per sample\n({meta} per lemma; "
+                 "I-n: the finding in FINDINGS.md that refutes it)", fontsize=7, y=0.995)
+    fig.tight_layout(rect=(0, legend_in / height, 1, 1))         # it leaves room for the title
     return fig
 
 
