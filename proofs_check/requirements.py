@@ -114,11 +114,13 @@ def reading_requirements(data, activation, schedule, steps: int, delta: float = 
     """Per reading of ``constants.READINGS``: the width k and radius ε Theorem 1 asks for on
     ``data`` at the *earliest T₂ that reading admits*, T₂ = ⌈5√n/(3κ₁(1−2ρ))⌉ (``T2_lower``:
     a schedule meeting (T1-H6) cannot fall below 1/(24√n) sooner), and whether ``schedule``
-    meets the slow-decay conditions under it. The width and radius at a given schedule's T₂
+    meets the slow-decay conditions under it (None for an adaptive α_t). The width and radius at a given schedule's T₂
     (``theorem_requirements``) do not depend on the reading; these do, through κ₁.
     {reading: {'T2', 'width_required', 'width_binding_term', 'eps_max', 'schedule_meets'}}
     (None values where Λ = 0)."""
+    from theorem_lab.schedules import parse_schedule
     vals, m = instance_values(data, activation, delta, c3, c4)
+    adaptive = parse_schedule(schedule, steps).adaptive      # its decay is known only along a run
     out = {}
     for reading in C.READINGS:
         row = {"T2": None, "width_required": None, "width_binding_term": None, "eps_max": None,
@@ -128,7 +130,8 @@ def reading_requirements(data, activation, schedule, steps: int, delta: float = 
             name, terms = C.binding_term(C.WIDTH_TERMS, at)
             row.update(T2=int(at[C.T2]), width_required=terms[name], width_binding_term=name,
                        eps_max=C.evaluate(C.eps_max, at),
-                       schedule_meets=schedule_report(schedule, steps, vals, reading)["meets"])
+                       schedule_meets=None if adaptive else
+                       schedule_report(schedule, steps, vals, reading)["meets"])
         out[reading] = row
     return out
 

@@ -115,7 +115,8 @@ def print_instance(cfg: WidthSearch, result: dict) -> None:
     print(("self-distillation works from k = %d on" % emp) if emp else
           f"self-distillation did not work at k_max = {cfg.k_max}", end="")
     if thy is None:
-        print("; Theorem 1's width is not evaluable here (T₂ undefined or Λ = 0)")
+        why = result["theorem"].get("not_evaluable") or "T₂ undefined or Λ = 0"
+        print(f"; Theorem 1's width is not evaluable here ({why})")
     else:
         gap = f" ({thy / emp:.2g}× larger)" if emp else ""
         print(f"; Theorem 1 asks for k ≥ {thy:.3g}{gap}, {result['theorem_binding_term']} binding")
