@@ -9,6 +9,8 @@ Each line's power law n^b is fitted in log–log (``simulations.fits.fit_power_l
 exponent with the 95 % interval is in the legend. One row of panels per ρ; panel (a) uses the
 smallest ε searched. Open markers are bounds, not values (left out of the fits): ▽ the smallest
 width tried already works (k ≤ k_min), △ none up to k_max works, or the largest ε tried works.
+"none at n = …" in a legend: no value there (the theorem's is not evaluable where the measured
+Λ is 0 or T₂ is undefined; no ε of the list works).
 """
 
 from __future__ import annotations
@@ -98,8 +100,10 @@ def _draw(ax, series: dict) -> None:
         exact = [(n, v) for j, (n, v) in enumerate(zip(ns, values))
                  if v is not None and not (bounds and bounds[j])]
         fit = fit_power_law([n for n, _ in exact], [v for _, v in exact])
+        missing = [str(n) for n, v in zip(ns, values) if v is None]
+        note = f"; none at n = {', '.join(missing)}" if missing else ""
         ax.plot([n for n, _ in pts], [v for _, v in pts], color=color, ls=ls, marker=marker,
-                ms=3.5, label=f"{label}: {exponent_label(fit)}")
+                ms=3.5, label=f"{label}: {exponent_label(fit)}{note}")
         for b in sorted(set(bounds or []) - {""}):
             at = [(n, v) for n, v, bb in zip(ns, values, bounds) if bb == b and v is not None]
             ax.scatter([n for n, _ in at], [v for _, v in at], marker=b, s=40, zorder=3,
