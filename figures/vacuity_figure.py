@@ -63,9 +63,9 @@ def width_series(by_n: dict) -> dict:
         bounds.append("^" if w is None else ("v" if w <= c["k_min"] else ""))
     out = {"smallest working $k$ (measured)": (ns, emp, bounds),
            "Thm 1, this schedule's $T_2$": (ns, [r["theorem_width"] for r in first], None)}
-    for reading in first[0]["readings"]:
+    for reading in dict.fromkeys(k for r in first for k in r["readings"]):
         out[f"Thm 1, reading {reading}, earliest $T_2$"] = (
-            ns, [r["readings"][reading]["width_required"] for r in first], None)
+            ns, [r["readings"].get(reading, {}).get("width_required") for r in first], None)
     return out
 
 
@@ -85,9 +85,9 @@ def eps_series(by_n: dict) -> dict:
     all_ns = list(by_n)
     out = {r"largest working $\varepsilon$ (measured)": (ns, emp, bounds),
            "Thm 1, this schedule's $T_2$": (all_ns, [r["theorem"]["eps_max"] for r in first], None)}
-    for reading in first[0]["readings"]:
+    for reading in dict.fromkeys(k for r in first for k in r["readings"]):
         out[f"Thm 1, reading {reading}, earliest $T_2$"] = (
-            all_ns, [r["readings"][reading]["eps_max"] for r in first], None)
+            all_ns, [r["readings"].get(reading, {}).get("eps_max") for r in first], None)
     return out
 
 

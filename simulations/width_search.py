@@ -14,7 +14,8 @@ horizon) stored in a ``ResultStore`` under its config-hash run id, so a search o
 ρ and ε resumes like a sweep (finished runs are never recomputed) and ``theorem-lab export``
 reads it. The per-instance table (rows, empirical and theorem widths) is written beside the
 store as ``width_search.json``, which the vacuity figure reads; the theorem's numbers are kept
-there and reused when the same instance is searched again.
+there and reused when the same instance is searched again by the same code (a hash of
+constants.py, requirements.py and data.py, as the sweep's vacuity cache).
 """
 
 from __future__ import annotations
@@ -171,22 +172,27 @@ def theorem(cfg: WidthSearch) -> dict:
             "readings": reading_requirements(data, cfg.activation, cfg.schedule, cfg.steps)}
 
 
+THEOREM_KEYS = ("theorem_width", "theorem_binding_term", "theorem", "readings", "code")
+
+
 def search_all(cfgs: list, out, on_runs: Callable[[int], None] = lambda k: None) -> list:
     """Search every instance into the store at ``out`` (resuming it) and write
     ``out/width_search.json``; return the instances' results (``table`` + ``theorem``)."""
     from .store import ResultStore
+    from .sweep import requirements_digest
     cfgs = [c.validated() for c in cfgs]
     out = Path(out)
     known = {json.dumps(r["config"], sort_keys=True): r for r in load(out)}
     with ResultStore(out) as store:
         run_missing(cfgs, store, on_runs)
         runs = {r["run_id"]: r for r in store.runs()}
+    code = requirements_digest()
     results = []
     for cfg in cfgs:
         key = json.dumps(asdict(cfg), sort_keys=True)
         old = known.pop(key, None)
-        theory = ({k: old[k] for k in ("theorem_width", "theorem_binding_term", "theorem",
-                                       "readings")} if old and "readings" in old else theorem(cfg))
+        theory = ({k: old[k] for k in THEOREM_KEYS} if old and old.get("code") == code
+                  else {**theorem(cfg), "code": code})      # reused unless the code changed
         results.append({**table(cfg, runs), **theory})
     save(out, list(known.values()) + results)       # earlier instances first, then these
     return results

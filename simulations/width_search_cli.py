@@ -127,7 +127,7 @@ def print_instance(cfg: WidthSearch, result: dict) -> None:
 
 
 def print_table(results: list) -> None:
-    readings = list(results[0]["readings"])
+    readings = list(dict.fromkeys(k for r in results for k in r["readings"]))
     head = ["n", "ρ", "ε", "k works from", "k Thm 1 (this T₂)"] + [f"k Thm 1 ({r})" for r in readings]
     rows = [head]
     for r in results:
@@ -135,7 +135,8 @@ def print_table(results: list) -> None:
         g = lambda v: "—" if v is None else f"{v:.3g}"          # noqa: E731
         rows.append([str(c["n"]), f"{c['rho']:g}", f"{c['eps']:g}",
                      "—" if r["empirical_width"] is None else str(r["empirical_width"]),
-                     g(r["theorem_width"])] + [g(r["readings"][k]["width_required"]) for k in readings])
+                     g(r["theorem_width"])] + [g(r["readings"].get(k, {}).get("width_required"))
+                                                for k in readings])
     widths = [max(len(row[i]) for row in rows) for i in range(len(head))]
     print()
     for row in rows:

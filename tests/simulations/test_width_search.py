@@ -92,3 +92,11 @@ def test_lists_are_stored_as_runs_and_a_rerun_recomputes_nothing(tmp_path, capsy
     assert main(argv) == 0
     assert capsys.readouterr().out == first              # same table, nothing trained or derived
     assert json.loads((out / "width_search.json").read_text())["instances"] == saved
+
+    stale = [{**r, "code": "older code"} if r["config"]["n"] == 60 else r for r in saved]
+    (out / "width_search.json").write_text(json.dumps({"instances": stale}))
+    fresh = {"theorem_width": 1.0, "theorem_binding_term": "x", "theorem": {}, "readings": {}}
+    monkeypatch.setattr(ws, "theorem", lambda cfg: fresh)
+    assert main([*argv, "--no-figure"]) == 0              # the theorem's numbers of other code
+    again = json.loads((out / "width_search.json").read_text())["instances"]
+    assert [r["theorem_width"] == 1.0 for r in again] == [False, False, True, True]
