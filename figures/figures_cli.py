@@ -1,11 +1,17 @@
-"""`theorem-lab figures RUN [--which NAME,…] [--format png,pdf,svg] [--out PATH]`: redraw a stored
-sweep's figures from its store (never reruns anything).
+"""`theorem-lab figures RUN [--which NAME,…] [--format png,pdf,svg] [--out PATH]`: redraw stored
+results' figures (never reruns anything).
 
-Figures: ``trajectories`` (residuals, accuracies, margins; always), ``phase`` (the heat map
-of where self-distillation works; when ε and T₂, or ρ and k, vary in the store) and ``t1``
-(T₁ observed vs every reading of the theorem's T₁; when k or ρ varies). Without
-``--which``, every figure that applies is drawn. ``--out``: a file stem when one figure is drawn
-(``--out fig`` writes fig.png, fig.pdf), otherwise a directory (default RUN).
+Figures, each where RUN holds what it needs:
+  ``trajectories`` (residuals, accuracies, margins), ``phase`` (where self-distillation works;
+  when ε and T₂, or ρ and k, vary) and ``t1`` (T₁ observed vs every reading of the theorem's T₁;
+  when k or ρ varies): a sweep directory (``results.sqlite``);
+  ``vacuity`` (smallest working width vs Theorem 1's, against n): a ``width-search`` directory
+  (``width_search.json``);
+  ``slack`` (lhs/rhs of every checked statement): a file written by ``check --save`` with its
+  samples, or its directory (``violations.json``, check's default name).
+Without ``--which``, every figure that applies is drawn. ``--out``: a file stem when one figure
+is drawn (``--out fig`` writes fig.png, fig.pdf), otherwise a directory (default RUN, or the
+check file's directory).
 
 The stores of ``cifar teacher-epochs`` and ``cifar ntk-air`` (a ``teacher_epochs.json`` or
 ``ntk_air.json`` beside the store) get their own figures instead, redrawn into RUN.
@@ -22,16 +28,20 @@ from theorem_lab.errors import fail, parse_list
 from theorem_lab.output import check_output_dir, check_output_stem
 
 _OWNER = "figures"
-NAMES = ("trajectories", "phase", "t1")
+NAMES = ("trajectories", "phase", "t1", "vacuity", "slack")
 NEEDS = {"phase": "two varying fields: ε and T₂, or ρ and k",
-         "t1": "a varying width or ρ, and the theorem's T₁ in summary.json (rerun the sweep: it reuses its runs)"}
+         "t1": "a varying width or ρ, and the theorem's T₁ in summary.json (rerun the sweep: it reuses its runs)",
+         "slack": "a check file with samples"}
 FORMATS = ("png", "pdf", "svg")
 JSON_FIGURES = {"teacher_epochs.json": ("theorem_lab.figures.teacher_figure", "teacher_figure"),
                 "ntk_air.json": ("theorem_lab.figures.ntk_air_figure", "ntk_air_figure")}
+RUN_ALLOWED = ("a sweep directory holding results.sqlite, a width-search directory holding "
+               "width_search.json, or a file written by 'check --save' (or its directory)")
 
 
 def configure(parser) -> None:
-    parser.add_argument("run", metavar="RUN", help="a sweep directory holding results.sqlite")
+    parser.add_argument("run", metavar="RUN", help="a sweep or width-search directory, or a check "
+                        "file (--save of check) or its directory")
     parser.add_argument("--which", default=None,
                         help="comma list of " + ", ".join(NAMES) + " (default: all that apply)")
     parser.add_argument("--format", default="png,pdf", help="comma list of png, pdf, svg (default png,pdf)")
@@ -47,43 +57,61 @@ def _choices(text: str, option: str, allowed: tuple) -> list:
     return parse_list(text, option, _OWNER, item)
 
 
+def applicable(run: Path) -> list:
+    """The figures ``run`` (a directory or a check file) holds the results of."""
+    from .slack_figure import source
+    from theorem_lab.simulations.width_search import RESULT_NAME
+    if run.is_file():
+        return ["slack"]
+    found = []
+    if (run / "results.sqlite").is_file() and not (run / RESULT_NAME).is_file():
+        found += ["trajectories", "phase", "t1"]    # a width-search store holds no sweep
+    if (run / RESULT_NAME).is_file():
+        found.append("vacuity")
+    if source(run).is_file():
+        found.append("slack")
+    return found
+
+
 def run(args) -> int:
     from . import style
-    from .phase_figure import build as build_phase
-    from .t1_figure import build as build_t1
-    from .t1_figure import load as load_t1
-    from .trajectory_figure import build as build_trajectories
-    from .trajectory_figure import load
 
-    run_dir = Path(args.run)
-    if not (run_dir / "results.sqlite").is_file():
-        raise fail("RUN", _OWNER, "a sweep directory holding results.sqlite", str(run_dir))
-    own = [v for name, v in JSON_FIGURES.items() if (run_dir / name).is_file()]
+    run_path = Path(args.run)
+    if str(args.run).strip() == "" or not run_path.exists():
+        raise fail("RUN", _OWNER, RUN_ALLOWED, str(args.run))
+    own = [v for name, v in JSON_FIGURES.items() if (run_path / name).is_file()]
     if own and args.which is None and args.out is None:        # an image experiment's store
-        paths = [p for module, fn in own for p in getattr(importlib.import_module(module), fn)(run_dir)]
+        paths = [p for module, fn in own for p in getattr(importlib.import_module(module), fn)(run_path)]
         sys.stderr.write("figures: " + ", ".join(str(p) for p in paths) + "\n")
         return 0
-    which = _choices(args.which, "--which", NAMES) if args.which is not None else list(NAMES)
+    found = applicable(run_path)
+    if not found:
+        raise fail("RUN", _OWNER, RUN_ALLOWED, str(args.run))
+    which = _choices(args.which, "--which", NAMES) if args.which is not None else found
     formats = tuple(_choices(args.format, "--format", FORMATS))
     single = (args.out is not None and len(which) == 1
               and not (args.out.endswith("/") or Path(args.out).is_dir()))
+    home = run_path.parent if run_path.is_file() else run_path
     if single:
         out = check_output_stem("--out", args.out, _OWNER, tuple("." + f for f in formats))
     else:
-        out = check_output_dir("--out", run_dir if args.out is None else args.out, _OWNER)
-    try:
-        runs, trajs = load(run_dir)
-    except sqlite3.DatabaseError as exc:
-        raise fail("RUN", _OWNER, f"a readable results store ({exc})", str(run_dir)) from None
-    builders = {"trajectories": lambda plt: build_trajectories(plt, runs, trajs),
-                "phase": lambda plt: build_phase(plt, runs),
-                "t1": lambda plt: build_t1(plt, runs, load_t1(run_dir)[1])}
+        out = check_output_dir("--out", home if args.out is None else args.out, _OWNER)
+    builders = _builders(run_path)
     paths = []
     for name in which:
+        if name not in found:
+            sys.stderr.write(f"figures: {name}: does not apply to {run_path} (it holds: "
+                             f"{', '.join(found)})\n")
+            continue
         stem = out if single else check_output_stem("--out", out / name, _OWNER,
                                                      tuple("." + f for f in formats))
         with style.context() as plt:
-            fig = builders[name](plt)
+            try:
+                fig = builders[name](plt)
+            except sqlite3.DatabaseError as exc:
+                raise fail("RUN", _OWNER, f"a readable results store ({exc})", str(run_path)) from None
+            except (ValueError, KeyError, TypeError) as exc:       # JSON that is not ours
+                raise fail("RUN", _OWNER, f"{RUN_ALLOWED} ({name}: {exc})", str(run_path)) from None
             if fig is None:
                 if args.which:
                     sys.stderr.write(f"figures: {name}: does not apply to this store "
@@ -95,3 +123,35 @@ def run(args) -> int:
                 raise fail("--out", _OWNER, f"a writable path ({exc.strerror})", str(args.out)) from None
     sys.stderr.write("figures: " + ", ".join(str(p) for p in paths) + "\n")
     return 0
+
+
+def _builders(run_path: Path) -> dict:
+    """name -> build(plt) reading ``run_path`` (each loads its input when called)."""
+    import json
+
+    from .phase_figure import build as build_phase
+    from .slack_figure import build as build_slack
+    from .slack_figure import source
+    from .t1_figure import build as build_t1
+    from .t1_figure import load as load_t1
+    from .trajectory_figure import build as build_trajectories
+    from .trajectory_figure import load
+    from .vacuity_figure import build as build_vacuity
+    from theorem_lab.simulations.width_search import RESULT_NAME
+
+    loaded = []
+
+    def sweep():                         # trajectories and phase share one read of the store
+        if not loaded:
+            loaded.append(load(run_path))
+        return loaded[0]
+
+    def slack(plt):
+        samples = json.loads(source(run_path).read_text()).get("samples")
+        return build_slack(plt, samples) if samples else None
+
+    return {"trajectories": lambda plt: build_trajectories(plt, *sweep()),
+            "phase": lambda plt: build_phase(plt, sweep()[0]),
+            "t1": lambda plt: build_t1(plt, sweep()[0], load_t1(run_path)[1]),
+            "vacuity": lambda plt: build_vacuity(plt, json.loads((run_path / RESULT_NAME).read_text())),
+            "slack": slack}

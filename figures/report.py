@@ -7,7 +7,8 @@ Both renderings are made from one list of blocks, so they say the same thing. Th
 embeds its images (base64), needs no network and reflows on a phone.
 
 Reads ``<run>/summary.json`` and ``<run>/results.sqlite`` only (DESIGN.md: figures read stored
-results); missing figures are drawn from the store.
+results); missing figures are drawn from the store. A width-search directory or a check file
+(``violations.json``) in RUN or a folder directly under it adds the vacuity and slack figures.
 """
 
 from __future__ import annotations
@@ -29,6 +30,12 @@ ENV_KEYS = ("python", "numpy", "torch", "theorem_lab", "platform", "threads")
 FIGURES = (("trajectories", "Residuals, accuracies and margins along training"),
            ("phase", "Where self-distillation works"),
            ("t1", "T₁ observed against every reading of the theorem's T₁ (gap factors at the right)"))
+# figures of other commands' results, found in RUN or a folder directly under it:
+# (figure, the file it is drawn from, caption)
+OTHER_FIGURES = (("vacuity", "width_search.json", "The vacuity picture (width-search): the smallest "
+                  "width at which Algorithm 1 works vs the width Theorem 1 asks for"),
+                 ("slack", "violations.json", "Lemma slack (check): lhs/rhs of every checked "
+                  "statement, violations and the findings that refute them"))
 
 
 def findings() -> list:
@@ -150,6 +157,24 @@ def _figures(run_dir: Path) -> list:
             draw[name](run_dir)
         if png.exists():
             out.append((png, caption))
+    return out + _other_figures(run_dir)
+
+
+def _other_figures(run_dir: Path) -> list:
+    """[(png path, caption)] of the width-search and check results in ``run_dir`` or a folder
+    directly under it (drawn if missing)."""
+    from .slack_figure import slack_figure
+    from .vacuity_figure import vacuity_figure
+    draw = {"vacuity": lambda folder: vacuity_figure(folder),
+            "slack": lambda folder: slack_figure(folder / "violations.json")}
+    out = []
+    for folder in [run_dir] + sorted(p for p in run_dir.iterdir() if p.is_dir()):
+        for name, source, caption in OTHER_FIGURES:
+            png = folder / f"{name}.png"
+            if (folder / source).is_file() and not png.exists():
+                draw[name](folder)
+            if (folder / source).is_file() and png.exists():
+                out.append((png, caption))
     return out
 
 

@@ -102,11 +102,61 @@ class Summary:
         return out
 
 
-def save_violations(path, records: list) -> None:
-    """Write [{'lemma', 'statement', 'config'}] so that ``check --replay`` can rerun them."""
+def save_violations(path, records: list, samples: "dict | None" = None) -> None:
+    """Write [{'lemma', 'statement', 'config'}] so that ``check --replay`` can rerun them, and
+    (``samples``, a ``SampleLog.to_dict()``) every checked sample beside them."""
+    blob = {"format": "theorem-lab-violations/1", "records": records}
+    if samples is not None:
+        blob["samples"] = samples
     with open(path, "w") as fh:
-        json.dump({"format": "theorem-lab-violations/1", "records": records}, fh, indent=1,
-                  default=_json_default)
+        json.dump(blob, fh, indent=1, default=_json_default)
+
+
+class SampleLog:
+    """Every sample of a check: per (lemma, statement, sample) its lhs, rhs, ratio, whether it
+    holds and the statement's kind, with the sampled configuration (stored once per sample and
+    referenced by index). Saved under "samples" of the ``--save`` file; the slack figure reads it."""
+
+    FORMAT = "theorem-lab-check-samples/1"
+
+    def __init__(self, **meta):
+        self.meta, self.configs, self.rows = meta, [], []
+
+    def add(self, lemma: str, index: int, config: dict, checks: dict, kind) -> None:
+        """``checks``: {statement: Check} of one sample; ``kind(statement)`` its kind."""
+        self.configs.append(config)
+        ref = len(self.configs) - 1
+        for name, chk in checks.items():
+            self.rows.append({"lemma": lemma, "statement": name, "kind": kind(name),
+                              "sample": index, "lhs": chk.lhs, "rhs": chk.rhs,
+                              "ratio": chk.ratio, "holds": chk.holds, "config": ref})
+
+    def to_dict(self) -> dict:
+        from theorem_lab.output import finite
+        return finite({"format": self.FORMAT, **self.meta, "configs": self.configs,
+                       "rows": self.rows})
+
+
+def load_samples(path) -> "dict | None":
+    """The "samples" of a file written by ``check`` (None if it has none: an older file, a
+    packaged finding)."""
+    with open(path) as fh:
+        return json.load(fh).get("samples")
+
+
+def refuting_findings() -> "dict[tuple, list]":
+    """{(lemma, statement): [finding ids]} from the packaged counterexamples: a finding refutes
+    the statements its records fail (``I-6-p0.json`` is a second counterexample of I-6)."""
+    import re
+    out: dict = {}
+    for name, source in sorted(packaged_findings().items()):
+        fid = re.match(r"I-\d+", name).group(0)
+        with source.open() as fh:
+            for rec in json.load(fh)["records"]:
+                ids = out.setdefault((rec["lemma"], rec["statement"]), [])
+                if fid not in ids:
+                    ids.append(fid)
+    return out
 
 
 def packaged_findings() -> "dict[str, object]":

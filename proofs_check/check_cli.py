@@ -19,7 +19,8 @@ import numpy as np
 from theorem_lab.errors import check_choice, check_int, parse_list
 from theorem_lab.output import check_output_file, strict_json
 
-from .check import Check, Summary, load_violations, packaged_findings, save_violations
+from .check import (Check, SampleLog, Summary, load_violations, packaged_findings,
+                    save_violations)
 from .statements import LEMMAS, PROBABILISTIC, evaluate, sample
 
 
@@ -29,11 +30,13 @@ def configure(parser) -> None:
     parser.add_argument("--seed", type=int, default=0, help="seed of the configuration sampler")
     parser.add_argument("--json", action="store_true", help="print a JSON summary")
     parser.add_argument("--save", default="runs/check/violations.json",
-                        help="where violating configurations are written (if any)")
+                        help="where violating configurations (for --replay) and every sample's "
+                        "lhs, rhs and ratio are written; the slack figure goes beside it")
     parser.add_argument("--replay", default=None, help="re-run the configurations of a saved file, or of a packaged finding "
                              "by id (" + ", ".join(sorted(packaged_findings())) + ")")
     parser.add_argument("--strict", action="store_true",
                         help="exit 1 if a statement whose hypotheses hold is violated")
+    parser.add_argument("--no-figure", action="store_true", help="skip the slack figure")
 
 
 def kind(statement: str) -> str:
@@ -58,9 +61,10 @@ def _evaluate(lemma: str, cfg: dict) -> dict:
 
 
 def run_checks(lemmas, samples: int, seed: int, progress=None,
-               on_violation=None) -> "dict[str, Summary]":
+               on_violation=None, on_sample=None) -> "dict[str, Summary]":
     """Sample and check; one ``Summary`` per (lemma, statement).
 
+    ``on_sample(lemma, i, config, {statement: Check})`` sees every sample; then
     ``on_violation(summaries)`` is called after every sample that added a violation, so a
     caller can write the violations as they are found (nothing is lost if a later sample fails).
     """
@@ -70,7 +74,10 @@ def run_checks(lemmas, samples: int, seed: int, progress=None,
         for i in range(samples):
             cfg = sample(lemma, rng)
             new = False
-            for name, chk in _evaluate(lemma, cfg).items():
+            checks = _evaluate(lemma, cfg)
+            if on_sample is not None:
+                on_sample(lemma, i, cfg, checks)
+            for name, chk in checks.items():
                 key = f"{lemma}|{name}"
                 if key not in out:
                     out[key] = Summary(name, delta=cfg.get("delta") if name in PROBABILISTIC else None)
@@ -135,15 +142,19 @@ def run(args) -> int:
     from tqdm import tqdm
     bar = tqdm(total=samples * len(lemmas), file=sys.stderr, disable=args.json, leave=False)
     written = [0]
+    log = SampleLog(seed=seed, samples=samples, lemmas=list(lemmas))
 
-    def write(summaries):        # violations are saved as they are found
+    def write(summaries):        # violations are saved as they are found, with the samples so far
         records = violation_records(summaries)
-        save_violations(save, records)
+        save_violations(save, records, log.to_dict())
         written[0] = len(records)
+
+    def add(lemma, i, cfg, checks):
+        log.add(lemma, i, cfg, checks, kind)
 
     try:
         summaries = run_checks(lemmas, samples, seed, progress=lambda *_: bar.update(1),
-                               on_violation=write)
+                               on_violation=write, on_sample=add)
     except BaseException:
         bar.close()
         if written[0]:
@@ -151,6 +162,8 @@ def run(args) -> int:
                              f"so far are saved in {save}\n")
         raise
     bar.close()
+    write(summaries)             # every sample, violations or not
+    args.run = str(save)         # the composition root draws the slack figure from it
     records = violation_records(summaries)
     if args.json:
         print(strict_json({key: s.to_dict() for key, s in summaries.items()}, indent=1))

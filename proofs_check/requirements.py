@@ -67,11 +67,10 @@ def schedule_report(spec, steps: int, vals: dict, reading: str = "A") -> dict:
             "failures": [f for _, f in fails]}
 
 
-def theorem_requirements(data, activation, width: int, schedule, steps: int,
-                         delta: float = DELTA, reading: str = "A", c3: float = 1.0,
-                         c4: float = 1.0) -> dict:
-    """Theorem 1's explicit conditions evaluated on ``data`` (measured constants) and compared
-    with the run's width k, radius ε and schedule. Free constants c₃ = c₄ = 1 (constants.py)."""
+def instance_values(data, activation, delta: float = DELTA, c3: float = 1.0,
+                    c4: float = 1.0) -> "tuple[dict, dict]":
+    """{symbol of ``constants``: number} for ``data`` (measured λ(C), Λ, c_low, ρ, ε), and the
+    measured constants themselves."""
     from theorem_lab.activations import get_activation
     from .lemmas_jacobian import data_constants
 
@@ -80,7 +79,16 @@ def theorem_requirements(data, activation, width: int, schedule, steps: int,
     vals = {C.n: data.n, C.K: data.K, C.d: data.d, C.rho: m["rho"], C.delta: delta,
             C.Gamma: act.Gamma, C.c_low: m["c_low"], C.lam_C: m["lambda_C"],
             C.Lam: m["Lambda"], C.eps: m["eps_obs"], C.c3: c3, C.c4: c4}
+    return vals, m
+
+
+def theorem_requirements(data, activation, width: int, schedule, steps: int,
+                         delta: float = DELTA, reading: str = "A", c3: float = 1.0,
+                         c4: float = 1.0) -> dict:
+    """Theorem 1's explicit conditions evaluated on ``data`` (measured constants) and compared
+    with the run's width k, radius ε and schedule. Free constants c₃ = c₄ = 1 (constants.py)."""
     from theorem_lab.schedules import parse_schedule
+    vals, m = instance_values(data, activation, delta, c3, c4)
     adaptive = parse_schedule(schedule, steps).adaptive      # α_t from the run's accuracy
     sched = schedule_report(schedule, steps, vals, reading) if m["Lambda"] > 0 and not adaptive else None
     out = {"not_evaluable": (ADAPTIVE if adaptive else None),"lambda_C": m["lambda_C"], "Lambda": m["Lambda"], "c_low": m["c_low"],
@@ -98,6 +106,33 @@ def theorem_requirements(data, activation, width: int, schedule, steps: int,
     name, terms = C.binding_term(C.WIDTH_TERMS, vals)
     out.update(width_required=terms[name], width_binding_term=name,
                eps_max=C.evaluate(C.eps_max, vals))
+    return out
+
+
+def reading_requirements(data, activation, schedule, steps: int, delta: float = DELTA,
+                         c3: float = 1.0, c4: float = 1.0) -> dict:
+    """Per reading of ``constants.READINGS``: the width k and radius ε Theorem 1 asks for on
+    ``data`` at the *earliest T₂ that reading admits*, T₂ = ⌈5√n/(3κ₁(1−2ρ))⌉ (``T2_lower``:
+    a schedule meeting (T1-H6) cannot fall below 1/(24√n) sooner), and whether ``schedule``
+    meets the slow-decay conditions under it (None for an adaptive α_t). The width and radius at a given schedule's T₂
+    (``theorem_requirements``) do not depend on the reading; these do, through κ₁.
+    {reading: {'T2', 'width_required', 'width_binding_term', 'eps_max', 'schedule_meets'}}
+    (None values where Λ = 0)."""
+    from theorem_lab.schedules import parse_schedule
+    vals, m = instance_values(data, activation, delta, c3, c4)
+    adaptive = parse_schedule(schedule, steps).adaptive      # its decay is known only along a run
+    out = {}
+    for reading in C.READINGS:
+        row = {"T2": None, "width_required": None, "width_binding_term": None, "eps_max": None,
+               "schedule_meets": None}
+        if m["Lambda"] > 0:
+            at = {**vals, C.T2: math.ceil(C.evaluate(C.T2_lower(reading), vals))}
+            name, terms = C.binding_term(C.WIDTH_TERMS, at)
+            row.update(T2=int(at[C.T2]), width_required=terms[name], width_binding_term=name,
+                       eps_max=C.evaluate(C.eps_max, at),
+                       schedule_meets=None if adaptive else
+                       schedule_report(schedule, steps, vals, reading)["meets"])
+        out[reading] = row
     return out
 
 

@@ -10,7 +10,6 @@ are measured on the same data and seed at every width, and the exponent is fitte
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -66,12 +65,9 @@ def scaling(results: list) -> dict:
         float(np.max(np.abs(np.asarray(r["sigma_min_S"]) / r["sigma_min_S"][0] - 1)))
         for r in results]}
     if len(ks) >= 2 and np.all(rel > 0):
-        A = np.vstack([np.log(ks), np.ones_like(ks)]).T
-        coef, res, *_ = np.linalg.lstsq(A, np.log(rel), rcond=None)
-        dof = len(ks) - 2
-        se = (math.sqrt(float(res[0]) / dof / float(np.sum((np.log(ks) - np.log(ks).mean()) ** 2)))
-              if dof > 0 and len(res) else float("nan"))
-        out.update(exponent=float(coef[0]), exponent_se=se, intercept=float(coef[1]))
+        from .fits import fit_power_law
+        fit = fit_power_law(ks, rel)
+        out.update(exponent=fit["exponent"], exponent_se=fit["se"], intercept=fit["intercept"])
     return out
 
 

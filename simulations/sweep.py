@@ -489,18 +489,25 @@ CACHE_ENV = "THEOREM_LAB_CACHE_DIR"   # where cached vacuity reports go ('off': 
 def _cache_file(point: dict):
     """The cache file of a point's vacuity report: keyed by the point and the source of the
     code that computes it (constants, requirements, data), so an edit invalidates it."""
+    from pathlib import Path
+    where = os.environ.get(CACHE_ENV) or str(Path.home() / ".cache" / "theorem-lab")
+    if where == "off":
+        return None
+    return (Path(where) / "requirements"
+            / f"{config_hash({'point': point, 'code': requirements_digest()})}.json")
+
+
+def requirements_digest() -> str:
+    """A hash of the code behind a vacuity report (constants, requirements, data): stored
+    numbers computed by other code are recomputed."""
     import hashlib
     from pathlib import Path
 
     import theorem_lab
     from theorem_lab import proofs_check
-    where = os.environ.get(CACHE_ENV) or str(Path.home() / ".cache" / "theorem-lab")
-    if where == "off":
-        return None
     sources = [Path(proofs_check.__file__).with_name(f) for f in ("constants.py", "requirements.py")]
     sources.append(Path(theorem_lab.__file__).with_name("data.py"))
-    digest = hashlib.sha256(b"".join(p.read_bytes() for p in sources)).hexdigest()[:16]
-    return Path(where) / "requirements" / f"{config_hash({'point': point, 'code': digest})}.json"
+    return hashlib.sha256(b"".join(p.read_bytes() for p in sources)).hexdigest()[:16]
 
 
 def hypotheses(point: dict) -> dict:

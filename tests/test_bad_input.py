@@ -118,6 +118,14 @@ CASES += [(W + ["--k-min", "16", "--k-max", "8"], "--k-max"), (W + ["--n", "4"],
           (W + ["--fraction", "2"], "--fraction"), (W + ["--activation", "gelu"], "--activation"),
           (W + ["--schedule", "cosine"], "--schedule"), (W + ["--schedule", "linear:end=0"], "--schedule"),
           (W + ["--n", "10", "--clusters", "5", "--rho", "0.45"], "--rho")]
+# width-search lists (issue 13): --n, --rho, --eps take comma lists; --out a directory
+CASES += rows(W, "--n", ["", "60,,120", "60,", ",60", "60,60", "60,x", "60,1", "60, 60"])
+CASES += rows(W, "--rho", ["", "0.1,", "0.1,0.1", "0.1,0.5", "0.1,x"])
+CASES += rows(W, "--eps", ["", "0.05,,0.1", "0.05,0.05", "0.05,0", "0.05,nan", "0.05,3"])
+CASES += rows(W, "--out", ["", "{tmp}/afile", "/dev/null", "{tmp}/afile/x"])
+CASES += [(W + ["--n", "60,5", "--clusters", "3"], "--n"),            # the second n is < 2K
+          (W + ["--n", "60,100000000"], "--n"),                       # the largest n is sized
+          (W + ["--n", "60,10", "--clusters", "5", "--rho", "0.45"], "--rho")]
 
 # --- air --------------------------------------------------------------------------------------------
 for opt in ("--n", "--clusters", "--dim", "--width", "--seeds", "--iterations", "--every", "--step"):
@@ -177,6 +185,7 @@ CASES += rows(S, "--early-stop-constant", ["x", "0", "-1", "nan", "inf", "bogus"
 # --- check ------------------------------------------------------------------------------------------
 CASES += rows(K, "--lemma", ["9", "", "1,,2", "1,1", "1,", "all,1"])
 CASES += rows(K, "--samples", ["0", "-1", "x", "1.5"]) + rows(K, "--seed", ["-1", "x"])
+CASES += rows(K + ["--no-figure"], "--samples", ["0"])
 CASES += rows(K[:-2], "--save", ["", "{tmp}/adir", "{tmp}/adir/", "/dev/null", "{tmp}/link",
                                   "{tmp}/afile/v.json"])
 CASES += rows(["check"], "--replay", ["{tmp}/missing.json", "{tmp}/afile", "I-99"])
@@ -186,10 +195,12 @@ CASES += rows(E, "--format", ["parquet", ""]) + rows(E, "--table", ["x", ""])
 CASES += rows(E, "--out", ["{tmp}/adir", "{tmp}/adir/", "{tmp}/fifo", "{tmp}/afile/f.csv"])
 CASES += [(["export", "{tmp}/nothing"], "RUN"), (["export", ""], "RUN"), (["export", "{tmp}/afile"], "RUN")]
 CASES += rows(F, "--out", ["{tmp}/link", "/dev/null", "{tmp}/afile/f"])   # a directory is allowed
-CASES += rows(F, "--which", ["", "nope", "trajectories,,phase", "phase,phase"])
+CASES += rows(F, "--which", ["", "nope", "trajectories,,phase", "phase,phase", "vacuity,vacuity",
+                             "slack,", "slak"])
 CASES += rows(F, "--format", ["", "gif", "png,png"])
 CASES += [(F + ["--which", "trajectories", "--out", "{tmp}/stem"], "--out")]   # stem.png is a symlink
-CASES += [(["figures", "{tmp}/nothing"], "RUN"), (["figures", ""], "RUN")]
+CASES += [(["figures", "{tmp}/nothing"], "RUN"), (["figures", ""], "RUN"),
+          (["figures", "{tmp}/adir"], "RUN")]                      # holds no results of any kind
 CASES += rows(R, "--out", ["{tmp}/adir", "{tmp}/adir/", "{tmp}/link", "/dev/null", "{tmp}/fifo"])
 CASES += [(["report", "{tmp}/nothing"], "RUN"), (["report", "{tmp}/adir"], "RUN")]
 
@@ -317,7 +328,7 @@ def workspace(files, monkeypatch):
         raise WorkStarted("validation let this input through")
     for target in ("theorem_lab.simulations.sweep.execute", "theorem_lab.simulations.air.figure2",
                    "theorem_lab.simulations.air.figure5", "theorem_lab.simulations.air._instance",
-                   "theorem_lab.simulations.width_search_cli.search",
+                   "theorem_lab.simulations.width_search_cli.search_all",
                    "theorem_lab.proofs_check.constants_cli.quantities",
                    "theorem_lab.proofs_check.check_cli.run_checks",
                    "theorem_lab.proofs_check.repaired.evaluate_instance",

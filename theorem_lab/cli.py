@@ -45,10 +45,12 @@ SWEEP_FIGURES = (("theorem_lab.figures.trajectory_figure", "trajectory_figure"),
                  ("theorem_lab.figures.t1_figure", "t1_figure"))
 # A command's figure, drawn by the root after the command succeeds (simulations never import
 # figures): command (with its sub-command: 'cifar ntk-air') -> (figure module, function of the
-# RUN directory).
+# RUN directory, which the command sets as ``args.run``; none set, no figure).
 FIGURES = {
     "generalization": ("theorem_lab.figures.generalization_figure", "generalization_figure"),
     "lazy": ("theorem_lab.figures.lazy_figure", "lazy_figure"),
+    "width-search": ("theorem_lab.figures.vacuity_figure", "vacuity_figure"),
+    "check": ("theorem_lab.figures.slack_figure", "slack_figure"),   # not after --replay
     "cifar teacher-epochs": ("theorem_lab.figures.teacher_figure", "teacher_figure"),
     "cifar ntk-air": ("theorem_lab.figures.ntk_air_figure", "ntk_air_figure"),
 }
@@ -129,7 +131,8 @@ def main(argv=None) -> int:
     label = args.command + (f" {sub}" if sub else "")
     try:
         code = int(module.run(args) or 0)
-        if code == 0 and label in FIGURES and not getattr(args, "no_figure", False):
+        if (code == 0 and label in FIGURES and not getattr(args, "no_figure", False)
+                and getattr(args, "run", None) is not None):   # the command set what to draw from
             fig_module, fn = FIGURES[label]
             paths = getattr(importlib.import_module(fig_module), fn)(args.run)
             sys.stdout.flush()

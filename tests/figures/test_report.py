@@ -82,3 +82,24 @@ def test_figures_redraws_from_the_store(tmp_path, capsys):
         assert main(["figures", str(run), *bad]) == 2
         err = capsys.readouterr().err
         assert f"'{bad[0]}' parameter of figures" in err and err.count("\n") == 1
+
+
+def test_report_includes_width_search_and_check_figures_found_under_run(tmp_path, small_sweep, capsys):
+    import json
+    import shutil
+
+    from tests.figures.test_slack_figure import _samples
+    from tests.figures.test_vacuity_figure import NS, _instance
+    run = tmp_path / "run"
+    shutil.copytree(small_sweep, run)
+    (run / "ws").mkdir()
+    (run / "ws" / "width_search.json").write_text(json.dumps(
+        {"instances": [_instance(n, 0.05) for n in NS]}))
+    (run / "check").mkdir()
+    (run / "check" / "violations.json").write_text(json.dumps({"records": [], "samples": _samples()}))
+    (run / "other").mkdir()                                   # a folder without results: ignored
+    assert main(["report", str(run)]) == 0
+    text = (run / "report.md").read_text()
+    assert "(ws/vacuity.png)" in text and "(check/slack.png)" in text
+    page = (run / "report.html").read_text()
+    assert page.count("<figure>") == text.count("![")
