@@ -111,6 +111,9 @@ def main(argv=None) -> int:
     if args.command == "sweep":
         args.draw_figure = lambda out: importlib.import_module(
             "theorem_lab.figures.trajectory_figure").trajectory_figure(out)
+    if args.command == "cifar" and args.cifar == "table1":
+        args.draw_figure = lambda out: importlib.import_module(
+            "theorem_lab.figures.cifar_figures").table1_figures(out)
     if args.command == "air":
         args.plots = importlib.import_module("theorem_lab.figures.air_figures")   # figure2, figure5
     from .errors import ParameterError
