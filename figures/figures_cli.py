@@ -1,9 +1,11 @@
 """`theorem-lab figures RUN [--which NAME,…] [--format png,pdf,svg] [--out PATH]`: redraw a stored
 sweep's figures from its store (never reruns anything).
 
-Figures: ``trajectories`` (residuals, accuracies, margins; always) and ``phase`` (the heat map
-of where self-distillation works; when ε and T₂, or ρ and k, vary in the store). Without
-``--which``, every figure that applies is drawn. ``--out``: a file stem when one figure is drawn
+Figures of a sweep store: ``trajectories`` (residuals, accuracies, margins; always) and ``phase``
+(the heat map of where self-distillation works; when ε and T₂, or ρ and k, vary in the store).
+Of a cifar store (``cifar train`` / ``cifar table1``): ``table1`` (test accuracy vs noise rate
+beside the paper's) and ``epochs`` (Figure 4: CE vs self-distillation along training; when the
+store holds such a pair). Without ``--which``, every figure that applies is drawn. ``--out``: a file stem when one figure is drawn
 (``--out fig`` writes fig.png, fig.pdf), otherwise a directory (default RUN).
 """
 
@@ -17,7 +19,8 @@ from theorem_lab.errors import fail, parse_list
 from theorem_lab.output import check_output_dir, check_output_stem
 
 _OWNER = "figures"
-NAMES = ("trajectories", "phase")
+NAMES = ("trajectories", "phase", "table1", "epochs")
+KINDS = {"sweep": ("trajectories", "phase"), "cifar": ("table1", "epochs")}
 FORMATS = ("png", "pdf", "svg")
 
 
@@ -38,8 +41,12 @@ def _choices(text: str, option: str, allowed: tuple) -> list:
     return parse_list(text, option, _OWNER, item)
 
 
+def _maybe(build, plt, data):
+    return None if data is None else build(plt, data)
+
+
 def run(args) -> int:
-    from . import style
+    from . import cifar_figures, style
     from .phase_figure import build as build_phase
     from .trajectory_figure import build as build_trajectories
     from .trajectory_figure import load
@@ -47,30 +54,42 @@ def run(args) -> int:
     run_dir = Path(args.run)
     if not (run_dir / "results.sqlite").is_file():
         raise fail("RUN", _OWNER, "a sweep directory holding results.sqlite", str(run_dir))
-    which = _choices(args.which, "--which", NAMES) if args.which is not None else list(NAMES)
+    which = _choices(args.which, "--which", NAMES) if args.which is not None else None
     formats = tuple(_choices(args.format, "--format", FORMATS))
-    single = (args.out is not None and len(which) == 1
+    single = (args.out is not None and which is not None and len(which) == 1
               and not (args.out.endswith("/") or Path(args.out).is_dir()))
     if single:
         out = check_output_stem("--out", args.out, _OWNER, tuple("." + f for f in formats))
     else:
         out = check_output_dir("--out", run_dir if args.out is None else args.out, _OWNER)
     try:
-        runs, trajs = load(run_dir)
+        kind = "cifar" if cifar_figures.is_cifar(run_dir) else "sweep"
+        if kind == "sweep":
+            runs, trajs = load(run_dir)
     except sqlite3.DatabaseError as exc:
         raise fail("RUN", _OWNER, f"a readable results store ({exc})", str(run_dir)) from None
     builders = {"trajectories": lambda plt: build_trajectories(plt, runs, trajs),
-                "phase": lambda plt: build_phase(plt, runs)}
+                "phase": lambda plt: build_phase(plt, runs),
+                "table1": lambda plt: _maybe(cifar_figures.table1_build, plt,
+                                             cifar_figures.load_table(run_dir)),
+                "epochs": lambda plt: _maybe(cifar_figures.epochs_build, plt,
+                                             cifar_figures.load_pair(run_dir))}
     paths = []
-    for name in which:
+    for name in which or KINDS[kind]:
+        if name not in KINDS[kind]:
+            sys.stderr.write(f"figures: {name}: does not apply to this {kind} store (its "
+                             f"figures: {', '.join(KINDS[kind])})\n")
+            continue
         stem = out if single else check_output_stem("--out", out / name, _OWNER,
                                                      tuple("." + f for f in formats))
         with style.context() as plt:
             fig = builders[name](plt)
             if fig is None:
                 if args.which:
-                    sys.stderr.write(f"figures: {name}: does not apply to this store "
-                                     "(it needs two varying fields: ε and T₂, or ρ and k)\n")
+                    why = ("it needs two varying fields: ε and T₂, or ρ and k" if kind == "sweep"
+                           else "it needs stored runs of the table" if name == "table1" else
+                           "it needs a CE and a self-distillation run that differ only in the method")
+                    sys.stderr.write(f"figures: {name}: does not apply to this store ({why})\n")
                 continue
             try:
                 paths += style.save(fig, stem, formats)

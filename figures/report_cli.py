@@ -20,16 +20,25 @@ def configure(parser) -> None:
                         "page is written beside it with the suffix .html)")
 
 
+def _is_cifar(run_dir: Path) -> bool:
+    from .cifar_figures import is_cifar
+    try:
+        return is_cifar(run_dir)
+    except sqlite3.DatabaseError:
+        return False
+
+
 def run(args) -> int:
     from .report import write_report
 
     run_dir = Path(args.run)
-    if not (run_dir / "summary.json").is_file() or not (run_dir / "results.sqlite").is_file():
+    has_store = (run_dir / "results.sqlite").is_file()
+    if not has_store or not ((run_dir / "summary.json").is_file() or _is_cifar(run_dir)):
         raise fail("RUN", _OWNER, "a directory written by 'theorem-lab sweep' (summary.json and "
-                   "results.sqlite)", str(run_dir))
+                   "results.sqlite) or by 'theorem-lab cifar' (results.sqlite)", str(run_dir))
     out = check_output_file("--out", run_dir / "report.md" if args.out is None else args.out, _OWNER)
     inputs = [run_dir / "summary.json", run_dir / "results.sqlite"] + [
-        run_dir / f"{name}.png" for name in ("trajectories", "phase")]
+        run_dir / f"{name}.png" for name in ("trajectories", "phase", "table1", "epochs")]
     check_not_input("--out", out, _OWNER, inputs)
     check_not_input("--out", out.with_suffix(".html"), _OWNER, inputs)
     try:
