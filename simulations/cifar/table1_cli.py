@@ -108,6 +108,10 @@ def _choices(text, option, allowed):
     return parse_list(text, option, T.OWNER, item)
 
 
+def _or(given, default):
+    return default if given is None else given
+
+
 def _validated(args) -> dict:
     """Everything checked, nothing read or run: the grid, the cells' configs and the executor."""
     from .train_cli import as_option
@@ -116,11 +120,11 @@ def _validated(args) -> dict:
     defaults = T.GRID_DEFAULTS[args.profile]
     datasets = _choices(args.datasets, "--datasets", T.PAPER_DATASETS)
     methods = _choices(args.methods, "--methods", ALL_METHODS)
-    rates = parse_list(args.rates or defaults["rates"], "--rates", T.OWNER,
+    rates = parse_list(_or(args.rates, defaults["rates"]), "--rates", T.OWNER,
                        lambda tok: parse_real(tok, "--rates", T.OWNER, low=0.0, high=1.0,
                                               high_open=True))
-    seeds = parse_int(args.seeds or defaults["seeds"], "--seeds", T.OWNER, low=1, high=10_000)
-    data = args.data or defaults["data"]
+    seeds = parse_int(_or(args.seeds, defaults["seeds"]), "--seeds", T.OWNER, low=1, high=10_000)
+    data = _or(args.data, defaults["data"])
     check_choice("--data", data, T.OWNER, ("real", "synthetic"))
     lam = None if args.lam == "paper" else parse_real(args.lam, "--lam", T.OWNER, low=0.0,
                                                       low_open=True)
@@ -193,8 +197,9 @@ def _check_data(plan: dict) -> None:
     starts (skipped for a Ray cluster, whose nodes hold their own copies)."""
     if plan["data"] != "real" or plan["remote"]:
         return
+    import re
+
     from .data import load
-    from .train_cli import as_option
     seen = set()
     for cfg in plan["cells"].values():
         if cfg.dataset not in seen:
@@ -202,7 +207,11 @@ def _check_data(plan: dict) -> None:
             try:
                 load(cfg.dataset, cfg.data_dir)
             except ParameterError as exc:
-                raise as_option(exc, T.OWNER) from None
+                found = re.search(r"must hold the (.*?); searched", str(exc))
+                what = found.group(1) if found else f"{cfg.dataset} files ({exc})"
+                raise fail("--data-dir", T.OWNER, f"a folder holding the {what} (fetch them with "
+                           f"'theorem-lab cifar train --dataset {cfg.dataset} --data-dir DIR "
+                           "--download')", cfg.data_dir) from None
 
 
 def run(args) -> int:
