@@ -134,7 +134,7 @@ def epochs_build(plt, pair: dict):
     for ax in (a, b):
         ax.set_xlabel("epoch")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.legend(loc="best")
+        ax.legend(loc="lower right")   # early epochs sit low on the left; the right is free
     fig.suptitle(f"Figure 4: {pair['label']}, noise rate p = {pair['rate']:g}, seed {pair['seed']}, "
                  f"profile {pair['profile']}", fontsize=7.5)
     return fig
