@@ -22,6 +22,11 @@ from theorem_lab.simulations.store import ResultStore
 from . import style
 
 PAPER_MARKERS = ("s", "^", "D", "v", "P")       # the paper-only methods (Co-teaching, D2L, WAT)
+# the image methods' colours (Okabe-Ito, self-distillation as in every figure) and legend labels
+COLORS = {"self-distill": style.method_color("self-distill"), "ce": "#D55E00", "gce": "#009E73",
+          "bootstrap": "#CC79A7"}
+LABELS = {"self-distill": style.METHOD_LABELS["self-distill"], "ce": "cross entropy (CE)",
+          "gce": "GCE", "bootstrap": "bootstrap"}
 FIGURE4_RATE = 0.4
 
 
@@ -78,18 +83,19 @@ def table1_build(plt, table: dict):
                              squeeze=False)
     for ax, ds in zip(axes[0], table["datasets"]):
         for row in ds["rows"]:
-            m, color = row["method"], style.method_color(row["method"])
+            m = row["method"]
+            color, label = COLORS.get(m, style.method_color(m)), LABELS.get(m, m)
             ours = [(c["rate"], c["test_acc_last"]) for c in row["cells"]
                     if c["test_acc_last"]["mean"] is not None]
             if ours:
                 ax.errorbar([p for p, _ in ours], [s["mean"] for _, s in ours],
                             yerr=[s["sd"] for _, s in ours], color=color, marker="o", ms=3,
-                            capsize=2, label=style.METHOD_LABELS.get(m, m))
+                            capsize=2, label=label)
             printed = [(c["rate"], c["paper"]) for c in row["cells"] if c["paper"] is not None]
             if printed:
                 ax.plot([p for p, _ in printed], [v for _, v in printed], ls="none", marker="o",
                         ms=6, mfc="none", mec=color, mew=1.0,
-                        label=f"paper: {style.METHOD_LABELS.get(m, m)}")
+                        label=f"paper: {label}")
         rates = table["rates"]
         for (label, values), marker in zip(ds["paper_only"], PAPER_MARKERS):
             pts = [(p, v) for p, v in zip(rates, values) if v is not None]
@@ -119,9 +125,8 @@ def epochs_build(plt, pair: dict):
     fig, (a, b) = plt.subplots(1, 2, figsize=style.size("two", 1, 2))
     realised = None
     for m in ("ce", "self-distill"):
-        traj, color = pair["trajectories"][m], style.method_color(m)
+        traj, color, label = pair["trajectories"][m], COLORS[m], LABELS[m]
         epochs = traj["step"]
-        label = style.METHOD_LABELS[m]
         a.plot(epochs, [100 * v for v in traj["test_acc"]], color=color, label=label)
         b.plot(epochs, [100 * v for v in traj["train_acc_noisy"]], color=color, label=label)
         realised = realised or (pair["runs"][m]["summary"] or {}).get("noise_realised_rate")

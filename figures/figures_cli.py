@@ -1,12 +1,14 @@
 """`theorem-lab figures RUN [--which NAME,…] [--format png,pdf,svg] [--out PATH]`: redraw a stored
 sweep's figures from its store (never reruns anything).
 
-Figures of a sweep store: ``trajectories`` (residuals, accuracies, margins; always) and ``phase``
-(the heat map of where self-distillation works; when ε and T₂, or ρ and k, vary in the store).
-Of a cifar store (``cifar train`` / ``cifar table1``): ``table1`` (test accuracy vs noise rate
-beside the paper's) and ``epochs`` (Figure 4: CE vs self-distillation along training; when the
-store holds such a pair). Without ``--which``, every figure that applies is drawn. ``--out``: a file stem when one figure is drawn
-(``--out fig`` writes fig.png, fig.pdf), otherwise a directory (default RUN).
+Figures of a sweep store: ``trajectories`` (residuals, accuracies, margins; always), ``phase``
+(the heat map of where self-distillation works; when ε and T₂, or ρ and k, vary in the store)
+and ``t1`` (T₁ observed vs every reading of the theorem's T₁; when k or ρ varies). Of a cifar
+store (``cifar train`` / ``cifar table1``): ``table1`` (test accuracy vs noise rate beside the
+paper's) and ``epochs`` (Figure 4: CE vs self-distillation along training; when the store holds
+such a pair). Without ``--which``, every figure that applies is drawn. ``--out``: a file stem
+when one figure is drawn (``--out fig`` writes fig.png, fig.pdf), otherwise a directory (default
+RUN).
 """
 
 from __future__ import annotations
@@ -19,8 +21,12 @@ from theorem_lab.errors import fail, parse_list
 from theorem_lab.output import check_output_dir, check_output_stem
 
 _OWNER = "figures"
-NAMES = ("trajectories", "phase", "table1", "epochs")
-KINDS = {"sweep": ("trajectories", "phase"), "cifar": ("table1", "epochs")}
+NAMES = ("trajectories", "phase", "t1", "table1", "epochs")
+KINDS = {"sweep": ("trajectories", "phase", "t1"), "cifar": ("table1", "epochs")}
+NEEDS = {"phase": "two varying fields: ε and T₂, or ρ and k",
+         "t1": "a varying width or ρ, and the theorem's T₁ in summary.json (rerun the sweep: it reuses its runs)",
+         "table1": "stored runs of Table 1 cells",
+         "epochs": "a CE and a self-distillation run that differ only in the method"}
 FORMATS = ("png", "pdf", "svg")
 
 
@@ -48,6 +54,8 @@ def _maybe(build, plt, data):
 def run(args) -> int:
     from . import cifar_figures, style
     from .phase_figure import build as build_phase
+    from .t1_figure import build as build_t1
+    from .t1_figure import load as load_t1
     from .trajectory_figure import build as build_trajectories
     from .trajectory_figure import load
 
@@ -70,6 +78,7 @@ def run(args) -> int:
         raise fail("RUN", _OWNER, f"a readable results store ({exc})", str(run_dir)) from None
     builders = {"trajectories": lambda plt: build_trajectories(plt, runs, trajs),
                 "phase": lambda plt: build_phase(plt, runs),
+                "t1": lambda plt: build_t1(plt, runs, load_t1(run_dir)[1]),
                 "table1": lambda plt: _maybe(cifar_figures.table1_build, plt,
                                              cifar_figures.load_table(run_dir)),
                 "epochs": lambda plt: _maybe(cifar_figures.epochs_build, plt,
@@ -86,10 +95,8 @@ def run(args) -> int:
             fig = builders[name](plt)
             if fig is None:
                 if args.which:
-                    why = ("it needs two varying fields: ε and T₂, or ρ and k" if kind == "sweep"
-                           else "it needs stored runs of the table" if name == "table1" else
-                           "it needs a CE and a self-distillation run that differ only in the method")
-                    sys.stderr.write(f"figures: {name}: does not apply to this store ({why})\n")
+                    sys.stderr.write(f"figures: {name}: does not apply to this store "
+                                     f"(it needs {NEEDS[name]})\n")
                 continue
             try:
                 paths += style.save(fig, stem, formats)

@@ -1,8 +1,8 @@
 """The report of a stored sweep, as Markdown and as one standalone HTML page.
 
 Per cell: the setting, the table (mean ± sd over seeds), the verdict and the vacuity line; then
-every figure that applies to the stored runs (trajectories; the phase diagram when ε and T₂, or
-ρ and k, vary), the findings on Theorem 1 (from the packaged FINDINGS.md) and the environment.
+every figure that applies to the stored runs (trajectories; T₁ against the theorem's when k or ρ
+varies; the phase diagram when ε and T₂, or ρ and k, vary), the findings on Theorem 1 (from the packaged FINDINGS.md) and the environment.
 Both renderings are made from one list of blocks, so they say the same thing. The HTML page
 embeds its images (base64), needs no network and reflows on a phone.
 
@@ -29,7 +29,8 @@ POINT_FIELDS = (("n", "n"), ("clusters", "K"), ("dim", "d"), ("eps", "ε"), ("rh
                 ("schedule", "α_t"), ("label_fn", "h"), ("backend", "backend"), ("dtype", "dtype"))
 ENV_KEYS = ("python", "numpy", "torch", "theorem_lab", "platform", "threads")
 FIGURES = (("trajectories", "Residuals, accuracies and margins along training"),
-           ("phase", "Where self-distillation works"))
+           ("phase", "Where self-distillation works"),
+           ("t1", "T₁ observed against every reading of the theorem's T₁ (gap factors at the right)"))
 
 
 def findings() -> list:
@@ -141,8 +142,9 @@ def to_html(blocks_: list, base: Path) -> str:
 def _figures(run_dir: Path) -> list:
     """[(png path, caption)] of the figures that apply to the store, drawn if missing."""
     from .phase_figure import phase_figure
+    from .t1_figure import t1_figure
     from .trajectory_figure import trajectory_figure
-    draw = {"trajectories": trajectory_figure, "phase": phase_figure}
+    draw = {"trajectories": trajectory_figure, "phase": phase_figure, "t1": t1_figure}
     out = []
     for name, caption in FIGURES:
         png = run_dir / f"{name}.png"

@@ -38,7 +38,7 @@ def run(args) -> int:
                    "results.sqlite) or by 'theorem-lab cifar' (results.sqlite)", str(run_dir))
     out = check_output_file("--out", run_dir / "report.md" if args.out is None else args.out, _OWNER)
     inputs = [run_dir / "summary.json", run_dir / "results.sqlite"] + [
-        run_dir / f"{name}.png" for name in ("trajectories", "phase", "table1", "epochs")]
+        run_dir / f"{name}.png" for name in ("trajectories", "phase", "t1", "table1", "epochs")]
     check_not_input("--out", out, _OWNER, inputs)
     check_not_input("--out", out.with_suffix(".html"), _OWNER, inputs)
     try:

@@ -21,11 +21,9 @@ from pathlib import Path
 PALETTE = ("#000000", "#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7")
 SERIES = ("#E69F00", "#56B4E9", "#009E73", "#0072B2", "#D55E00", "#CC79A7")   # no yellow/black:
 # for ordered series (widths, n) on white; pair with LINESTYLES for greyscale
-METHOD_COLORS = {"self-distill": "#0072B2", "gd": "#D55E00", "early-stop": "#009E73",
-                 "ce": "#D55E00", "gce": "#009E73", "bootstrap": "#CC79A7"}   # image methods
+METHOD_COLORS = {"self-distill": "#0072B2", "gd": "#D55E00", "early-stop": "#009E73"}
 METHOD_LABELS = {"self-distill": "self-distillation (Alg. 1)", "gd": r"GD on $y$ ($\alpha_t\equiv 1$)",
-                 "early-stop": "GD, early-stopped (LSO19)", "ce": "cross entropy (CE)",
-                 "gce": "GCE", "bootstrap": "bootstrap"}
+                 "early-stop": "GD, early-stopped (LSO19)"}
 LINESTYLES = ("-", "--", ":", "-.")
 
 ONE_COLUMN = 3.4   # inches

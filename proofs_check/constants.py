@@ -91,6 +91,14 @@ def T1_derived(reading: str = "A"):
     return sp.simplify(4 / (eta * alpha_I_sq(reading))) * sp.log(_log_arg)
 
 
+def T1_readings() -> dict:
+    """Every closed-form T₁ that the readings give, keyed by the label figures and tables use:
+    the theorem's printed form with Λ, the appendix's with λ(C) (= reading B's derivation),
+    and the derivations under readings A and A′ (64 in place of 80; I-11)."""
+    return {"printed (Λ)": T1_printed_Lambda, "printed (λ(C)) = B": T1_printed_lamC,
+            "derived A": T1_derived("A"), "derived A′": T1_derived("A'")}
+
+
 def T1_lemma6(reading: str = "A", base: str = "quarter"):
     """(L6-T1) log_{1−ηα²/q}((1−2ρ)/(8‖r̄ᶜ₀‖)), q = 4 ('quarter', preferred) or 2 ('half')."""
     q = 4 if base == "quarter" else 2

@@ -26,6 +26,8 @@ class _Constants:
 
 C = _Constants()
 
+ADAPTIVE = ("α_t = 1 − λ·(training accuracy) is known only along a run, so its decay and "
+            "T₂ cannot be checked beforehand")
 DELTA = 0.1   # failure probability δ of Theorem 1 used in reports (the theorem holds w.p. ≥ 1 − δ)
 
 
@@ -78,15 +80,20 @@ def theorem_requirements(data, activation, width: int, schedule, steps: int,
     vals = {C.n: data.n, C.K: data.K, C.d: data.d, C.rho: m["rho"], C.delta: delta,
             C.Gamma: act.Gamma, C.c_low: m["c_low"], C.lam_C: m["lambda_C"],
             C.Lam: m["Lambda"], C.eps: m["eps_obs"], C.c3: c3, C.c4: c4}
-    sched = schedule_report(schedule, steps, vals, reading) if m["Lambda"] > 0 else None
-    out = {"lambda_C": m["lambda_C"], "Lambda": m["Lambda"], "c_low": m["c_low"],
+    from theorem_lab.schedules import parse_schedule
+    adaptive = parse_schedule(schedule, steps).adaptive      # α_t from the run's accuracy
+    sched = schedule_report(schedule, steps, vals, reading) if m["Lambda"] > 0 and not adaptive else None
+    out = {"not_evaluable": (ADAPTIVE if adaptive else None),"lambda_C": m["lambda_C"], "Lambda": m["Lambda"], "c_low": m["c_low"],
            "eps": m["eps_obs"], "width": int(width), "delta": delta, "reading": reading,
            "schedule_meets": None if sched is None else sched["meets"],
            "schedule_first_failure": None if sched is None else sched["first_failure"],
            "T2": None if sched is None else sched["T2"], "width_required": None,
+           "T1_theorem": ({name: C.evaluate(e, vals) for name, e in C.T1_readings().items()}
+                          if m["Lambda"] > 0 else None),
+           "eta_theorem": C.evaluate(C.eta, vals),          # (T1-H4) η = 1/(2Γ²n)
            "width_binding_term": None, "eps_max": None}
     if m["Lambda"] <= 0 or sched is None or sched["T2"] is None:
-        return out          # Λ = 0 (a repeated point) or T₂ undefined: no finite requirement
+        return out          # Λ = 0, T₂ undefined or an adaptive α_t: no finite requirement
     vals[C.T2] = sched["T2"]
     name, terms = C.binding_term(C.WIDTH_TERMS, vals)
     out.update(width_required=terms[name], width_binding_term=name,
@@ -98,6 +105,8 @@ def requirements_line(req: dict) -> str:
     """One line for a report: the run against the theorem's width, radius and schedule conditions."""
     if "error" in req:
         return f"Theorem 1's hypotheses: not evaluated ({req['error']})"
+    if req.get("not_evaluable"):
+        return f"Theorem 1's hypotheses: not evaluable here ({req['not_evaluable']})"
     if req["width_binding_term"] is None:
         return ("Theorem 1's hypotheses: not evaluable here (Λ = 0 or α_t never falls below "
                 "1/(24√n), so T₂ is undefined)")

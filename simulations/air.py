@@ -187,6 +187,58 @@ def figure5(cfg: AirConfig) -> dict:
             "positive_share": float(np.mean(gain[:, 1:] > 0)) if gain.shape[1] > 1 else float("nan")}
 
 
+def shown_modes(n: int, K: int) -> list:
+    """The eigen-directions drawn one by one (1-based, distinct): the top one, the last of the
+    top K (S₊'s share), the first after it, one in the middle of the spectrum and the last."""
+    return sorted({1, K, min(K + 1, n), max(1, n // 2), n})
+
+
+def modes(cfg: AirConfig) -> dict:
+    """AIR mode by mode (Section 2.3; Arora et al. 2019), on the first seed's instance.
+
+    With H = Σ_i λ_i e_i e_iᵀ the NTK at W₀ (or Σ(X)): the label energy of every mode,
+    (e_iᵀỹ)²/n (clean) and (e_iᵀy)²/n (noisy, ρ = ``cfg.rho``); and, every ``cfg.every`` steps
+    of GD on y and of Algorithm 1 (same W₀, same η), the residual's projections on the modes
+    ``shown_modes``: e_iᵀ(f(W_t, X) − y) and e_iᵀ(f(W_t, X) − ỹ). For GD on y the frozen-kernel
+    prediction is e_iᵀ(f_t − y) = (1 − ηλ_i)^t e_iᵀ(f_0 − y) (exact for the linearised network;
+    the gap is the kernel's drift). Rows of the residual arrays follow ``shown`` (1-based)."""
+    cfg = cfg.validated()
+    data, net = _instance(cfg, cfg.seeds[0], cfg.rho)
+    X, y = data.X, data.y
+    lam, E = ntk_eigh(X, net.activation, net.W, cfg.ntk)
+    eta = cfg.lr if cfg.lr is not None else 1.0 / kernels.lambda_max(net.W, X, net.activation)
+    sched = parse_schedule(cfg.schedule, cfg.iterations)
+    common = dict(X=X, y=y, y_true=data.y_true, X_test=np.zeros((0, X.shape[1])), y_test=np.zeros(0),
+                  U=kernels.support_basis(data.cluster), W0=net.W, lr=eta, label_fn=cfg.label_fn,
+                  rho_h=data.rho)
+    runs = [RunInputs(alpha=np.ones(cfg.iterations + 1), **common),                       # GD on y
+            RunInputs(alpha=None if sched.adaptive else sched.values(cfg.iterations),
+                      adaptive_lam=sched.params.get("lam", 1.0), **common)]             # Algorithm 1
+    shown = shown_modes(data.n, cfg.K)
+    Es = E[:, [i - 1 for i in shown]]
+    steps, coef = [], []
+
+    def record(t, W, f, target, alpha):
+        steps.append(t)
+        coef.append(Es.T @ (np.asarray(tl.to_numpy(f), dtype=np.float64) - y).T)       # (modes, 2)
+
+    engine.run(runs, net.v, net.activation, cfg.iterations,
+               tl.resolve_backend("numpy", "cpu", "float64", _OWNER),
+               log_steps(cfg.iterations, cfg.iterations), observe=record,
+               observe_at=log_steps(cfg.iterations, cfg.every))
+    c = np.stack(coef, axis=1)                                  # (modes, steps, 2), to y
+    to_clean = (Es.T @ (y - data.y_true))[:, None]              # e_iᵀ(y − ỹ)
+    t = np.asarray(steps, dtype=np.float64)
+    lam_s = lam[[i - 1 for i in shown]]
+    return {"lam": lam, "energy_clean": (E.T @ data.y_true) ** 2 / data.n,
+            "energy_noisy": (E.T @ y) ** 2 / data.n, "shown": shown, "step": t, "lr": eta,
+            "gd_noisy": c[:, :, 0], "sd_noisy": c[:, :, 1],
+            "gd_clean": c[:, :, 0] + to_clean, "sd_clean": c[:, :, 1] + to_clean,
+            "gd_predicted": (1.0 - eta * lam_s)[:, None] ** t[None, :] * c[:, :1, 0],
+            "K": cfg.K, "n": data.n, "rho": data.rho, "seed": cfg.seeds[0],
+            "schedule": cfg.schedule, "ntk": cfg.ntk}
+
+
 def config_dict(cfg: AirConfig) -> dict:
     return {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(cfg).items()}
 

@@ -4,7 +4,8 @@ Eigendecomposes the NTK (empirical at initialisation / at step t, or infinite-wi
 reports the fraction of a label vector's norm in the top-K eigenspace, for K = the number of
 clusters and for ``--topk``; reproduces Figure 2 (fraction vs label noise) and Figure 5
 (information gain of the self-distillation targets), and the principal angles between the
-top-K eigenspace and S₊. Writes ``<out>/air.json`` and the figures (PNG + PDF).
+top-K eigenspace and S₊; ``modes`` draws AIR mode by mode (label energy per eigenvector, and the
+residual per mode along GD and Algorithm 1 against the frozen-kernel (1 − ηλ_i)^t). Writes ``<out>/air.json`` and the figures (PNG + PDF).
 
     theorem-lab air --figure 2,5 --seeds 5 --width 1024 --out runs/air
     theorem-lab air --figure none --labels my_labels.npy --step 200 --topk 5,10
@@ -26,7 +27,7 @@ from theorem_lab.errors import check_choice, check_fits, fail, parse_int, parse_
 from theorem_lab.output import check_output_dir, strict_json
 
 _OWNER = "air"
-FIGURES = ("2", "5", "none")
+FIGURES = ("2", "5", "modes", "none")
 SIZE_OPTIONS = {"n": "--n", "d": "--dim", "k": "--width"}
 SEED_BYTES = 4096    # per seed: its fractions, angles and gains (lists of floats in the summary)
 
@@ -50,7 +51,8 @@ def configure(parser):
     a("--schedule", default="linear", help="α_t schedule of Algorithm 1 (Figure 5)")
     a("--label-fn", default="sign", help="h of Algorithm 1 (Figure 5; default sign = hardmax)")
     a("--lr", default=None, help="step size (default 1/λ_max(J₀J₀ᵀ))")
-    a("--figure", default="2,5", metavar="LIST", help="which reproductions: comma list of 2, 5, or 'none'")
+    a("--figure", default="2,5,modes", metavar="LIST",
+      help="comma list of 2, 5 (the paper's figures), modes (AIR mode by mode), or 'none'")
     a("--labels", default=None, help=".npy label vector (length n): report its top-K fraction")
     a("--step", default="0", help="with --labels: GD steps on y before the NTK is taken")
     a("--out", default="runs/air", help="output folder (default runs/air)")
@@ -103,7 +105,7 @@ def validated(args):
     figs = parse_list(args.figure, "--figure", _OWNER,
                       item=lambda f: check_choice("--figure", f, _OWNER, FIGURES))
     if "none" in figs and len(figs) > 1:
-        raise fail("--figure", _OWNER, "'none' alone, or a comma list of 2 and 5", args.figure)
+        raise fail("--figure", _OWNER, "'none' alone, or a comma list of 2, 5 and modes", args.figure)
     figs = [f for f in figs if f != "none"]
     topk = () if args.topk is None else tuple(parse_list(args.topk, "--topk", _OWNER, item=lambda t: (
         parse_int(t, "--topk", _OWNER, low=1, high=n))))
@@ -177,6 +179,9 @@ def run(args) -> int:
                 "step": r["step"].tolist(), "mean": r["mean"].tolist(), "std": r["std"].tolist(),
                 "positive_share": r["positive_share"],
                 "max_angle_to_S+_mean": r["max_angle"].mean(axis=0).tolist(), "files": paths}
+    if "modes" in figs:
+        r = {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in air.modes(base).items()}
+        summary["figures"]["modes"] = {**r, "files": args.plots.modes(r, out)}
     (out / "air.json").write_text(strict_json(summary, indent=2))
     if args.json:
         print(strict_json(summary, indent=2))
@@ -199,6 +204,12 @@ def _print(summary, fh):
                 f"{p:g}: {m:.3f}±{s:.3f}" for p, m, s in zip(r["noise"], r["mean"], r["std"]))
                 + f"  (decreasing: {r['monotone_decreasing']}); max angle to S+ "
                 f"{max(r['max_angle_to_S+']):.3f} rad\n")
+        elif name == "modes":
+            fh.write(f"  modes: clean-label energy in the top K = {r['K']} modes "
+                     f"{sum(r['energy_clean'][:r['K']]):.3f}, noisy {sum(r['energy_noisy'][:r['K']]):.3f}; "
+                     "residual² per mode at the end, GD to y / self-distill to ỹ: " + ", ".join(
+                         f"i={i}: {g[-1] ** 2:.2g} / {sd[-1] ** 2:.2g}"
+                         for i, g, sd in zip(r["shown"], r["gd_noisy"], r["sd_clean"])) + "\n")
         else:
             fh.write(f"  {name}: information gain at t = " + ", ".join(
                 f"{int(t)}: {m:+.3f}" for t, m in list(zip(r["step"], r["mean"]))[:: max(1, len(r["step"]) // 6)])

@@ -159,6 +159,10 @@ def check_feasible(point: dict, seeds: int) -> None:
                            "lower --clusters or raise --dim", point["min_separation"]) from None
 
 
+def _write_summary(out, summary: dict) -> None:
+    (Path(out) / "summary.json").write_text(strict_json(summary, indent=1, ensure_ascii=False) + "\n")
+
+
 def run(args) -> int:
     from .lock import StoreLock
 
@@ -208,25 +212,25 @@ def _run(args, points, varying, methods, seeds, workers, out) -> int:
     runs = {r["run_id"]: r for r in store.runs(ids)}
     store.close()
     cells = summarise(whole, runs)
-    figure, figure_error = [], None
-    draw = getattr(args, "draw_figure", None)     # given by the composition root (theorem_lab/cli.py)
-    if not args.no_figure and draw is not None:
-        try:
-            figure = [str(p) for p in draw(out)]
-        except Exception as exc:   # results are stored; a figure bug must not lose the summary
-            figure_error = f"{type(exc).__name__}: {exc}"
-            log.write(f"sweep: the figure failed ({figure_error}); results are in {out}\n")
     failed = [r for r in runs.values() if r["status"] != "finished"]
     summary = ({
-        "out": str(out), "store": str(Path(out) / ResultStore.FILENAME), "figure": figure,
-        "figure_error": figure_error, "runs_total": len(ids), "runs_skipped": plan.skipped,
+        "out": str(out), "store": str(Path(out) / ResultStore.FILENAME), "figure": [],
+        "figure_error": None, "runs_total": len(ids), "runs_skipped": plan.skipped,
         "runs_failed": len(failed), "seconds": time.perf_counter() - started,
         "methods": whole.methods, "seeds": whole.seeds, "varying": varying_fields(whole.points),
         "cells": cells, "this_sweep": {"runs": plan.total_runs, "methods": methods,
                                        "seeds": seeds, "cells": len(points)},
         "runs": [{k: r[k] for k in ("run_id", "cell", "method", "seed", "status", "error",
                                     "seconds", "summary")} for r in runs.values()]})
-    (out / "summary.json").write_text(strict_json(summary, indent=1, ensure_ascii=False) + "\n")
+    _write_summary(out, summary)                  # before the figures, which read it
+    draw = getattr(args, "draw_figure", None)     # given by the composition root (theorem_lab/cli.py)
+    if not args.no_figure and draw is not None:
+        try:
+            summary["figure"] = [str(p) for p in draw(out)]
+        except Exception as exc:   # results are stored; a figure bug must not lose the summary
+            summary["figure_error"] = f"{type(exc).__name__}: {exc}"
+            log.write(f"sweep: the figure failed ({summary['figure_error']}); results are in {out}\n")
+        _write_summary(out, summary)
     if args.json:
         sys.stdout.write(strict_json(summary, ensure_ascii=False) + "\n")
     else:

@@ -123,7 +123,7 @@ for opt in ("--eps", "--rho", "--lr"):
 CASES += rows(AN, "--noise", ["x", "0.6", "nan", "", "0,,0.1", "0.1,0.1", "0.1,"])
 CASES += rows(AN, "--topk", ["0", "x", "", "1,,2", "2,2", "61"])
 CASES += rows(AN, "--seed-list", ["", "x", "-1", "1,1", ",1"])
-CASES += rows(AN, "--figure", ["3", "none,2", "2,none", "x"]) + rows(AN, "--ntk", ["x", ""])
+CASES += rows(AN, "--figure", ["3", "none,2", "2,none", "x", "mode", "modes,modes"]) + rows(AN, "--ntk", ["x", ""])
 CASES += rows(AN, "--activation", ["gelu", ""]) + rows(AN, "--label-fn", ["x", ""])
 CASES += rows(AN, "--schedule", ["x", "linear:end=0", ""])
 CASES += rows(AN, "--labels", ["{tmp}/missing.npy", "{tmp}/short.npy", "{tmp}/afile", "{tmp}/adir"])

@@ -35,6 +35,10 @@ COMMANDS = {
              "lazy training: ‖W_t−W₀‖_F and σ_min(J, S₊) along training across widths, the k-exponent"),
     "cifar": ("theorem_lab.simulations.cifar.cli", "image experiments: noisy-label training with Algorithm 1 and baselines"),
 }
+# A sweep's figures, drawn after it from its store (each returns [] where it does not apply).
+SWEEP_FIGURES = (("theorem_lab.figures.trajectory_figure", "trajectory_figure"),
+                 ("theorem_lab.figures.phase_figure", "phase_figure"),
+                 ("theorem_lab.figures.t1_figure", "t1_figure"))
 # A command's figure, drawn by the root after the command succeeds (simulations never import
 # figures): command -> (figure module, function of the RUN directory).
 FIGURES = {
@@ -109,8 +113,8 @@ def main(argv=None) -> int:
         return 2
     # simulations must not import figures (figures -> simulations): the root wires them in
     if args.command == "sweep":
-        args.draw_figure = lambda out: importlib.import_module(
-            "theorem_lab.figures.trajectory_figure").trajectory_figure(out)
+        args.draw_figure = lambda out: [path for mod, fn in SWEEP_FIGURES for path in
+                                        getattr(importlib.import_module(mod), fn)(out)]
     if args.command == "cifar" and args.cifar == "table1":
         args.draw_figure = lambda out: importlib.import_module(
             "theorem_lab.figures.cifar_figures").table1_figures(out)

@@ -54,10 +54,54 @@ def test_air_command_writes_results_and_figures(tmp_path):
                "--step", "2", "--out", str(tmp_path / "o")])
     assert rc == 0
     s = json.loads((tmp_path / "o" / "air.json").read_text())
-    assert set(s["figures"]) == {"figure2", "figure5", "figure2_top3", "figure5_top3"}
+    assert set(s["figures"]) == {"figure2", "figure5", "figure2_top3", "figure5_top3", "modes"}
     assert 0 <= s["labels"]["K=3"]["labels"] <= 1
-    for f in ("air_figure2.png", "air_figure2.pdf", "air_figure5.png", "air_figure5_top3.pdf"):
+    for f in ("air_figure2.png", "air_figure2.pdf", "air_figure5.png", "air_figure5_top3.pdf",
+              "air_modes.png", "air_modes.pdf"):
         assert (tmp_path / "o" / f).stat().st_size > 1000
+
+
+@pytest.fixture(scope="module")
+def modes_small():
+    return air.modes(air.AirConfig(n=40, K=4, d=8, width=256, seeds=(0,), iterations=20, every=5))
+
+
+def test_modes_energies_are_a_partition_and_clean_labels_sit_on_top(modes_small):
+    r = modes_small
+    assert r["shown"] == [1, 4, 5, 20, 40] and list(r["step"]) == [0, 5, 10, 15, 20]
+    assert np.all(np.diff(r["lam"]) <= 0)                            # λ₁ ≥ λ₂ ≥ …
+    for e in ("energy_clean", "energy_noisy"):                      # Σ_i (e_iᵀz)² = ‖z‖² = n
+        assert r[e].sum() == pytest.approx(1.0, rel=1e-12)
+    K = r["K"]
+    assert r["energy_clean"][:K].sum() > 0.9 > r["energy_noisy"][:K].sum()
+    # to ỹ and to y differ by the constant e_iᵀ(y − ỹ); at t = 0 the prediction is the data
+    assert np.ptp(r["gd_clean"] - r["gd_noisy"], axis=1) == pytest.approx(0.0, abs=1e-12)
+    assert np.array_equal(r["sd_clean"] - r["sd_noisy"], r["gd_clean"] - r["gd_noisy"])
+    assert r["gd_predicted"][:, 0] == pytest.approx(r["gd_noisy"][:, 0], abs=0)
+    assert r["sd_noisy"][:, 0] == pytest.approx(r["gd_noisy"][:, 0], abs=1e-12)  # same f(W₀)
+
+
+def test_modes_frozen_kernel_prediction_improves_with_width(modes_small):
+    """Lazy training: e_iᵀ(f_t − y) → (1 − ηλ_i)^t e_iᵀ(f₀ − y) as k grows (error ~ k^{-1/2})."""
+    def error(r):
+        return float(np.max(np.abs(r["gd_noisy"] - r["gd_predicted"])
+                            / np.abs(r["gd_noisy"][:, :1])))
+    wide = air.modes(air.AirConfig(n=40, K=4, d=8, width=4096, seeds=(0,), iterations=20, every=5))
+    assert error(wide) < error(modes_small) / 4                     # 16x wider: ≥ 4x closer
+
+
+def test_modes_figure_panels(modes_small):
+    from theorem_lab.figures import style
+    from theorem_lab.figures.air_modes_figure import build
+    result = {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in modes_small.items()}
+    with style.context() as plt:
+        fig = build(plt, result)
+        a, b, c = fig.axes
+        assert (a.get_xscale(), a.get_yscale(), b.get_yscale(), c.get_yscale()) == ("log",) * 4
+        assert len(a.get_lines()) == 4                      # clean, noisy, λ_i/λ₁, i = K
+        assert len(b.get_lines()) == len(c.get_lines()) == 2 * len(result["shown"])
+        assert [t.get_text() for t in fig.legends[0].get_texts()][0].startswith("$i=1$")
+        plt.close(fig)
 
 
 def test_air_command_rejects_bad_input(tmp_path, capsys):

@@ -55,3 +55,24 @@ def test_undefined_T2_is_reported_not_guessed():
     assert req["T2"] is None and req["width_required"] is None
     assert "not evaluable" in requirements_line(req)
     assert "not evaluated (boom)" in requirements_line({"error": "boom"})
+
+
+def test_the_theorem_T1_of_every_reading_is_stored_by_hand(small):
+    """T₁ = c·Γ²K/(c_low·λ) · log(Γ√(32 n log(8/δ))/(1−2ρ)) with (c, λ) = (80, Λ) printed,
+    (80, λ(C)) appendix = reading B, (64, λ(C)) reading A, (64, Λ) reading A′ (I-11)."""
+    data, req = small
+    log_arg = math.log(math.sqrt(32 * data.n * math.log(8 / req["delta"])) / (1 - 2 * data.rho))
+    base = data.K / req["c_low"] * log_arg
+    want = {"printed (Λ)": 80 * base / req["Lambda"], "printed (λ(C)) = B": 80 * base / req["lambda_C"],
+            "derived A": 64 * base / req["lambda_C"], "derived A′": 64 * base / req["Lambda"]}
+    assert req["T1_theorem"] == pytest.approx(want, rel=1e-12)
+    assert req["eta_theorem"] == pytest.approx(1 / (2 * data.n), rel=1e-12)     # (T1-H4), Γ = 1
+
+
+def test_an_adaptive_schedule_is_reported_not_evaluable_not_a_crash():
+    data = tl.make_clusterable(n=40, K=4, d=8, eps=0.05, rho=0.3, seed=0, n_test=0)
+    req = theorem_requirements(data, "tanh", 128, "adaptive:lam=1", 300)
+    assert req["schedule_meets"] is None and req["T2"] is None and req["width_required"] is None
+    assert req["T1_theorem"]["derived A"] > 0                  # T₁ does not depend on α_t
+    line = requirements_line(req)
+    assert "not evaluable" in line and "accuracy" in line

@@ -77,7 +77,9 @@ def test_json_matches_store_and_resume_recomputes_nothing(capsys, tmp_path):
     summary = json.loads(stdout)
     assert json.loads((out / "summary.json").read_text()) == summary
     assert summary["runs_total"] == 2 * 2 * 3 and summary["runs_failed"] == 0
-    assert {p.split("/")[-1] for p in summary["figure"]} == {"trajectories.png", "trajectories.pdf"}
+    # ρ varies: the T₁ figure applies too; the phase diagram needs two varying fields
+    assert {p.split("/")[-1] for p in summary["figure"]} == {
+        "trajectories.png", "trajectories.pdf", "t1.png", "t1.pdf"}
     with ResultStore(out, readonly=True) as store:
         stored = {r["run_id"]: r for r in store.runs()}
         lengths = {i: len(store.trajectory(i)["step"]) for i in stored}
