@@ -9,7 +9,9 @@ run (the same run_id: a finished cell is never retrained, a killed grid resumes,
 train`` with the cell's settings and the same --out finds it). Everything is validated before any
 data is read or any cell trained (bad input: one line, exit 2). Cells run in this process, in
 local worker processes (``--workers``) or on Ray (``--executor ray [--address]``, one GPU per
-cell where the cells run on CUDA); only this process writes the store.
+cell where the cells run on CUDA); only this process writes the store. On a Ray cluster each
+cell checkpoints under the absolute --out path on its node: give an --out that the nodes share
+(or can create) for a killed cell to resume there; its finished record comes back either way.
 
 Output: the table on stdout (``--json``: the table as JSON), and in --out ``table1.json``,
 ``table1.csv``, ``table1.md``, the figures ``table1.png/.pdf`` (accuracy vs noise rate) and

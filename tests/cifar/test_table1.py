@@ -270,3 +270,20 @@ def test_the_data_file_is_the_papers_table():
 def test_synthetic_signal_is_hashed_only_off_its_default():
     assert "synthetic_signal" not in TrainConfig().hashed()        # old run_ids stay valid
     assert TrainConfig(synthetic_signal=24.0).hashed()["synthetic_signal"] == 24.0
+
+
+@pytest.mark.slow
+def test_ray_runs_the_same_cells_as_the_local_executor(tmp_path, capsys):
+    """A local 2-CPU Ray: the same run_ids and (CPU, deterministic) the same accuracies."""
+    ray = pytest.importorskip("ray", reason="the 'ray' extra is not installed")
+    small = ["--methods", "ce", "--rates", "0", "--no-figure", "--json"]
+    assert table1(tmp_path / "local", *small) == 0
+    local = json.loads(capsys.readouterr().out)
+    assert main(["cifar", "table1", *TINY[:-3], "--executor", "ray", "--workers", "2",
+                 "--no-progress", "--out", str(tmp_path / "ray"), *small]) == 0
+    remote = json.loads(capsys.readouterr().out)
+    assert not ray.is_initialized()
+    for a, b in zip(local["datasets"], remote["datasets"]):
+        ca, cb = a["rows"][0]["cells"][0], b["rows"][0]["cells"][0]
+        assert ca["run_ids"] == cb["run_ids"] and cb["status"] == "ok"
+        assert cb["test_acc_last"]["mean"] == pytest.approx(ca["test_acc_last"]["mean"], abs=1e-9)
