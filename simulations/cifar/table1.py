@@ -125,8 +125,10 @@ def cell_of(config: dict) -> "Cell | None":
 
 
 def setting_of(config: dict) -> str:
-    """What the cells of one table share: the config less ``CELL_FIELDS`` (canonical JSON)."""
-    return json.dumps({k: v for k, v in sorted(config.items()) if k not in CELL_FIELDS})
+    """What the cells of one table share: the config less ``CELL_FIELDS``, and whether its data
+    are real or synthetic (canonical JSON)."""
+    shared = {k: v for k, v in sorted(config.items()) if k not in CELL_FIELDS}
+    return json.dumps({**shared, "synthetic": config.get("dataset") == "synthetic"}, sort_keys=True)
 
 
 def is_cifar_store(runs: list) -> bool:
@@ -189,8 +191,9 @@ def build_table(grid: dict, runs: dict) -> dict:
                                             else None)
                 cells.append(entry)
             rows.append({"method": method, "cells": cells})
-        data = (f"synthetic {SYNTHETIC_SHAPES[ds]} stand-in" if first and
-                first["config"]["dataset"] == "synthetic" else "real")
+        mine = next((r for c, r in runs.items() if c.dataset == ds and r is not None), first)
+        data = (f"synthetic {SYNTHETIC_SHAPES[ds]} stand-in" if mine and
+                mine["config"]["dataset"] == "synthetic" else "real")
         out["datasets"].append({"name": ds, "label": DATASET_LABELS[ds], "data": data,
                                 "rows": rows, "paper_only": paper_only_rows(ds, grid["rates"])})
     out["settings"].append(("λ", lam_line(runs), "CIFAR-10 1, 1, 1, 1.5, 1.5; Fashion-MNIST 0.6, "
