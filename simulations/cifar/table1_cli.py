@@ -22,6 +22,7 @@ Exit 0 when every cell finished, 1 when some failed (their errors are stored), 1
 from __future__ import annotations
 
 import csv
+import re
 import sys
 import time
 from dataclasses import asdict, replace
@@ -29,8 +30,10 @@ from pathlib import Path
 
 from theorem_lab.errors import ParameterError, check_choice, fail, parse_int, parse_list, parse_real
 from theorem_lab.output import check_output_dir, strict_json
+from theorem_lab.simulations import executors
 
 from . import table1 as T
+from .config import resolve
 from .methods import METHODS as ALL_METHODS
 from .models import MODELS
 from .noise import CONVENTIONS
@@ -151,8 +154,7 @@ def _validated(args) -> dict:
             raise fail("--executor", T.OWNER, "'local' unless Ray is installed "
                        "(pip install 'theorem-lab[ray]')", "ray") from None
         if args.address is not None:
-            from theorem_lab.simulations.executors import check_ray_address
-            check_ray_address(args.address, T.OWNER)
+            executors.check_ray_address(args.address, T.OWNER)
     out = check_output_dir("--out", args.out, T.OWNER).resolve()
     remote_cuda = args.address is not None and args.device == "cuda"   # GPUs on the cluster only
     base = {"profile": args.profile, "data_dir": args.data_dir, "out": str(out), "progress": False,
@@ -171,12 +173,12 @@ def _validated(args) -> dict:
                 for s in range(seeds):
                     cell = T.Cell(ds, method, p, s)
                     try:
-                        cfg = _resolve({**base, **T.cell_options(cell, data, lam)})
+                        cfg = resolve({**base, **T.cell_options(cell, data, lam)})
                     except ParameterError as exc:
                         raise as_option(exc, T.OWNER) from None
                     cells[cell] = replace(cfg, device="cuda") if remote_cuda else cfg
     first = next(iter(cells.values()))
-    workers = ((1 if first.device == "cuda" else _cores()) if args.workers is None
+    workers = ((1 if first.device == "cuda" else executors.cores()) if args.workers is None
                else parse_int(args.workers, "--workers", T.OWNER, low=1, high=4096))
     return {"grid": {"datasets": datasets, "methods": methods, "rates": rates,
                      "seeds": list(range(seeds))},
@@ -184,23 +186,11 @@ def _validated(args) -> dict:
             "remote": args.address is not None}
 
 
-def _resolve(options: dict):
-    from .config import resolve
-    return resolve(options)
-
-
-def _cores() -> int:
-    from theorem_lab.simulations.executors import cores
-    return cores()
-
-
 def _check_data(plan: dict) -> None:
     """Real data: read each data set once here, so a missing file is one line before any cell
     starts (skipped for a Ray cluster, whose nodes hold their own copies)."""
     if plan["data"] != "real" or plan["remote"]:
         return
-    import re
-
     from .data import load
     seen = set()
     for cfg in plan["cells"].values():
@@ -227,7 +217,6 @@ def run(args) -> int:
 def _run(args, plan: dict) -> int:
     from tqdm import tqdm
 
-    from theorem_lab.simulations.executors import make_executor
     from theorem_lab.simulations.grid import config_hash
     from theorem_lab.simulations.store import ResultStore
 
@@ -241,7 +230,7 @@ def _run(args, plan: dict) -> int:
     tasks = [{"task_id": ids[c], "config": asdict(cfg)} for c, cfg in plan["cells"].items()
              if ids[c] not in done]
     by_id = {ids[c]: cfg for c, cfg in plan["cells"].items()}
-    executor = make_executor(args.executor, plan["workers"], len(tasks), args.address, WORK)
+    executor = executors.make_executor(args.executor, plan["workers"], len(tasks), args.address, WORK)
     log.write(f"cifar table1: {len(plan['cells'])} cell(s); {len(plan['cells']) - len(tasks)} "
               f"already stored, {len(tasks)} to train on {type(executor).__name__} "
               f"(profile {args.profile}, data {plan['data']}) -> {out}\n")
