@@ -13,6 +13,9 @@ Without ``--which``, every figure that applies is drawn. ``--out``: a file stem 
 is drawn (``--out fig`` writes fig.png, fig.pdf), otherwise a directory (default RUN, or the
 check file's directory).
 
+  ``table1`` (test accuracy vs noise rate beside the paper's) and ``epochs`` (Figure 4: CE vs
+  self-distillation along training; when the store holds such a pair): a cifar store
+  (``cifar train`` / ``cifar table1``).
 The stores of ``cifar teacher-epochs`` and ``cifar ntk-air`` (a ``teacher_epochs.json`` or
 ``ntk_air.json`` beside the store) get their own figures instead, redrawn into RUN.
 """
@@ -28,15 +31,17 @@ from theorem_lab.errors import fail, parse_list
 from theorem_lab.output import check_output_dir, check_output_stem
 
 _OWNER = "figures"
-NAMES = ("trajectories", "phase", "t1", "vacuity", "slack")
+NAMES = ("trajectories", "phase", "t1", "vacuity", "slack", "table1", "epochs")
 NEEDS = {"phase": "two varying fields: ε and T₂, or ρ and k",
          "t1": "a varying width or ρ, and the theorem's T₁ in summary.json (rerun the sweep: it reuses its runs)",
-         "slack": "a check file with samples"}
+         "slack": "a check file with samples",
+         "table1": "stored runs of Table 1 cells",
+         "epochs": "a CE and a self-distillation run that differ only in the method"}
 FORMATS = ("png", "pdf", "svg")
 JSON_FIGURES = {"teacher_epochs.json": ("theorem_lab.figures.teacher_figure", "teacher_figure"),
                 "ntk_air.json": ("theorem_lab.figures.ntk_air_figure", "ntk_air_figure")}
-RUN_ALLOWED = ("a sweep directory holding results.sqlite, a width-search directory holding "
-               "width_search.json, or a file written by 'check --save' (or its directory)")
+RUN_ALLOWED = ("a sweep or cifar directory holding results.sqlite, a width-search directory "
+               "holding width_search.json, or a file written by 'check --save' (or its directory)")
 
 
 def configure(parser) -> None:
@@ -63,9 +68,14 @@ def applicable(run: Path) -> list:
     from theorem_lab.simulations.width_search import RESULT_NAME
     if run.is_file():
         return ["slack"]
+    from .cifar_figures import is_cifar
     found = []
-    if (run / "results.sqlite").is_file() and not (run / RESULT_NAME).is_file():
-        found += ["trajectories", "phase", "t1"]    # a width-search store holds no sweep
+    if (run / "results.sqlite").is_file() and not (run / RESULT_NAME).is_file():   # not width-search's
+        try:
+            cifar = is_cifar(run)
+        except sqlite3.DatabaseError as exc:
+            raise fail("RUN", _OWNER, f"a readable results store ({exc})", str(run)) from None
+        found += ["table1", "epochs"] if cifar else ["trajectories", "phase", "t1"]
     if (run / RESULT_NAME).is_file():
         found.append("vacuity")
     if source(run).is_file():
@@ -129,6 +139,7 @@ def _builders(run_path: Path) -> dict:
     """name -> build(plt) reading ``run_path`` (each loads its input when called)."""
     import json
 
+    from . import cifar_figures
     from .phase_figure import build as build_phase
     from .slack_figure import build as build_slack
     from .slack_figure import source
@@ -154,4 +165,10 @@ def _builders(run_path: Path) -> dict:
             "phase": lambda plt: build_phase(plt, sweep()[0]),
             "t1": lambda plt: build_t1(plt, sweep()[0], load_t1(run_path)[1]),
             "vacuity": lambda plt: build_vacuity(plt, json.loads((run_path / RESULT_NAME).read_text())),
-            "slack": slack}
+            "slack": slack,
+            "table1": lambda plt: _maybe(cifar_figures.table1_build, plt, cifar_figures.load_table(run_path)),
+            "epochs": lambda plt: _maybe(cifar_figures.epochs_build, plt, cifar_figures.load_pair(run_path))}
+
+
+def _maybe(build, plt, data):
+    return None if data is None else build(plt, data)

@@ -9,6 +9,9 @@ embeds its images (base64), needs no network and reflows on a phone.
 Reads ``<run>/summary.json`` and ``<run>/results.sqlite`` only (DESIGN.md: figures read stored
 results); missing figures are drawn from the store. A width-search directory or a check file
 (``violations.json``) in RUN or a folder directly under it adds the vacuity and slack figures.
+A cifar store (``cifar train`` / ``cifar table1``; no summary.json) gets its own report: Table 1
+beside the paper's, the settings, the figures ``table1`` and ``epochs`` (Figure 4), the
+environment.
 """
 
 from __future__ import annotations
@@ -178,18 +181,63 @@ def _other_figures(run_dir: Path) -> list:
     return out
 
 
+CIFAR_FIGURES = (("table1", "Test accuracy against the noise rate: ours (filled) beside the "
+                            "paper's Table 1 (hollow)"),
+                 ("epochs", "Figure 4: CE vs self-distillation along training"))
+
+
+def cifar_blocks(table: "dict | None", environment: "dict | None", figures: "list[tuple]") -> list:
+    """The report of a cifar store as blocks (``blocks``' kinds)."""
+    from theorem_lab.simulations.cifar.table1 import table_rows
+    out = [("h1", "theorem-lab cifar report")]
+    if table is None:
+        out.append(("p", "The store holds no run of a Table 1 cell (symmetric noise on CIFAR-10, "
+                         "Fashion-MNIST or their synthetic stand-ins)."))
+    else:
+        out.append(("p", f"Test accuracy in percent, mean ± sample sd over {len(table['seeds'])} "
+                         f"seed(s), beside {table['source']} ({table['paper_metric']})."))
+        for ds in table["datasets"]:
+            head, rows = table_rows(ds)
+            out += [("h2", f"{ds['label']} ({ds['data']})"), ("table", head, rows)]
+        out += [("h2", "Settings"),
+                ("table", ["setting", "ours", "the paper"], [list(s) for s in table["settings"]])]
+    if figures:
+        out.append(("h2", "Figures"))
+        out += [("img", path, caption) for path, caption in figures]
+    if environment:
+        out += [("h2", "Environment"),
+                ("p", ", ".join(f"{k} {environment[k]}" for k in ENV_KEYS
+                                if environment.get(k) is not None))]
+    return out
+
+
+def _cifar_content(run_dir: Path, runs: list, base: Path) -> list:
+    from .cifar_figures import load_table, table1_figures
+    names = [n for n, _ in CIFAR_FIGURES]
+    if not all((run_dir / f"{n}.png").exists() for n in names):
+        table1_figures(run_dir)
+    figs = [(os.path.relpath((run_dir / f"{n}.png").resolve(), base), c)
+            for n, c in CIFAR_FIGURES if (run_dir / f"{n}.png").exists()]
+    env = next((r["environment"] for r in runs if r["environment"]), None)
+    return cifar_blocks(load_table(run_dir), env, figs)
+
+
 def write_report(run_dir, out=None) -> list:
     """Write ``<run_dir>/report.md`` and ``report.html`` (or ``out`` and its .html sibling);
     return both paths."""
+    from theorem_lab.simulations.cifar.table1 import is_cifar_store
     run_dir = Path(run_dir)
-    summary = json.loads((run_dir / "summary.json").read_text())
     with ResultStore(run_dir, readonly=True) as store:
         runs = store.runs()
-    environment = runs[0]["environment"] if runs else None
     target = Path(out) if out else run_dir / "report.md"
     base = target.resolve().parent
-    figs = [(os.path.relpath(p.resolve(), base), c) for p, c in _figures(run_dir)]
-    content = blocks(summary, environment, figs)
+    if is_cifar_store(runs):
+        content = _cifar_content(run_dir, runs, base)
+    else:
+        summary = json.loads((run_dir / "summary.json").read_text())
+        environment = runs[0]["environment"] if runs else None
+        figs = [(os.path.relpath(p.resolve(), base), c) for p, c in _figures(run_dir)]
+        content = blocks(summary, environment, figs)
     page = target.with_suffix(".html")
     target.write_text(to_markdown(content), encoding="utf-8")
     page.write_text(to_html(content, base), encoding="utf-8")

@@ -20,12 +20,20 @@ def configure(parser) -> None:
                         "page is written beside it with the suffix .html)")
 
 
+def _is_cifar(run_dir: Path) -> bool:
+    from .cifar_figures import is_cifar
+    try:
+        return is_cifar(run_dir)
+    except sqlite3.DatabaseError:
+        return False
+
+
 def run(args) -> int:
     from . import image_report
     from .report import write_report
 
     run_dir = Path(args.run)
-    if (run_dir / "results.sqlite").is_file() and image_report.kind(run_dir):   # cifar experiments
+    if (run_dir / "results.sqlite").is_file() and image_report.kind(run_dir):   # teacher-epochs, ntk-air
         out = check_output_file("--out", run_dir / "report.md" if args.out is None else args.out, _OWNER)
         inputs = [run_dir / image_report.kind(run_dir), run_dir / "results.sqlite"]
         check_not_input("--out", out, _OWNER, inputs)
@@ -33,12 +41,13 @@ def run(args) -> int:
         paths = image_report.write(run_dir, out)
         sys.stderr.write("report: " + ", ".join(str(p) for p in paths) + "\n")
         return 0
-    if not (run_dir / "summary.json").is_file() or not (run_dir / "results.sqlite").is_file():
+    has_store = (run_dir / "results.sqlite").is_file()
+    if not has_store or not ((run_dir / "summary.json").is_file() or _is_cifar(run_dir)):
         raise fail("RUN", _OWNER, "a directory written by 'theorem-lab sweep' (summary.json and "
-                   "results.sqlite)", str(run_dir))
+                   "results.sqlite) or by 'theorem-lab cifar' (results.sqlite)", str(run_dir))
     out = check_output_file("--out", run_dir / "report.md" if args.out is None else args.out, _OWNER)
     inputs = [run_dir / "summary.json", run_dir / "results.sqlite"] + [
-        run_dir / f"{name}.png" for name in ("trajectories", "phase")]
+        run_dir / f"{name}.png" for name in ("trajectories", "phase", "t1", "table1", "epochs")]
     check_not_input("--out", out, _OWNER, inputs)
     check_not_input("--out", out.with_suffix(".html"), _OWNER, inputs)
     try:

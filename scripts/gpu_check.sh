@@ -85,4 +85,22 @@ if [ -n "${CIFAR10_DIR:-}" ]; then
 else
     echo "cifar ntk-air: skipped (set CIFAR10_DIR to the folder with cifar-10-batches-py)"
 fi
+# cifar table1 (issue 12): the CIFAR-10 40% row of Table 1 on the fast profile, 4 methods x 3 seeds =
+# 12 runs (target: under 15 minutes on one H100-class GPU). It needs the real CIFAR-10: CIFAR10_DIR
+# (the folder holding cifar-10-batches-py/ or cifar-10-python.tar.gz); skipped without it.
+# TABLE1_TIMEOUT caps it (default 540 s, one device call); a rerun resumes from the cells done.
+# TABLE1_WORKERS runs that many cells side by side on the one GPU (default 1).
+if [ -n "${CIFAR10_DIR:-}" ]; then
+    start=$(date +%s.%N)
+    timeout "${TABLE1_TIMEOUT:-540}" $PY -m theorem_lab cifar table1 --profile fast --datasets cifar10 \
+        --rates 0.4 --data real --data-dir "$CIFAR10_DIR" --device cuda --workers "${TABLE1_WORKERS:-1}" \
+        --no-progress --out "$T/gpu-table1" > "$T/table1.txt" 2> "$T/table1.err" || rc=1
+    end=$(date +%s.%N)
+    sed -n '/^== CIFAR-10/,/^$/p' "$T/table1.txt"
+    echo "cifar table1 fast, CIFAR-10 40% row: wall $(echo "$end - $start" | bc) s (target <= 900 s);" \
+        "$(tail -1 "$T/table1.txt" | cut -d';' -f1-2)"
+    tail -3 "$T/table1.err"
+else
+    echo "cifar table1, CIFAR-10 40% row: skipped (set CIFAR10_DIR to the folder with cifar-10-batches-py/)"
+fi
 exit $rc

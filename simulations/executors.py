@@ -1,9 +1,15 @@
 """Where sweep tasks run: in this process, in local worker processes, or on a Ray cluster.
 
 Every executor has ``run(tasks, on_steps)``, a generator of ``(task, result)`` in completion
-order, where ``result`` is the list of records of ``sweep.run_task`` or, when the worker itself
-was lost, the exception. Executors never touch the store: the coordinator writes.
-``close()`` stops whatever is still running (Ctrl-C ends up there).
+order, where ``result`` is the list of records of the work function (``sweep.run_task`` unless
+``work`` says otherwise) or, when the worker itself was lost, the exception. Executors never
+touch the store: the coordinator writes. ``close()`` stops whatever is still running (Ctrl-C
+ends up there).
+
+``work``: a pair ``(run_task, task_steps)`` of module-level functions (picklable by name, so a
+spawned worker or a Ray node imports them): ``run_task(task, progress) -> [record]`` and
+``task_steps(task) -> int``, the count that ``progress(t)`` climbs to. The sweep's by default;
+``cifar table1`` passes its own (one training run per task).
 
 Threads: each task carries ``threads`` = cores // workers; ``run_task`` applies it to BLAS
 (threadpoolctl) and torch, so two workers on two cores do not oversubscribe.
@@ -45,14 +51,19 @@ class _StepReporter:
             self.last = t
 
 
+def _sweep_work() -> tuple:
+    from .sweep import run_task, task_steps
+    return run_task, task_steps
+
+
 class InProcessExecutor:
     """Tasks one after another in the coordinator (``--workers 1``): no start-up cost."""
 
-    def __init__(self, threads: int):
-        self.threads = threads
+    def __init__(self, threads: int, work=None):
+        self.threads, self.work = threads, work
 
     def run(self, tasks: list, on_steps: Callable[[int], None]) -> Iterator:
-        from .sweep import run_task, task_steps
+        run_task, task_steps = self.work or _sweep_work()
         for task in _with_threads(tasks, self.threads):
             reporter = _StepReporter(on_steps)
             result = run_task(task, reporter)
@@ -96,8 +107,8 @@ def _exit_with_parent():
     threading.Thread(target=watch, daemon=True).start()
 
 
-def _worker_task(task: dict) -> list:
-    from .sweep import run_task, task_steps
+def _worker_task(task: dict, work=None) -> list:
+    run_task, task_steps = work or _sweep_work()
     reporter = _StepReporter(_progress_queue.put if _progress_queue is not None else (lambda k: None))
     result = run_task(task, reporter)
     if _progress_queue is not None:
@@ -108,8 +119,8 @@ def _worker_task(task: dict) -> list:
 class LocalExecutor:
     """A pool of ``workers`` spawned processes (spawn: safe with torch and BLAS thread pools)."""
 
-    def __init__(self, workers: int, threads: int):
-        self.workers, self.threads = workers, threads
+    def __init__(self, workers: int, threads: int, work=None):
+        self.workers, self.threads, self.work = workers, threads, work
         self.pool = None
 
     def run(self, tasks: list, on_steps: Callable[[int], None]) -> Iterator:
@@ -120,7 +131,8 @@ class LocalExecutor:
         progress = ctx.Queue()
         self.pool = ProcessPoolExecutor(self.workers, mp_context=ctx, initializer=_init_worker,
                                         initargs=(progress, self.threads))
-        futures = {self.pool.submit(_worker_task, t): t for t in _with_threads(tasks, self.threads)}
+        futures = {self.pool.submit(_worker_task, t, self.work): t
+                   for t in _with_threads(tasks, self.threads)}
         pending = set(futures)
 
         def drain():
@@ -165,16 +177,15 @@ class RayExecutor:
 
     MAX_RETRIES = 3
 
-    def __init__(self, workers: int, threads: int, address=None):
-        self.workers, self.threads, self.address = workers, threads, address
+    def __init__(self, workers: int, threads: int, address=None, work=None):
+        self.workers, self.threads, self.address, self.work = workers, threads, address, work
         self.refs = []
         self.started = False   # True when this executor started Ray (and so shuts it down)
 
     def run(self, tasks: list, on_steps: Callable[[int], None]) -> Iterator:
         import ray
 
-        from .sweep import run_task, task_steps
-
+        run_task, task_steps = self.work or _sweep_work()
         if not ray.is_initialized():
             self.started = True
             kwargs = dict(include_dashboard=False, log_to_driver=False, configure_logging=False)
@@ -217,7 +228,7 @@ class RayExecutor:
 RAY_CONNECT_TIMEOUT = 5.0   # seconds to reach a Ray head before the sweep gives up
 
 
-def check_ray_address(address: str) -> None:
+def check_ray_address(address: str, owner: str = "sweep") -> None:
     """Fail fast, with one line, when ``--address`` names no reachable Ray head.
 
     ``ray.init`` itself waits without a time limit for an unreachable head. Accepted forms:
@@ -229,11 +240,11 @@ def check_ray_address(address: str) -> None:
         return
     host, sep, port = address.removeprefix("ray://").rpartition(":")
     if not sep or not host or not port.isdigit():
-        raise fail("--address", "sweep", "'auto', 'host:port' or 'ray://host:port'", address)
+        raise fail("--address", owner, "'auto', 'host:port' or 'ray://host:port'", address)
     try:
         socket.create_connection((host, int(port)), timeout=RAY_CONNECT_TIMEOUT).close()
     except OSError as exc:
-        raise fail("--address", "sweep", f"a Ray head reachable within {RAY_CONNECT_TIMEOUT:g} s "
+        raise fail("--address", owner, f"a Ray head reachable within {RAY_CONNECT_TIMEOUT:g} s "
                    f"({exc.strerror or exc})", address) from None
 
 
@@ -242,15 +253,16 @@ def _has_cuda() -> bool:
     return cuda_available()
 
 
-def make_executor(kind: str, workers: int, n_tasks: int, address=None):
+def make_executor(kind: str, workers: int, n_tasks: int, address=None, work=None):
     """The executor for ``--executor``/``--workers``; threads per worker = cores // workers.
 
-    Fewer tasks than workers: only as many workers as tasks, each with more threads.
+    Fewer tasks than workers: only as many workers as tasks, each with more threads. ``work``:
+    the ``(run_task, task_steps)`` pair (default: the sweep's).
     """
     used = max(1, min(workers, n_tasks))
     threads = max(1, cores() // used)
     if kind == "ray":
-        return RayExecutor(workers, max(1, cores() // workers) if not address else 1, address)
+        return RayExecutor(workers, max(1, cores() // workers) if not address else 1, address, work)
     if used == 1:
-        return InProcessExecutor(threads)
-    return LocalExecutor(used, threads)
+        return InProcessExecutor(threads, work)
+    return LocalExecutor(used, threads, work)

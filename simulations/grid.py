@@ -239,12 +239,12 @@ def expand(grid: dict, defaults: Optional[dict] = None, remote: bool = False) ->
     """All grid points (dicts over ``GRID_FIELDS``), each validated and resolved.
 
     ``grid`` maps fields to value lists (from ``parse_grid``); missing fields take ``defaults``
-    (by default ``RunConfig``'s). ``remote``: runs go to a Ray cluster (see ``resolve_engine``).
+    (then ``RunConfig``'s). ``remote``: runs go to a Ray cluster (see ``resolve_engine``).
     Points that resolve to the same values (e.g. backend 'auto' and 'numpy' on a CPU) appear once.
     """
-    defaults = defaults or {**RunConfig().as_dict(), "schedule": "linear", "backend": "auto",
-                            "device": "auto",   # unresolved: resolved per point below
-                            "early_stop_constant": parse_early_stop_constant("calibrated")}
+    defaults = {**RunConfig().as_dict(), "schedule": "linear", "backend": "auto",
+                "device": "auto",   # unresolved: resolved per point below
+                "early_stop_constant": parse_early_stop_constant("calibrated"), **(defaults or {})}
     names = list(GRID_FIELDS)
     lists = [grid.get(f, [defaults[f]]) for f in names]
     points, seen = [], set()

@@ -247,6 +247,23 @@ CASES += rows(NA, "--air", ["{tmp}/adir", "{tmp}/nothing", "{tmp}/run"])
 CASES += rows(NA, "--device", ["cuda"] if not _cuda() else []) + rows(NA[:-2], "--out", ["", "{tmp}/afile"])
 CASES += [(NA + ["--dataset", "cifar10"], "--data-dir"),
           (NA + ["--synthetic-test", "100000", "--ntk-batch", "100000"], "--ntk-batch")]   # an 80 GB Gram
+# --- cifar table1 ---------------------------------------------------------------------------------
+T1 = ["cifar", "table1", "--profile", "smoke", "--no-figure", "--out", "{tmp}/t1"]
+CASES += rows(T1, "--rates", ["1.0", "-0.1", "nan", "x", "", "0,,0.4", "0,0", "0, 0"])
+CASES += rows(T1, "--methods", ["mixup", "", "ce,ce", "ce,"]) + rows(T1, "--datasets", ["cifar100", "", "cifar10,cifar10"])
+CASES += rows(T1, "--seeds", ["0", "-1", "x", "100000"]) + rows(T1, "--workers", ["0", "x", "-2"])
+CASES += rows(T1, "--executor", ["dask", ""]) + rows(T1, "--address", ["localhost:1"])
+CASES += rows(T1, "--lam", ["0", "-1", "x", "nan", "inf"]) + rows(T1, "--profile", ["bogus"])
+CASES += rows(T1 + ["--rates", "0.3"], "--lam", ["paper"]) + rows(T1, "--data", ["foo", ""])
+CASES += rows(T1 + ["--data", "real"], "--data-dir", ["{tmp}/adir"])   # no data files there
+CASES += rows(T1, "--data-dir", ["{tmp}/adir"])                        # with --data synthetic
+CASES += [(T1 + ["--data", "real"], "--data-dir")]
+CASES += rows(T1, "--epochs", ["0", "x"]) + rows(T1, "--width", ["0"]) + rows(T1, "--batch-size", ["0"])
+CASES += rows(T1, "--val-fraction", ["0.9", "-1"]) + rows(T1, "--synthetic-signal", ["0", "300", "nan"])
+CASES += rows(T1, "--synthetic-train", ["5"]) + rows(T1, "--model", ["resnet9000"])
+CASES += rows(T1, "--noise-convention", ["bogus"]) + rows(T1, "--lr", ["0", "-1"])
+CASES += rows(T1, "--device", ["tpu"]) + rows(T1, "--augment", ["maybe"])
+CASES += rows(["cifar", "table1", "--profile", "smoke"], "--out", ["", "{tmp}/afile"])
 
 # --- bench ----------------------------------------------------------------------------------------
 for opt in ("--n", "--dim", "--width", "--repeats"):
@@ -340,6 +357,7 @@ def workspace(files, monkeypatch):
                    "theorem_lab.simulations.cifar.session.Session",
                    "theorem_lab.simulations.cifar.teacher_epochs.run",
                    "theorem_lab.simulations.cifar.ntk_air.run",
+                   "theorem_lab.simulations.cifar.table1_cli._run",
                    "theorem_lab.simulations.generalization.analyse",
                    "theorem_lab.figures.report.write_report",
                    "theorem_lab.simulations.bench_step.measure",
@@ -376,7 +394,8 @@ def test_the_table_covers_every_command_and_is_large():
     commands = {a[0] if a[0] not in ("bench", "cifar") else " ".join(a[:2]) for a, _ in CASES}
     assert commands == {"sweep", "width-search", "air", "constants", "check", "export", "figures",
                         "report", "bench step", "bench gram", "lazy", "generalization", "cifar train",
-                        "cifar teacher-epochs", "cifar ntk-air", "early-stop-calibration", "verdict"}
+                        "cifar teacher-epochs", "cifar ntk-air", "early-stop-calibration", "verdict",
+                        "cifar table1"}
     assert len(CASES) >= 300
 
 

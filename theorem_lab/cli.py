@@ -124,6 +124,9 @@ def main(argv=None) -> int:
     if args.command == "sweep":
         args.draw_figure = lambda out: [path for mod, fn in SWEEP_FIGURES for path in
                                         getattr(importlib.import_module(mod), fn)(out)]
+    if args.command == "cifar" and args.cifar == "table1":
+        args.draw_figure = lambda out: importlib.import_module(
+            "theorem_lab.figures.cifar_figures").table1_figures(out)
     if args.command == "air":
         args.plots = importlib.import_module("theorem_lab.figures.air_figures")   # figure2, figure5
     from .errors import ParameterError

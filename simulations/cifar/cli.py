@@ -12,6 +12,7 @@ import importlib
 SUBCOMMANDS = {
     "train": ("theorem_lab.simulations.cifar.train_cli",
               "one noisy-label training run (ce, self-distill, bootstrap, gce), resumable, stored"),
+    "table1": ("theorem_lab.simulations.cifar.table1_cli", "the paper's Table 1: methods x noise rates x seeds x data sets, resumable, beside the paper's numbers"),
     "teacher-epochs": ("theorem_lab.simulations.cifar.teacher_epochs_cli",
                        "Figure 1: students distilled from a teacher kept at epochs E, vs E"),
     "ntk-air": ("theorem_lab.simulations.cifar.ntk_air_cli",

@@ -20,6 +20,9 @@ _OWNER = "cifar train"
 # fields that do not change a run's outcome: excluded from its run_id
 NOT_HASHED = ("data_dir", "download", "download_url", "out", "json", "progress", "profile",
               "keep_epochs")
+# fields added after runs were stored: left out of the hash while at their default, so that the
+# runs stored before a field existed keep their run_id (a rerun finds them)
+LATER_FIELDS = {"synthetic_signal": 48.0}
 
 
 @dataclass(frozen=True)
@@ -32,6 +35,7 @@ class TrainConfig:
     synthetic_shape: str = "3x32x32"     # C x H x W of the synthetic images
     synthetic_train: int = 5000          # synthetic training images
     synthetic_test: int = 1000
+    synthetic_signal: float = 48.0       # class-template amplitude (grey levels; pixel noise sd 32)
     train_subset: int = 0                # 0 = the whole training set
     split_seed: int = 0                  # subset and validation split
     val_fraction: float = 0.1            # noisy validation split
@@ -69,7 +73,8 @@ class TrainConfig:
     keep_epochs: tuple = ()              # also save the weights after these epochs (epoch_<E>.pt)
 
     def hashed(self) -> dict:
-        return {k: v for k, v in asdict(self).items() if k not in NOT_HASHED}
+        return {k: v for k, v in asdict(self).items() if k not in NOT_HASHED
+                and not (k in LATER_FIELDS and v == LATER_FIELDS[k])}
 
     @property
     def shape(self) -> tuple:
@@ -140,6 +145,7 @@ def validate(cfg: TrainConfig) -> None:
         check_int(name, getattr(cfg, name), _OWNER, low=0)
     check_int("synthetic_train", cfg.synthetic_train, _OWNER, low=20)
     check_int("synthetic_test", cfg.synthetic_test, _OWNER, low=1)
+    check_real("synthetic_signal", cfg.synthetic_signal, _OWNER, low=0.0, high=255.0, low_open=True)
     try:
         c, h, w = cfg.shape
     except ValueError:

@@ -213,10 +213,11 @@ def make_synthetic(shape=(3, 32, 32), n_train: int = 2000, n_test: int = 500, cl
 
 
 def load(dataset: str, data_dir=None, *, synthetic_shape=(3, 32, 32), synthetic_train: int = 2000,
-         synthetic_test: int = 500, seed: int = 0) -> ImageData:
+         synthetic_test: int = 500, synthetic_signal: float = 48.0, seed: int = 0) -> ImageData:
     """The named data set (``DATASETS``)."""
     if dataset == "synthetic":
-        return make_synthetic(synthetic_shape, synthetic_train, synthetic_test, seed=seed)
+        return make_synthetic(synthetic_shape, synthetic_train, synthetic_test, seed=seed,
+                              signal=synthetic_signal)
     if data_dir is None:
         raise ParameterError(f"The '--data-dir' parameter of cifar train must name the folder with "
                              f"the {dataset} files. Got None instead.")

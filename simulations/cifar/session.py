@@ -4,6 +4,9 @@ The run_id is the hash of the resolved config (``TrainConfig.hashed``), as for t
 same command finds its own checkpoint and store row. Order of the seeded draws: the model's
 initialisation from ``torch.manual_seed(seed)``; the data order and the augmentation stream from
 their own generators seeded (seed, stream); on resume all three are restored from the checkpoint.
+
+``run(write_store=False)`` (a grid's worker): checkpoints as usual but leaves the store to the
+coordinator, which writes the returned record (DESIGN.md: only the coordinating process writes).
 """
 
 from __future__ import annotations
@@ -44,12 +47,13 @@ class Session:
     def _generator(self, stream: int) -> torch.Generator:
         return torch.Generator().manual_seed(self.cfg.seed * 1000 + stream)
 
-    def run(self, on_row=lambda row: None) -> dict:
+    def run(self, on_row=lambda row: None, write_store: bool = True) -> dict:
         cfg = self.cfg
         if cfg.download:
             download(cfg.dataset, cfg.data_dir, cfg.download_url)
         data = load(cfg.dataset, cfg.data_dir, synthetic_shape=cfg.shape,
-                    synthetic_train=cfg.synthetic_train, synthetic_test=cfg.synthetic_test)
+                    synthetic_train=cfg.synthetic_train, synthetic_test=cfg.synthetic_test,
+                    synthetic_signal=cfg.synthetic_signal)
         split = make_split(data, cfg, cfg.device)
         self.dir.mkdir(parents=True, exist_ok=True)
         R.save_labels(self.dir / "labels.npz", split.arrays)
@@ -75,11 +79,11 @@ class Session:
                 "noise_convention": cfg.noise_convention if cfg.noise_type == "symmetric" else None,
                 "alpha_clip": cfg.alpha_clip, "n_train": int(split.x_train.shape[0]),
                 "n_val": int(split.x_val.shape[0]), "n_test": int(split.x_test.shape[0]),
-                "labels_file": str(self.dir / "labels.npz")}
+                "labels_file": str(self.dir / "labels.npz"), "profile": cfg.profile}
         env = environment({"backend": "torch", "device": cfg.device,
                            "dtype": "bfloat16-autocast" if cfg.device == "cuda" else "float32"},
                           torch.get_num_threads())
-        store = ResultStore(cfg.out)
+        store = ResultStore(cfg.out) if write_store else None
 
         def write(status, error=None):
             rec = R.store_record(cfg, self.run_id, status, state["rows"], info, env,
@@ -87,7 +91,8 @@ class Session:
             if self.extra:
                 rec["config"] = {**rec["config"], **self.extra}
                 rec["method"] = self.extra.get("method", rec["method"])
-            store.write(rec)
+            if store is not None:
+                store.write(rec)
             return rec
 
         def on_epoch(row, st):
@@ -113,5 +118,6 @@ class Session:
             if bar is not None:
                 bar.close()
         rec = write("finished")
-        store.close()
+        if store is not None:
+            store.close()
         return rec

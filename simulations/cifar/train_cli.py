@@ -42,6 +42,9 @@ def configure(parser):
     a("--synthetic-shape", default=None, help="CxHxW of --dataset synthetic (3x32x32 or 1x28x28)")
     a("--synthetic-train", type=int, default=None, help=f"synthetic training images (default {d.synthetic_train})")
     a("--synthetic-test", type=int, default=None, help=f"synthetic test images (default {d.synthetic_test})")
+    a("--synthetic-signal", type=float, default=None,
+      help=f"class-template amplitude of the synthetic images in grey levels, against pixel noise "
+           f"of sd 32; lower is harder (default {d.synthetic_signal:g})")
     a("--train-subset", type=int, default=None, help="stratified, seeded subset of N training images (0 = all)")
     a("--split-seed", type=int, default=None, help="seed of the subset and the validation split")
     a("--val-fraction", type=float, default=None, help="noisy validation split in [0, 0.5] (default 0.1)")
@@ -93,10 +96,11 @@ def _fmt(row) -> str:
     return "  ".join(f"{v:>9d}" if isinstance(v, int) else f"{v:>9.4f}" for v in vals)
 
 
-def _as_option(exc: ParameterError) -> ParameterError:
-    """The config's checks name fields (``noise_rate``); at the CLI name the option as typed."""
-    text = re.sub(r"^The '([a-z_]+)' parameter",
-                  lambda m: f"The '--{m.group(1).replace('_', '-')}' parameter", str(exc))
+def as_option(exc: ParameterError, owner: str = "cifar train") -> ParameterError:
+    """The config's checks name fields (``noise_rate``) under 'cifar train'; at the CLI name the
+    option as typed, under the command (``owner``) that was run."""
+    text = re.sub(r"^The '(?:--)?([a-z_-]+)' parameter of cifar train",
+                  lambda m: f"The '--{m.group(1).replace('_', '-')}' parameter of {owner}", str(exc))
     return ParameterError(text)
 
 
@@ -105,7 +109,7 @@ def run(args) -> int:
     try:
         cfg = resolve(options(args))
     except ParameterError as exc:
-        raise _as_option(exc) from None
+        raise as_option(exc) from None
     check_output_dir("--out", cfg.out, "cifar train")    # before any data is read
     table = sys.stderr if cfg.json else sys.stdout
     session = Session(cfg)
