@@ -38,7 +38,13 @@ FIGURES = (("trajectories", "Residuals, accuracies and margins along training"),
 OTHER_FIGURES = (("vacuity", "width_search.json", "The vacuity picture (width-search): the smallest "
                   "width at which Algorithm 1 works vs the width Theorem 1 asks for"),
                  ("slack", "violations.json", "Lemma slack (check): lhs/rhs of every checked "
-                  "statement, violations and the findings that refute them"))
+                  "statement, violations and the findings that refute them"),
+                 ("air_figure2", "air.json", "Figure 2 on clusterable data (air): label energy in "
+                  "the top-K NTK eigenspace against the label noise"),
+                 ("air_figure5", "air.json", "Figure 5 on clusterable data (air): the information "
+                  "gain of the self-distillation targets"),
+                 ("air_modes", "air.json", "AIR mode by mode (air): label energy per NTK mode and "
+                  "the residual per mode along GD and Algorithm 1"))
 
 
 def findings() -> list:
@@ -164,12 +170,21 @@ def _figures(run_dir: Path) -> list:
 
 
 def _other_figures(run_dir: Path) -> list:
-    """[(png path, caption)] of the width-search and check results in ``run_dir`` or a folder
-    directly under it (drawn if missing)."""
+    """[(png path, caption)] of the width-search, check and air results in ``run_dir`` or a
+    folder directly under it (drawn if missing, where the stored result holds what they need:
+    air's Figures 2 and 5 are drawn by the air command only)."""
+    from .air_modes_figure import modes_figure
     from .slack_figure import slack_figure
     from .vacuity_figure import vacuity_figure
+
+    def air_modes(folder):
+        if "modes" in json.loads((folder / "air.json").read_text()).get("figures", {}):
+            modes_figure(folder)
+
     draw = {"vacuity": lambda folder: vacuity_figure(folder),
-            "slack": lambda folder: slack_figure(folder / "violations.json")}
+            "slack": lambda folder: slack_figure(folder / "violations.json"),
+            "air_modes": air_modes, "air_figure2": lambda folder: None,
+            "air_figure5": lambda folder: None}
     out = []
     for folder in [run_dir] + sorted(p for p in run_dir.iterdir() if p.is_dir()):
         for name, source, caption in OTHER_FIGURES:

@@ -103,3 +103,18 @@ def test_report_includes_width_search_and_check_figures_found_under_run(tmp_path
     assert "(ws/vacuity.png)" in text and "(check/slack.png)" in text
     page = (run / "report.html").read_text()
     assert page.count("<figure>") == text.count("![")
+
+
+def test_report_includes_an_air_run_under_run_and_redraws_its_modes(tmp_path, small_sweep):
+    import shutil
+    run = tmp_path / "run"
+    shutil.copytree(small_sweep, run)
+    assert main(["air", "--n", "40", "--clusters", "2", "--dim", "5", "--width", "32", "--seeds", "1",
+                 "--iterations", "20", "--every", "10", "--figure", "2,modes",
+                 "--out", str(run / "air")]) == 0
+    (run / "air" / "air_modes.png").unlink()                  # redrawn from air.json
+    assert main(["report", str(run)]) == 0
+    text = (run / "report.md").read_text()
+    assert "(air/air_figure2.png)" in text and "(air/air_modes.png)" in text
+    assert "air_figure5" not in text                          # not computed: not claimed
+    assert (run / "air" / "air_modes.png").stat().st_size > 0
