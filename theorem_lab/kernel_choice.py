@@ -18,7 +18,11 @@ Candidates (all agree with the array-API reference to rounding; tests/core/test_
 Which is fastest depends on the CPU (STYLE.md, "Performance claims": numpy's tanh is 2× faster
 than torch's on one machine and slower on another), on B and on n·k, so ``batched_step`` times
 each candidate once per (backend, device, dtype, activation, shape class) and caches the choice
-for the process. ``THEOREM_LAB_KERNEL`` forces one candidate (tests, reproductions).
+for the process and, on the CPU, on disk in ``$THEOREM_LAB_CACHE_DIR/kernels`` (default
+~/.cache/theorem-lab; 'off' disables it), keyed by the machine (``machine_id``: CPU model, usable
+CPUs, thread setting, library versions), so later processes and sweep workers skip the timing.
+Delete the folder to re-measure. ``THEOREM_LAB_KERNEL`` forces one candidate (tests,
+reproductions).
 """
 
 from __future__ import annotations
@@ -228,9 +232,77 @@ def choose(X, v, activation: Activation, bk: Backend) -> Choice:
         check_choice("THEOREM_LAB_KERNEL", forced, "the engine", CANDIDATES)
         return Choice(key, {}, forced, forced=True)
     if key not in _CHOICES:
-        seconds = time_candidates(X, v, activation, bk)
+        path = _cache_file(key) if bk.device == "cpu" else None
+        seconds = _read_cache(path)
+        if seconds is None:
+            seconds = time_candidates(X, v, activation, bk)
+            _write_cache(path, key, seconds)
         _CHOICES[key] = Choice(key, seconds, min(seconds, key=seconds.get))
     return _CHOICES[key]
+
+
+# --- the choice on disk, keyed by the machine ----------------------------------------------------
+CACHE_ENV = "THEOREM_LAB_CACHE_DIR"    # as the sweep's vacuity cache; 'off': time in every process
+
+
+def machine_id() -> str:
+    """What a measured choice is valid for: the CPU model, the CPUs this process may use, the
+    thread setting and the numpy/torch versions (read without importing torch)."""
+    from importlib import metadata
+
+    model = ""
+    try:
+        with open("/proc/cpuinfo") as fh:
+            model = next((ln.split(":", 1)[1].strip() for ln in fh if ln.startswith("model name")), "")
+    except OSError:
+        import platform
+        model = platform.processor()
+    try:
+        torch_version = metadata.version("torch")
+    except metadata.PackageNotFoundError:
+        torch_version = None
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return "|".join(str(x) for x in (model, cpus, os.environ.get("OMP_NUM_THREADS"),
+                                     np.__version__, torch_version))
+
+
+def _cache_file(key: tuple):
+    import hashlib
+    import json
+    from pathlib import Path
+
+    where = os.environ.get(CACHE_ENV) or str(Path.home() / ".cache" / "theorem-lab")
+    if where == "off":
+        return None
+    text = json.dumps([machine_id(), list(key), list(CANDIDATES)])
+    return Path(where) / "kernels" / (hashlib.sha256(text.encode()).hexdigest()[:20] + ".json")
+
+
+def _read_cache(path) -> "dict | None":
+    """The stored seconds per candidate, or None (no file, unreadable, or not ours)."""
+    import json
+    if path is None:
+        return None
+    try:
+        seconds = json.loads(path.read_text())["seconds"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if not seconds or not all(k in CANDIDATES and isinstance(v, float) for k, v in seconds.items()):
+        return None
+    return seconds
+
+
+def _write_cache(path, key: tuple, seconds: dict) -> None:
+    import json
+    if path is None:
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps({"machine": machine_id(), "key": list(key), "seconds": seconds}))
+        os.replace(tmp, path)
+    except OSError:
+        pass                               # a read-only home: the choice stays per process
 
 
 def batched_step(X, v, activation: Activation, bk: Backend):

@@ -113,6 +113,43 @@ def test_every_kernel_candidate_agrees_with_the_reference(backend, activation, m
     assert kernel_choice.choose(X, v, act, bk).chosen == "batched"
 
 
+def test_the_kernel_choice_is_cached_on_disk_per_machine(tmp_path, monkeypatch):
+    """A second process (here: the per-process cache emptied) reads the measured choice instead
+    of timing again; another thread setting, 'off', or a damaged file time afresh."""
+    bk = tl.resolve_backend("numpy", "cpu", "float64")
+    X = bk.asarray(np.random.default_rng(0).standard_normal((2, 20, 5)))
+    v, act = bk.asarray(tl.network.output_layer(16)), tl.get_activation("tanh")
+    timed = []
+    real = kernel_choice.time_candidates
+
+    def counting(*a, **k):
+        timed.append(1)
+        return real(*a, **k)
+
+    monkeypatch.setattr(kernel_choice, "time_candidates", counting)
+    monkeypatch.setattr(kernel_choice, "_CHOICES", {})
+    monkeypatch.setenv("THEOREM_LAB_CACHE_DIR", str(tmp_path))
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")
+    first = kernel_choice.choose(X, v, act, bk)
+    (path,) = (tmp_path / "kernels").iterdir()
+    kernel_choice._CHOICES.clear()
+    again = kernel_choice.choose(X, v, act, bk)
+    assert len(timed) == 1 and again.seconds == first.seconds and again.chosen == first.chosen
+    kernel_choice._CHOICES.clear()
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")                   # another machine setting
+    kernel_choice.choose(X, v, act, bk)
+    assert len(timed) == 2 and len(list((tmp_path / "kernels").iterdir())) == 2
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")
+    path.write_text("{not json")
+    kernel_choice._CHOICES.clear()
+    kernel_choice.choose(X, v, act, bk)
+    assert len(timed) == 3 and "seconds" in path.read_text()      # re-measured and rewritten
+    monkeypatch.setenv("THEOREM_LAB_CACHE_DIR", "off")
+    kernel_choice._CHOICES.clear()
+    kernel_choice.choose(X, v, act, bk)
+    assert len(timed) == 4
+
+
 def test_bench_step_shows_every_candidate_the_phi_pass_and_the_choice(capsys):
     import json
 
