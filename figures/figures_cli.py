@@ -16,13 +16,13 @@ check file's directory).
   ``table1`` (test accuracy vs noise rate beside the paper's) and ``epochs`` (Figure 4: CE vs
   self-distillation along training; when the store holds such a pair): a cifar store
   (``cifar train`` / ``cifar table1``).
-The stores of ``cifar teacher-epochs`` and ``cifar ntk-air`` (a ``teacher_epochs.json`` or
-``ntk_air.json`` beside the store) get their own figures instead, redrawn into RUN.
+  ``teacher_epochs`` (Figure 1) and ``ntk_air_figure2``, ``ntk_air_figure5`` (Figures 2 and 5 on
+  ResNet's NTK): the stores of ``cifar teacher-epochs`` and ``cifar ntk-air`` (their
+  ``teacher_epochs.json`` / ``ntk_air.json`` beside the store).
 """
 
 from __future__ import annotations
 
-import importlib
 import sqlite3
 import sys
 from pathlib import Path
@@ -31,15 +31,17 @@ from theorem_lab.errors import fail, parse_list
 from theorem_lab.output import check_output_dir, check_output_stem
 
 _OWNER = "figures"
-NAMES = ("trajectories", "phase", "t1", "vacuity", "slack", "table1", "epochs")
+NAMES = ("trajectories", "phase", "t1", "vacuity", "slack", "table1", "epochs", "teacher_epochs",
+         "ntk_air_figure2", "ntk_air_figure5")
 NEEDS = {"phase": "two varying fields: ε and T₂, or ρ and k",
          "t1": "a varying width or ρ, and the theorem's T₁ in summary.json (rerun the sweep: it reuses its runs)",
          "slack": "a check file with samples",
          "table1": "stored runs of Table 1 cells",
          "epochs": "a CE and a self-distillation run that differ only in the method"}
 FORMATS = ("png", "pdf", "svg")
-JSON_FIGURES = {"teacher_epochs.json": ("theorem_lab.figures.teacher_figure", "teacher_figure"),
-                "ntk_air.json": ("theorem_lab.figures.ntk_air_figure", "ntk_air_figure")}
+# figures of the image experiments that write one JSON result: name -> that file
+JSON_FIGURES = {"teacher_epochs": "teacher_epochs.json", "ntk_air_figure2": "ntk_air.json",
+                "ntk_air_figure5": "ntk_air.json"}
 RUN_ALLOWED = ("a sweep or cifar directory holding results.sqlite, a width-search directory "
                "holding width_search.json, or a file written by 'check --save' (or its directory)")
 
@@ -80,6 +82,9 @@ def applicable(run: Path) -> list:
         found.append("vacuity")
     if source(run).is_file():
         found.append("slack")
+    own = [name for name, result in JSON_FIGURES.items() if (run / result).is_file()]
+    if own:                                    # an image experiment's store: its own figures
+        found = own
     return found
 
 
@@ -89,11 +94,6 @@ def run(args) -> int:
     run_path = Path(args.run)
     if str(args.run).strip() == "" or not run_path.exists():
         raise fail("RUN", _OWNER, RUN_ALLOWED, str(args.run))
-    own = [v for name, v in JSON_FIGURES.items() if (run_path / name).is_file()]
-    if own and args.which is None and args.out is None:        # an image experiment's store
-        paths = [p for module, fn in own for p in getattr(importlib.import_module(module), fn)(run_path)]
-        sys.stderr.write("figures: " + ", ".join(str(p) for p in paths) + "\n")
-        return 0
     found = applicable(run_path)
     if not found:
         raise fail("RUN", _OWNER, RUN_ALLOWED, str(args.run))
@@ -140,11 +140,13 @@ def _builders(run_path: Path) -> dict:
     import json
 
     from . import cifar_figures
+    from .ntk_air_figure import build_figure2, build_figure5
     from .phase_figure import build as build_phase
     from .slack_figure import build as build_slack
     from .slack_figure import source
     from .t1_figure import build as build_t1
     from .t1_figure import load as load_t1
+    from .teacher_figure import build as build_teacher
     from .trajectory_figure import build as build_trajectories
     from .trajectory_figure import load
     from .vacuity_figure import build as build_vacuity
@@ -157,6 +159,9 @@ def _builders(run_path: Path) -> dict:
             loaded.append(load(run_path))
         return loaded[0]
 
+    def result(name):
+        return json.loads((run_path / JSON_FIGURES[name]).read_text())
+
     def slack(plt):
         samples = json.loads(source(run_path).read_text()).get("samples")
         return build_slack(plt, samples) if samples else None
@@ -167,7 +172,10 @@ def _builders(run_path: Path) -> dict:
             "vacuity": lambda plt: build_vacuity(plt, json.loads((run_path / RESULT_NAME).read_text())),
             "slack": slack,
             "table1": lambda plt: _maybe(cifar_figures.table1_build, plt, cifar_figures.load_table(run_path)),
-            "epochs": lambda plt: _maybe(cifar_figures.epochs_build, plt, cifar_figures.load_pair(run_path))}
+            "epochs": lambda plt: _maybe(cifar_figures.epochs_build, plt, cifar_figures.load_pair(run_path)),
+            "teacher_epochs": lambda plt: build_teacher(plt, result("teacher_epochs")),
+            "ntk_air_figure2": lambda plt: build_figure2(plt, result("ntk_air_figure2")),
+            "ntk_air_figure5": lambda plt: build_figure5(plt, result("ntk_air_figure5"))}
 
 
 def _maybe(build, plt, data):

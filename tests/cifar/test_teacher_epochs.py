@@ -149,6 +149,12 @@ def test_figures_command_redraws_a_teacher_epochs_store(te_run, capsys):
     (te_run / "teacher_epochs.png").unlink(missing_ok=True)
     assert main(["figures", str(te_run)]) == 0
     assert (te_run / "teacher_epochs.png").is_file()
+    out = te_run.parent / "fig1"                      # --which, --format and --out apply too
+    assert main(["figures", str(te_run), "--which", "teacher_epochs", "--format", "svg",
+                 "--out", str(out)]) == 0
+    assert out.with_suffix(".svg").stat().st_size > 0 and not out.with_suffix(".png").exists()
+    assert main(["figures", str(te_run), "--which", "trajectories"]) == 0
+    assert "trajectories: does not apply" in capsys.readouterr().err
 
 
 def test_report_of_a_teacher_epochs_store(te_run, capsys):
