@@ -9,9 +9,9 @@ theorem's step size, T₁·η_run/η_thm (equal time ηt): the comparison is the
 not about the step size. The gap factor T₁(theorem)/T₁(observed, self-distillation) is written
 at the right end of each reading's line.
 
-Panel (a): against the width k at one ρ; panel (b): against ρ at the largest width. A panel is
-drawn where its field takes ≥ 2 values; other fields that vary are held at their first value
-(the panel's title says which slice it shows).
+Panel (a): against the width k, at the largest ρ; panel (b): against ρ, at the largest width. A
+panel is drawn where its field takes ≥ 2 values; other fields that vary are held at their first
+value (the panel's title says which slice it shows).
 """
 
 from __future__ import annotations
@@ -27,8 +27,6 @@ from . import style
 METHODS = ("gd", "self-distill")          # drawn in this order: Algorithm 1 on top
 MARKERS = {"self-distill": dict(marker="o", ms=3.5), "gd": dict(marker="s", ms=5, mfc="none")}
 READING_COLORS = ("#E69F00", "#56B4E9", "#CC79A7", "#000000")   # none of the method colours
-FIXED_IGNORES = ("method", "seed", "data_seed", "init_seed", "schedule", "label_fn", "rho_h",
-                 "width", "rho")
 
 
 def points(runs: list, cells: list) -> list:
@@ -96,6 +94,7 @@ def gap_text(g: float) -> str:
 def _panel(ax, pts: list, field: str, fixed: dict) -> None:
     from .trajectory_figure import spread
 
+    ax.set_yscale("log")
     line = _slice(pts, field, fixed)
     xs = [p["config"][field] for p in line]
     readings = list(line[0]["theorem"])
@@ -115,9 +114,9 @@ def _panel(ax, pts: list, field: str, fixed: dict) -> None:
                     label="observed, " + style.METHOD_LABELS[method])
         missing = [x for x, (_, _, c) in zip(xs, st) if c == 0]
         if missing:
-            ax.plot(missing, [ax.get_ylim()[0]] * len(missing), "x", color=style.method_color(method),
-                    ms=5, clip_on=False, label=f"{style.METHOD_LABELS[method]}: T₁ not reached")
-    ax.set_yscale("log")
+            ax.plot(missing, [0.0] * len(missing), "x", color=style.method_color(method), ms=5,
+                    clip_on=False, transform=ax.get_xaxis_transform(),   # y: the axis' bottom
+                    label=f"{style.METHOD_LABELS[method]}: T₁ not reached")
     if field == "width":
         ax.set_xscale("log", base=2)
     ax.set_xlabel(style.LABELS[field])

@@ -81,3 +81,18 @@ def test_a_sweep_draws_it_and_figures_redraws_it(small_sweep, tmp_path):
     assert main(["figures", str(run), "--which", "t1", "--format", "svg",
                  "--out", str(tmp_path / "t")]) == 0
     assert (tmp_path / "t.svg").stat().st_size > 0
+
+
+def test_a_point_where_T1_was_never_reached_is_marked_not_dropped(stored):
+    runs, cells = stored
+    never = [{**r, "summary": {**r["summary"], "T1": None}} if r["config"]["rho"] == 0.25
+             and r["method"] == "self-distill" else r for r in runs]
+    with style.context() as plt:
+        fig = T.build(plt, never, cells)
+        (ax,) = fig.axes
+        marks = [ln for ln in ax.get_lines() if ln.get_label().endswith("T₁ not reached")]
+        assert len(marks) == 1 and list(marks[0].get_xdata()) == [0.25]
+        assert list(marks[0].get_ydata()) == [0.0]                      # axes fraction: the bottom
+        assert marks[0].get_transform() == ax.get_xaxis_transform()
+        assert "—" in [t.get_text() for t in ax.texts]                  # no gap factor there
+        plt.close(fig)
