@@ -294,9 +294,8 @@ def engine_candidates(n, d, k, activation, backend, dtype, B=1, repeats=5, seed=
     X = rng.standard_normal((B, n, d))
     X /= np.linalg.norm(X, axis=2, keepdims=True)
     Xb, v, act = bk.asarray(X), bk.asarray(output_layer(k)), tl.get_activation(activation)
-    choice = kernel_choice.choose(Xb, v, act, bk)          # the engine's own measurement
-    seconds = choice.seconds or kernel_choice.time_candidates(Xb, v, act, bk, repeats=repeats)
-    chosen = choice.chosen
+    chosen = kernel_choice.choose(Xb, v, act, bk).chosen   # what the engine uses (maybe cached)
+    seconds = kernel_choice.time_candidates(Xb, v, act, bk, repeats=repeats)   # measured now
     g = measure(n, d, k, activation, backend, dtype, repeats=2, settle=0.0, inner=2)
     phi = phi_pass_s(n, k, activation, backend, dtype)
     floor = B * (g["gemms_s"] + phi)
@@ -345,7 +344,9 @@ def format_engine(rows) -> str:
     for r in rows:
         cands = "  ".join(f"{name} {1e3 * s:.2f}" for name, s in r["candidates_s"].items())
         jax = f"  jax.jit {1e3 * r['jax_s']:.2f}" if "jax_s" in r else "  (jax not installed)"
+        stale = (f" (fastest now: {r['fastest']}; the cached choice is re-measured after "
+                 f"deleting $THEOREM_LAB_CACHE_DIR/kernels)") if r["fastest"] != r["chosen"] else ""
         lines.append(f"{r['backend']:6} {r['dtype']:7} {r['activation']:8} B={r['B']:<3} {cands}  "
                      f"| φ pass {1e3 * r['phi_pass_s']:.2f}  GEMMs {1e3 * r['gemms_s']:.2f}  "
-                     f"chosen {r['chosen']}  overhead {r['overhead']:.2f}{jax}")
+                     f"chosen {r['chosen']}{stale}  overhead {r['overhead']:.2f}{jax}")
     return "\n".join(lines)
