@@ -145,7 +145,7 @@ def _builders(run_path: Path) -> dict:
     from .slack_figure import build as build_slack
     from .slack_figure import source
     from .t1_figure import build as build_t1
-    from .t1_figure import load as load_t1
+    from .t1_figure import load_cells
     from .teacher_figure import build as build_teacher
     from .trajectory_figure import build as build_trajectories
     from .trajectory_figure import load
@@ -168,7 +168,7 @@ def _builders(run_path: Path) -> dict:
 
     return {"trajectories": lambda plt: build_trajectories(plt, *sweep()),
             "phase": lambda plt: build_phase(plt, sweep()[0]),
-            "t1": lambda plt: build_t1(plt, sweep()[0], load_t1(run_path)[1]),
+            "t1": lambda plt: build_t1(plt, sweep()[0], load_cells(run_path)),
             "vacuity": lambda plt: build_vacuity(plt, json.loads((run_path / RESULT_NAME).read_text())),
             "slack": slack,
             "table1": lambda plt: _maybe(cifar_figures.table1_build, plt, cifar_figures.load_table(run_path)),

@@ -153,14 +153,18 @@ def build(plt, runs: list, cells: list):
     return fig
 
 
+def load_cells(store_dir) -> list:
+    """The cells of ``<store_dir>/summary.json`` (with their theorem T₁); [] without one."""
+    summary = Path(store_dir) / "summary.json"
+    return json.loads(summary.read_text())["cells"] if summary.is_file() else []
+
+
 def load(store_dir) -> tuple:
     """(finished runs, summary cells) of a stored sweep."""
     from .trajectory_figure import load as load_runs
 
     runs, _ = load_runs(store_dir, trajectories=False)
-    summary = Path(store_dir) / "summary.json"
-    cells = json.loads(summary.read_text())["cells"] if summary.is_file() else []
-    return runs, cells
+    return runs, load_cells(store_dir)
 
 
 def t1_figure(store_dir, stem=None) -> list:

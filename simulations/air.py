@@ -15,7 +15,7 @@ How close the top-K eigenspace is to S₊ is reported as principal angles (radia
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 from scipy.linalg import subspace_angles
@@ -145,19 +145,26 @@ def figure2(cfg: AirConfig) -> dict:
             "max_angle": np.array([a[-1] for a in angles]), "angles": angles}
 
 
+def algorithm1_inputs(data, net, cfg: AirConfig) -> RunInputs:
+    """The engine's inputs for Algorithm 1 on ``data`` from ``net.W`` (α_t from ``cfg.schedule``),
+    with η = ``cfg.lr`` or 1/λ_max(J₀J₀ᵀ). No test set."""
+    X = data.X
+    sched = parse_schedule(cfg.schedule, cfg.iterations)
+    eta = cfg.lr if cfg.lr is not None else 1.0 / kernels.lambda_max(net.W, X, net.activation)
+    alpha = None if sched.adaptive else sched.values(cfg.iterations)
+    return RunInputs(X=X, y=data.y, y_true=data.y_true, X_test=np.zeros((0, X.shape[1])),
+                     y_test=np.zeros(0), U=kernels.support_basis(data.cluster), W0=net.W, lr=eta,
+                     alpha=alpha, adaptive_lam=sched.params.get("lam", 1.0),
+                     label_fn=cfg.label_fn, rho_h=data.rho)
+
+
 def self_distill_gain(data, net, cfg: AirConfig) -> dict:
     """Run Algorithm 1 (full batch, MSE) for ``cfg.iterations`` steps; every ``cfg.every`` steps
     return ρ_K(ŷ_t), ρ_K(y), the gain, and the largest principal angle to S₊. The eigenspace is
     the empirical NTK at W_t (``ntk='empirical'``) or Σ(X) (``'infinite'``)."""
     X, y = data.X, data.y
-    sched = parse_schedule(cfg.schedule, cfg.iterations)
-    eta = cfg.lr if cfg.lr is not None else 1.0 / kernels.lambda_max(net.W, X, net.activation)
     E_inf = ntk_eigh(X, net.activation, mode="infinite")[1] if cfg.ntk == "infinite" else None
-    run = RunInputs(X=X, y=y, y_true=data.y_true, X_test=np.zeros((0, X.shape[1])),
-                    y_test=np.zeros(0), U=kernels.support_basis(data.cluster), W0=net.W, lr=eta,
-                    alpha=None if sched.adaptive else sched.values(cfg.iterations),
-                    adaptive_lam=sched.params.get("lam", 1.0), label_fn=cfg.label_fn,
-                    rho_h=data.rho)
+    run = algorithm1_inputs(data, net, cfg)
     rows = []
 
     def evaluate(t, W, f, target, alpha):                    # every cfg.every steps (and the last)
@@ -171,7 +178,7 @@ def self_distill_gain(data, net, cfg: AirConfig) -> dict:
                observe_at=log_steps(cfg.iterations, cfg.every))
     cols = np.array(rows)
     return {"step": cols[:, 0], "alpha": cols[:, 1], "fraction_y": cols[:, 2],
-            "fraction_target": cols[:, 3], "gain": cols[:, 4], "max_angle": cols[:, 5], "lr": eta}
+            "fraction_target": cols[:, 3], "gain": cols[:, 4], "max_angle": cols[:, 5], "lr": run.lr}
 
 
 def figure5(cfg: AirConfig) -> dict:
@@ -206,14 +213,9 @@ def modes(cfg: AirConfig) -> dict:
     data, net = _instance(cfg, cfg.seeds[0], cfg.rho)
     X, y = data.X, data.y
     lam, E = ntk_eigh(X, net.activation, net.W, cfg.ntk)
-    eta = cfg.lr if cfg.lr is not None else 1.0 / kernels.lambda_max(net.W, X, net.activation)
-    sched = parse_schedule(cfg.schedule, cfg.iterations)
-    common = dict(X=X, y=y, y_true=data.y_true, X_test=np.zeros((0, X.shape[1])), y_test=np.zeros(0),
-                  U=kernels.support_basis(data.cluster), W0=net.W, lr=eta, label_fn=cfg.label_fn,
-                  rho_h=data.rho)
-    runs = [RunInputs(alpha=np.ones(cfg.iterations + 1), **common),                       # GD on y
-            RunInputs(alpha=None if sched.adaptive else sched.values(cfg.iterations),
-                      adaptive_lam=sched.params.get("lam", 1.0), **common)]             # Algorithm 1
+    sd = algorithm1_inputs(data, net, cfg)
+    runs = [replace(sd, alpha=np.ones(cfg.iterations + 1)), sd]          # GD on y, Algorithm 1
+    eta = sd.lr
     shown = shown_modes(data.n, cfg.K)
     Es = E[:, [i - 1 for i in shown]]
     steps, coef = [], []

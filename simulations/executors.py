@@ -228,6 +228,27 @@ class RayExecutor:
 RAY_CONNECT_TIMEOUT = 5.0   # seconds to reach a Ray head before the sweep gives up
 
 
+EXECUTORS = ("local", "ray")
+
+
+def check_executor(executor: str, address: "str | None", owner: str) -> None:
+    """``--executor`` and ``--address`` checked before any work: a known executor, an address
+    only with Ray, Ray installed, and the address reachable (one line each, naming the option)."""
+    from theorem_lab.errors import check_choice, fail
+
+    check_choice("--executor", executor, owner, EXECUTORS)
+    if address is not None and executor != "ray":
+        raise fail("--address", owner, "given only with --executor ray", address)
+    if executor == "ray":
+        try:
+            import ray  # noqa: F401
+        except ImportError:
+            raise fail("--executor", owner, "'local' unless Ray is installed "
+                       "(pip install 'theorem-lab[ray]')", "ray") from None
+        if address is not None:
+            check_ray_address(address, owner)
+
+
 def check_ray_address(address: str, owner: str = "sweep") -> None:
     """Fail fast, with one line, when ``--address`` names no reachable Ray head.
 

@@ -18,7 +18,7 @@ import sys
 import time
 from pathlib import Path
 
-from theorem_lab.errors import ParameterError, check_choice, check_fits, fail
+from theorem_lab.errors import ParameterError, check_fits, fail
 from theorem_lab.output import check_output_dir, strict_json
 
 from . import grid as G
@@ -53,7 +53,6 @@ HELP = {
     "backend": "auto (torch on CUDA if present, else numpy), numpy, torch or cupy",
     "device": "auto, cpu or cuda", "dtype": "float64 or float32",
 }
-EXECUTORS = ("local", "ray")
 
 
 def configure(parser):
@@ -84,23 +83,12 @@ def configure(parser):
 
 def _validated(args):
     """Everything checked, nothing run: (points, methods, seeds, workers, out)."""
-    from .executors import cores
+    from .executors import check_executor, cores
     grid = G.parse_grid({opt: getattr(args, opt) for opt in DEFAULTS})
     methods = G.parse_methods(args.methods)
     seeds = G.parse_int(args.seeds, "--seeds", low=1)
     workers = cores() if args.workers is None else G.parse_int(args.workers, "--workers", low=1)
-    check_choice("--executor", args.executor, G.OWNER, EXECUTORS)
-    if args.address is not None and args.executor != "ray":
-        raise fail("--address", G.OWNER, "given only with --executor ray", args.address)
-    if args.executor == "ray":
-        try:
-            import ray  # noqa: F401
-        except ImportError:
-            raise fail("--executor", G.OWNER, "'local' unless Ray is installed "
-                       "(pip install 'theorem-lab[ray]')", "ray") from None
-        if args.address is not None:
-            from .executors import check_ray_address
-            check_ray_address(args.address)
+    check_executor(args.executor, args.address, G.OWNER)
     wait = G.parse_real(args.wait, "--wait", low=0.0)
     points = G.expand(grid, remote=args.executor == "ray" and args.address is not None)
     check_fits("--seeds", seeds, G.OWNER, PLAN_BYTES * len(points) * len(methods) * seeds,

@@ -39,7 +39,6 @@ from .models import MODELS
 from .noise import CONVENTIONS
 from .profiles import DEFAULT_PROFILE, PROFILES
 
-EXECUTORS = ("local", "ray")
 _ONOFF = {"on": True, "off": False}
 # single-valued TrainConfig options passed to every cell: option -> (type, help)
 PASS = {
@@ -144,17 +143,7 @@ def _validated(args) -> dict:
     if data == "real" and args.data_dir is None:
         raise fail("--data-dir", T.OWNER, "the folder with the cifar10 / fashion-mnist files "
                    "(or use --data synthetic)", None)
-    check_choice("--executor", args.executor, T.OWNER, EXECUTORS)
-    if args.address is not None and args.executor != "ray":
-        raise fail("--address", T.OWNER, "given only with --executor ray", args.address)
-    if args.executor == "ray":
-        try:
-            import ray  # noqa: F401
-        except ImportError:
-            raise fail("--executor", T.OWNER, "'local' unless Ray is installed "
-                       "(pip install 'theorem-lab[ray]')", "ray") from None
-        if args.address is not None:
-            executors.check_ray_address(args.address, T.OWNER)
+    executors.check_executor(args.executor, args.address, T.OWNER)
     out = check_output_dir("--out", args.out, T.OWNER).resolve()
     remote_cuda = args.address is not None and args.device == "cuda"   # GPUs on the cluster only
     base = {"profile": args.profile, "data_dir": args.data_dir, "out": str(out), "progress": False,
