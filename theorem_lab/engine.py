@@ -46,9 +46,9 @@ MEMORY_LIMIT_ENV = "THEOREM_LAB_MEMORY_LIMIT"   # bytes; a batch whose state exc
 
 def state_bytes(B: int, n: int, d: int, k: int, m: int, steps: int, dtype: str = "float64") -> int:
     """Bytes of a batch's engine state: φ, φ' and Z (n, k), W, W₀, the oracle's and τ's W and
-    a gradient (k, d), the test forward (m, k), the α table, per run, times B."""
+    a gradient (k, d), the test forward's buffers (3 of (m, k)), the α table, per run, times B."""
     itemsize = 4 if dtype == "float32" else 8
-    return B * itemsize * (3 * n * k + 6 * k * d + m * k + 3 * n * d + 2 * (steps + 1))
+    return B * itemsize * (3 * n * k + 6 * k * d + 3 * m * k + 3 * n * d + 2 * (steps + 1))
 
 
 def check_memory(B: int, n: int, d: int, k: int, m: int, steps: int, dtype: str) -> None:
@@ -144,14 +144,23 @@ class Batch:
         self.code = col([LABEL_CODES[r.label_fn] for r in runs])
         self.L_h = col([4.0 / (1.0 - 2.0 * r.rho_h) for r in runs])
         self.tau = col([-1 if r.tau is None else r.tau for r in runs])
+        taus = np.array([-1 if r.tau is None else r.tau for r in runs])
+        self.stop_runs = {int(t): bk.asarray(taus == t) == 1.0 for t in set(taus) if 0 <= t <= steps}
         self.step = batched_step(self.X, self.v, activation, bk)
+        self.test_step = batched_step(self.X_test, self.v, activation, bk) if m else None
+
+    def forward_test(self, W):
+        """f(W_b, X_test,b) per run (B, m), with the measured kernels of the test shape."""
+        if self.test_step is None:
+            return self.X_test[:, :, 0]
+        return self.test_step.forward(W)
 
     def h(self, f):
         """h_b(f_b) per run (B, n): each label function present is computed once."""
         xp = self.xp
         out = f
         if 0 in self.codes:
-            clipped = xp.clip(f * self.L_h[:, None], -1.0, 1.0)
+            clipped = _clip(xp, f * self.L_h[:, None], -1.0, 1.0)
             out = clipped if self.codes == {0} else xp.where(self.code[:, None] == 0, clipped, out)
         if 1 in self.codes:
             out = xp.where(self.code[:, None] == 1, xp.sign(f), out)
@@ -168,11 +177,22 @@ class Batch:
         a = self.alpha_table[:, t]
         if not self.any_adaptive:
             return a
-        return xp.where(xp.isnan(a), xp.clip(1.0 - self.lam * acc_noisy, 0.0, 1.0), a)
+        return xp.where(xp.isnan(a), _clip(xp, 1.0 - self.lam * acc_noisy, 0.0, 1.0), a)
 
 
-def _norm(xp, a, axes):
-    return xp.linalg.vector_norm(a, axis=axes)
+def _sumsq(xp, a):
+    """Σ a² over the last axis. numpy: ``einsum``, not BLAS (``vecdot`` calls OpenBLAS, whose
+    threads then spin for ~0.1 s and take the cores from the threaded step kernels: the
+    headline's step went from 36 to 57 ms, measured); elsewhere the namespace's ``vecdot``."""
+    if isinstance(a, np.ndarray):
+        return np.einsum("...i,...i->...", a, a)
+    return xp.vecdot(a, a)
+
+
+def _norm(xp, a):
+    """‖a_b‖₂ over every axis but the first, per run (B,) (``vector_norm`` over a tuple of
+    axes is 1.5-7× slower on the CPU, measured)."""
+    return xp.sqrt(_sumsq(xp, xp.reshape(a, (a.shape[0], -1))))
 
 
 def _accuracy(xp, f, labels):
@@ -181,23 +201,40 @@ def _accuracy(xp, f, labels):
     return xp.mean(xp.astype(xp.sign(f) == labels, f.dtype), axis=-1)
 
 
+def _clip(xp, a, lo, hi):
+    """clip for (B, n) arrays: numpy's own on numpy arrays (array_api_compat's generic clip
+    costs 3× as much on small arrays, measured), the namespace's elsewhere."""
+    return np.clip(a, lo, hi) if isinstance(a, np.ndarray) else xp.clip(a, lo, hi)
+
+
 def _device(a):
     return getattr(a, "device", None) if not isinstance(a, np.ndarray) else None
 
 
-def metrics_row(bt: Batch, W, f, r, alpha, acc_noisy, path):
+def _select(xp, host: bool, mask, new, old):
+    """Per run b: ``new[b]`` where ``mask[b]``, else ``old[b]`` (mask (B,), arrays (B, ...)).
+    On the host, where reading the mask costs no device synchronisation, the common cases (all
+    or none) return an input without touching its elements; on a device it is one ``where``."""
+    if host:
+        if bool(mask.all()):
+            return new
+        if not bool(mask.any()):
+            return old
+    return xp.where(xp.reshape(mask, (-1,) + (1,) * (new.ndim - 1)), new, old)
+
+
+def metrics_row(bt: Batch, W, f, r, alpha, acc_noisy, path, loss, l2_clean):
     """The ``COLUMNS`` quantities of every run at one step, stacked as (B, len(COLUMNS))
     (the step column is filled by the caller)."""
     xp = bt.xp
-    f_test = bt.step.forward_test(W, bt.X_test)                                    # (B, m)
-    loss = 0.5 * xp.sum(r * r, axis=1)
+    f_test = bt.forward_test(W)                                                    # (B, m)
     proj = xp.squeeze(xp.matmul(xp.permute_dims(bt.U, (0, 2, 1)), r[:, :, None]), axis=2)
-    q = {"alpha": alpha, "loss": loss, "l2_clean": _norm(xp, f - bt.y_true, 1),
-         "l2_noisy": _norm(xp, f - bt.y, 1), "l2_target": xp.sqrt(2 * loss),
-         "l2_target_proj": _norm(xp, proj, 1), "acc_clean": _accuracy(xp, f, bt.y_true),
+    q = {"alpha": alpha, "loss": loss, "l2_clean": l2_clean,
+         "l2_noisy": _norm(xp, f - bt.y), "l2_target": xp.sqrt(2 * loss),
+         "l2_target_proj": _norm(xp, proj), "acc_clean": _accuracy(xp, f, bt.y_true),
          "acc_noisy": acc_noisy, "margin": xp.min(bt.y_true * f, axis=1),
-         "dist_init": _norm(xp, W - bt.W0, (1, 2)), "path_length": path,
-         "test_l2": _norm(xp, f_test - bt.y_test, 1), "test_acc": _accuracy(xp, f_test, bt.y_test)}
+         "dist_init": _norm(xp, W - bt.W0), "path_length": path,
+         "test_l2": _norm(xp, f_test - bt.y_test), "test_acc": _accuracy(xp, f_test, bt.y_test)}
     q["step"] = xp.zeros_like(loss)
     return xp.stack([q[c] for c in COLUMNS], axis=1)
 
@@ -215,6 +252,7 @@ def run(runs: Sequence[RunInputs], v, activation: Activation, steps: int, bk: Ba
     """
     bt = Batch(runs, v, activation, steps, bk)
     xp, B, dev, dt = bt.xp, bt.B, _device(bt.X), bt.X.dtype
+    host = on_host(bk)
     row_of = np.full(steps + 1, -1, dtype=np.int64)
     row_of[log_at] = np.arange(log_at.size)
     observe_at = set(observe_at) if observe is not None else set()
@@ -225,29 +263,33 @@ def run(runs: Sequence[RunInputs], v, activation: Activation, steps: int, bk: Ba
                active=xp.ones((B,), dtype=xp.bool, device=dev),
                best_l2=xp.full((B,), math.inf, dtype=dt, device=dev),
                path=xp.zeros((B,), dtype=dt, device=dev), W=xp.asarray(bt.W0, copy=True))
-    s.W_best, s.W_stop = xp.asarray(s.W, copy=True), xp.zeros_like(s.W)
-    loss0, reported, status, t = None, 0, "finished", 0
+    s.W_best, s.W_stop = s.W, xp.zeros_like(s.W)
+    limit, reported, status, t = None, 0, "finished", 0
     try:
         for t in range(steps + 1):
             f = bt.step.forward(s.W)                                               # (B, n)
-            acc_noisy = _accuracy(xp, f, bt.y)
+            logged = row_of[t] >= 0
+            acc_noisy = _accuracy(xp, f, bt.y) if logged or bt.any_adaptive else None
             alpha = bt.alpha(t, acc_noisy)                                         # (B,)
             target = bt.target(f, alpha)                                           # ŷ_t
             r = f - target
-            loss = 0.5 * xp.sum(r * r, axis=1)
-            loss0 = loss if loss0 is None else loss0
+            loss = 0.5 * _sumsq(xp, r)
+            if limit is None:          # a loss above this counts as exploding (from step 0's)
+                limit = DIVERGE_FACTOR * _clip(xp, loss, 1.0, None)
             alphas[:, t] = alpha
-            newly = s.bookkeep(bt, t, f, loss, loss0)     # runs diverging at t count at t
-            if row_of[t] >= 0:
-                buf[:, int(row_of[t]), :] = metrics_row(bt, s.W, f, r, alpha, acc_noisy, s.path)
+            l2_clean = _norm(xp, f - bt.y_true)
+            newly = s.bookkeep(bt, t, f, l2_clean, loss, limit, host)  # diverging at t count at t
+            if logged:
+                buf[:, int(row_of[t]), :] = metrics_row(bt, s.W, f, r, alpha, acc_noisy, s.path,
+                                                        loss, l2_clean)
             if t in observe_at:
                 observe(t, s.W, f, target, alpha)
             s.active = s.active & ~newly                  # a diverged run is frozen from here
             if t == steps:
                 break
-            step = bt.eta[:, None, None] * bt.step.gradient(r)                    # (B, k, d)
-            s.W = xp.where(s.active[:, None, None], s.W - step, s.W)
-            s.path = s.path + xp.where(s.active, _norm(xp, step, (1, 2)), 0.0)
+            step = bt.step.gradient(bt.eta[:, None] * r)          # η_b ∇_W, (B, k, d)
+            s.W = _select(xp, host, s.active, s.W - step, s.W)
+            s.path = s.path + _select(xp, host, s.active, _norm(xp, step), xp.zeros_like(s.path))
             if (t + 1) % CHUNK == 0 or t + 1 == steps:
                 for told in range(reported + 1, t + 2) if progress is not None else ():
                     progress(told)
@@ -261,13 +303,20 @@ def run(runs: Sequence[RunInputs], v, activation: Activation, steps: int, bk: Ba
     return _outcomes(bt, s, to_numpy(buf), log_at, to_numpy(alphas), last, status)
 
 
+def on_host(bk: Backend) -> bool:
+    """Whether reading a value of this backend's arrays costs no device synchronisation (then
+    the loop may branch on values; on a device it stays branch-free)."""
+    return bk.device == "cpu"
+
+
 def _ints(xp, B, value, dev):
     return xp.full((B,), value, dtype=xp.int64, device=dev)
 
 
 @dataclass
 class _State:
-    """Per-run bookkeeping on the device, all (B,) except the (B, k, d) weights."""
+    """Per-run bookkeeping on the device, all (B,) except the (B, k, d) weights. The weights
+    are never written in place (each step makes a new W), so W_best may share W's array."""
 
     T1: object
     T1_stable: object
@@ -280,23 +329,22 @@ class _State:
     W_best: object = None
     W_stop: object = None
 
-    def bookkeep(self, bt: "Batch", t: int, f, loss, loss0):
+    def bookkeep(self, bt: "Batch", t: int, f, l2_clean, loss, limit, host: bool):
         """T1, T1_stable, the oracle, W at τ and divergence at step t; returns the (B,) mask
-        of runs that diverge at t. No host synchronisation."""
+        of runs that diverge at t. No host synchronisation on a device."""
         xp = bt.xp
         live = self.active
         correct = xp.all(xp.sign(f) == bt.y_true, axis=1) & live
         self.T1 = xp.where(correct & (self.T1 < 0), t, self.T1)
         self.T1_stable = xp.where(correct, xp.where(self.T1_stable < 0, t, self.T1_stable),
                                   xp.where(live, -1, self.T1_stable))
-        l2 = _norm(xp, f - bt.y_true, 1)
-        better = (l2 < self.best_l2) & live
-        self.best_l2 = xp.where(better, l2, self.best_l2)
+        better = (l2_clean < self.best_l2) & live
+        self.best_l2 = xp.where(better, l2_clean, self.best_l2)
         self.best_step = xp.where(better, t, self.best_step)
-        self.W_best = xp.where(better[:, None, None], self.W, self.W_best)
-        self.W_stop = xp.where(((bt.tau == t) & live)[:, None, None], self.W, self.W_stop)
-        bad = ~xp.isfinite(loss) | (loss > DIVERGE_FACTOR * xp.clip(loss0, 1.0, None))
-        newly = bad & live
+        self.W_best = _select(xp, host, better, self.W, self.W_best)
+        if t in bt.stop_runs:                             # τ_b is known on the host
+            self.W_stop = _select(xp, host, bt.stop_runs[t] & live, self.W, self.W_stop)
+        newly = (~xp.isfinite(loss) | (loss > limit)) & live
         self.div_step = xp.where(newly, t, self.div_step)
         return newly
 
@@ -310,7 +358,9 @@ def _divergence_rows(bt: Batch, s: _State, alphas: np.ndarray) -> np.ndarray:
     at = np.clip(to_numpy(s.div_step), 0, None)
     alpha = bt.bk.asarray(alphas[np.arange(bt.B), at])
     r = f - bt.target(f, alpha)
-    return to_numpy(metrics_row(bt, s.W, f, r, alpha, acc_noisy, s.path))
+    loss = 0.5 * _sumsq(xp, r)
+    return to_numpy(metrics_row(bt, s.W, f, r, alpha, acc_noisy, s.path, loss,
+                                _norm(xp, f - bt.y_true)))
 
 
 def _outcomes(bt: Batch, s: _State, host, log_at, alphas, last: int, status: str) -> list:

@@ -12,6 +12,8 @@ Candidates (all agree with the array-API reference to rounding; tests/core/test_
 * ``batched:fused``  numpy (tanh, softplus, relu): the same with step.py's in-place epilogue on
                      one (B, n, k) buffer reused every step; CuPy: one ``ElementwiseKernel``
                      computing φ and φ' in a single pass;
+* ``batched:threads``  numpy, B > 1 and more than one CPU: ``batched:fused`` with the runs split
+                     among threads;
 * ``per-run:torch``  ``step.GradientStep`` per run with torch kernels (on numpy memory for numpy);
 * ``per-run:threads``  ``GradientStep`` per run, numpy ufuncs in cache blocks on a thread pool.
 
@@ -37,9 +39,9 @@ import numpy as np
 from .activations import Activation
 from .backend import Backend
 from .errors import check_choice
-from .step import _EPILOGUES, GradientStep
+from .step import _EPILOGUES, GradientStep, default_threads, parallel, split
 
-CANDIDATES = ("batched", "batched:fused", "per-run:torch", "per-run:threads")
+CANDIDATES = ("batched", "batched:fused", "batched:threads", "per-run:torch", "per-run:threads")
 TIMING_REPEATS = 3          # timed rounds per candidate (the minimum counts), after one warm-up
 _CHOICES: dict = {}         # (backend, device, dtype, activation, shape class) -> Choice
 
@@ -105,6 +107,49 @@ class FusedBatchedStep(BatchedStep):
         return f
 
 
+class ThreadedBatchedStep(FusedBatchedStep):
+    """``batched:threads`` (numpy): ``batched:fused`` with the runs split among threads, each
+    thread running both GEMMs and the epilogue on its runs' slices of the shared buffers
+    (ufuncs and BLAS release the GIL; BLAS held to one thread meanwhile, step.parallel).
+    For many small runs this halves the arithmetic's wall time on two cores, where the
+    single-threaded batched kernels leave a core idle."""
+
+    name = "batched:threads"
+
+    def __init__(self, X, v, activation: Activation, xp, threads: "int | None" = None):
+        super().__init__(X, v, activation, xp)
+        self.parts = split(X.shape[0], default_threads() if threads is None else threads)
+        self._GT = None
+
+    def forward(self, W):
+        B, n, _ = self.X.shape
+        if self._dphi is None or self._dphi.shape[2] != W.shape[1]:
+            self._dphi = np.empty((B, n, W.shape[1]), dtype=self.X.dtype)
+            self._S = [np.empty_like(self._dphi) for _ in range(self._n_scratch)]
+        f = np.empty((B, n), dtype=self.X.dtype)
+        D, S = self._dphi, self._S
+
+        def work(lo, hi, tid):
+            np.matmul(self.X[lo:hi], W[lo:hi].transpose(0, 2, 1), out=D[lo:hi])
+            self._epilogue(D[lo:hi], self.v, f[lo:hi], [s[lo:hi] for s in S])
+
+        parallel(self.parts, work)
+        return f
+
+    def gradient(self, r):
+        B, n, d = self.X.shape
+        k = self._dphi.shape[2]
+        G = np.empty((B, k, d), dtype=self.X.dtype)
+
+        def work(lo, hi, tid):
+            Xr = r[lo:hi, :, None] * self.X[lo:hi]                                # (b, n, d)
+            GT = np.matmul(Xr.transpose(0, 2, 1), self._dphi[lo:hi])               # (b, d, k)
+            np.multiply(GT.transpose(0, 2, 1), self.v[:, None], out=G[lo:hi])
+
+        parallel(self.parts, work)
+        return G
+
+
 # CuPy: φ and φ' in one fused pass over Z (one kernel launch, one read of Z, two writes),
 # beside the generic lines because the array API has no fused elementwise kernels. Each body
 # mirrors the activation's ``phi_dphi`` (activations.py); tests/core/test_gpu.py checks it.
@@ -154,6 +199,10 @@ class PerRunStep(BatchedStep):
 def _make(name: str, X, v, activation, bk: Backend):
     if name == "batched":
         return BatchedStep(X, v, activation, bk.xp)
+    if name == "batched:threads":
+        if bk.name != "numpy" or activation.name not in FusedBatchedStep.ACTIVATIONS:
+            return _make("batched:fused", X, v, activation, bk)
+        return ThreadedBatchedStep(X, v, activation, bk.xp)
     if name == "batched:fused":
         if bk.name == "cupy" and activation.name in _CUPY_BODIES:
             return CupyFusedStep(X, v, activation, bk.xp)
@@ -179,8 +228,10 @@ def candidates(bk: Backend, B: int = 1, nk: int = 1 << 30, act_name: str = "tanh
     (B > 4, n·k < ``PER_RUN_MIN_ELEMENTS``) the per-run kernels issue B× the calls of the
     batched one for the same arithmetic, so only ``batched`` is timed (and torch stays
     unimported)."""
-    fused = ("batched:fused",) if ((bk.name == "numpy" and act_name in FusedBatchedStep.ACTIVATIONS)
-                                   or bk.name == "cupy") else ()
+    numpy_fused = bk.name == "numpy" and act_name in FusedBatchedStep.ACTIVATIONS
+    fused = ("batched:fused",) if numpy_fused or bk.name == "cupy" else ()
+    if numpy_fused and B > 1 and default_threads() > 1:
+        fused += ("batched:threads",)
     if B > 4 and nk < PER_RUN_MIN_ELEMENTS:
         return ("batched",) + fused
     if bk.name == "numpy":

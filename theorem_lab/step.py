@@ -67,6 +67,28 @@ def _blas_controller():
     return ThreadpoolController()
 
 
+def parallel(parts, work) -> None:
+    """Run ``work(lo, hi, tid)`` on the ``parts`` (list of (lo, hi)), one per thread (the calling
+    thread takes the first), with BLAS held to one thread meanwhile so the two levels of
+    threading do not oversubscribe the cores."""
+    with _blas_controller().limit(limits=1, user_api="blas"):
+        if len(parts) == 1:
+            work(*parts[0], 0)
+            return
+        futures = [_pool(len(parts) - 1).submit(work, lo, hi, t)
+                   for t, (lo, hi) in enumerate(parts[1:], start=1)]
+        work(*parts[0], 0)
+        for fu in futures:
+            fu.result()
+
+
+def split(size: int, threads: int, align: int = 1) -> list:
+    """``size`` cut into ≤ ``threads`` contiguous (lo, hi) parts, cuts on multiples of align."""
+    t = max(1, min(threads, size // max(align, 1)))
+    cuts = [min(size, -(-i * size // t // align) * align) for i in range(t)] + [size]
+    return [(lo, hi) for lo, hi in zip(cuts[:-1], cuts[1:]) if hi > lo]
+
+
 # --- in-place epilogues: Z block (rows, k) -> φ' in place, f block = φ(Z) v ---------------------
 # Each mirrors the activation's reference ``phi_dphi`` formula (activations.py) so the fast path
 # agrees with it to rounding; ``S`` are two scratch blocks of Z's shape.
@@ -253,25 +275,6 @@ class GradientStep:
             self._scratch = {}
         return self._dphi
 
-    def _parallel(self, parts, work):
-        """Run ``work(lo, hi, tid)`` on the ``parts`` (list of (lo, hi)), one per thread, with
-        BLAS held to one thread so the two levels of threading do not oversubscribe the cores."""
-        with _blas_controller().limit(limits=1, user_api="blas"):
-            if len(parts) == 1:
-                work(*parts[0], 0)
-                return
-            futures = [_pool(len(parts) - 1).submit(work, lo, hi, t)
-                       for t, (lo, hi) in enumerate(parts[1:], start=1)]
-            work(*parts[0], 0)
-            for fu in futures:
-                fu.result()
-
-    def _split(self, size: int, align: int = 1):
-        """``size`` cut into ≤ ``threads`` contiguous (lo, hi) parts, cuts on multiples of align."""
-        t = max(1, min(self.threads, size // max(align, 1)))
-        cuts = [min(size, -(-i * size // t // align) * align) for i in range(t)] + [size]
-        return [(lo, hi) for lo, hi in zip(cuts[:-1], cuts[1:]) if hi > lo]
-
     def _forward_numpy(self, W):
         n, k = self.n, W.shape[0]
         D = self._buffers(k, lambda s: np.empty(s, dtype=self.X.dtype))
@@ -289,7 +292,7 @@ class GradientStep:
                 j = min(i + rows, hi)
                 self._epilogue_numpy(D[i:j], f[i:j], [s[: j - i] for s in S])
 
-        self._parallel(self._split(n), work)
+        parallel(split(n, self.threads), work)
         return f
 
     def _epilogue_numpy(self, Zb, fb, S):
@@ -343,7 +346,7 @@ class GradientStep:
             def work(lo, hi, tid):                                   # GEMM 2 on columns lo:hi
                 np.matmul(Xr.T, D[:, lo:hi], out=GT[:, lo:hi])       # (d, n) @ (n, cols)
 
-            self._parallel(self._split(D.shape[1], align=64), work)
+            parallel(split(D.shape[1], self.threads, align=64), work)
             return np.multiply(GT.T, self.v[:, None], out=out)       # (k, d) (F-ordered)
         G = self.v[:, None] * (self._dphi.T @ Xr)
         if out is not None:

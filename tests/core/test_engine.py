@@ -58,6 +58,23 @@ def test_a_diverging_run_is_frozen_while_the_others_finish():
     assert batch[0].steps_done == batch[2].steps_done == 300
 
 
+def test_the_device_loop_without_host_branches_equals_the_host_loop(monkeypatch):
+    """On a device the loop selects with ``where`` (no host reads); on the CPU it branches on
+    the masks. Both give the same runs: divergence, the oracle and W at τ included."""
+    from theorem_lab import engine
+    problems = [_problem(s, "relu") for s in range(3)]
+    kw = dict(method=["early-stop", "gd", "self-distill"], lr=["auto", 50.0, "auto"],
+              schedule="adaptive:lam=0.8", steps=200, log_every=25)
+    host = train_many([p[0] for p in problems], [p[1] for p in problems], **kw)
+    monkeypatch.setattr(engine, "on_host", lambda bk: False)
+    device = train_many([p[0] for p in problems], [p[1] for p in problems], **kw)
+    assert [t.status for t in device] == ["finished", "diverged", "finished"]
+    assert device[0].early_stop is not None
+    for a, b in zip(host, device):
+        _assert_same(a, b, rtol=0)
+        np.testing.assert_array_equal(a.W_final, b.W_final)
+
+
 def test_track_every_above_log_every_keeps_rows_working():
     """track_every > log_every used to make rows() raise IndexError."""
     data, net = _problem(0)
@@ -97,15 +114,18 @@ def test_every_kernel_candidate_agrees_with_the_reference(backend, activation, m
     for b in range(3):     # the reference itself against the network's analytic gradient
         net = tl.TwoLayerNet(W=tl.to_numpy(W[b]), v=tl.to_numpy(v), activation=act)
         np.testing.assert_allclose(f_ref[b], net.forward(tl.to_numpy(X[b])), rtol=1e-12)
-    names = kernel_choice.candidates(bk, act_name=activation)
+    names = kernel_choice.candidates(bk, 3, 20 * 16, act_name=activation)
     assert ("batched:fused" in names) == (backend == "numpy" and activation != "erf")
+    threads = kernel_choice.default_threads() > 1
+    assert ("batched:threads" in names) == (backend == "numpy" and activation != "erf" and threads)
+    assert "batched:threads" not in kernel_choice.candidates(bk, 1, 20 * 16, act_name=activation)
     for name in names:
         st = kernel_choice._make(name, X, v, act, bk)
         np.testing.assert_allclose(tl.to_numpy(st.forward(W)), f_ref, rtol=1e-12, err_msg=name)
         np.testing.assert_allclose(tl.to_numpy(st.gradient(r)), G_ref, rtol=1e-11, atol=1e-14,
                                    err_msg=name)
     choice = kernel_choice.choose(X, v, act, bk)
-    assert choice.chosen in kernel_choice.candidates(bk)
+    assert choice.chosen in names
     assert set(choice.seconds) == set(names)
     assert choice.seconds[choice.chosen] == min(choice.seconds.values())
     assert kernel_choice.choose(X, v, act, bk) is choice            # cached for the process
@@ -158,8 +178,9 @@ def test_bench_step_shows_every_candidate_the_phi_pass_and_the_choice(capsys):
                  "--backends", "numpy", "--dtypes", "float64", "--activation", "tanh",
                  "--batch", "3", "--json"]) == 0
     (row,) = json.loads(capsys.readouterr().out)["engine"]
+    threads = {"batched:threads"} if kernel_choice.default_threads() > 1 else set()
     assert set(row["candidates_s"]) == {"batched", "batched:fused", "per-run:torch",
-                                        "per-run:threads"}
+                                        "per-run:threads"} | threads
     assert row["chosen"] in row["candidates_s"] and row["B"] == 3
     assert row["phi_pass_s"] > 0 and row["gemms_s"] > 0
     assert row["overhead"] == pytest.approx(row["chosen_s"] / (3 * (row["gemms_s"] + row["phi_pass_s"])))

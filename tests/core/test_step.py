@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 import theorem_lab as tl
 from tests.conftest import as_namespace, examples
 from tests.strategies import step_problems
-from theorem_lab.step import GradientStep
+from theorem_lab.step import GradientStep, split
 
 RTOL64, RTOL32 = 1e-12, 2e-5
 BACKENDS = ("numpy", "torch")
@@ -154,8 +154,7 @@ def test_user_built_activation_takes_its_own_formulas(engine):
 
 @given(size=st.integers(1, 5000), threads=st.integers(1, 5), align=st.sampled_from([1, 64]))
 def test_work_split_covers_every_index_once(size, threads, align):
-    step = GradientStep(np.zeros((2, 1)), np.ones(2), "tanh", threads=threads)
-    parts = step._split(size, align)
+    parts = split(size, threads, align)
     assert parts[0][0] == 0 and parts[-1][1] == size and len(parts) <= threads
     assert all(lo < hi for lo, hi in parts)
     assert all(a[1] == b[0] for a, b in zip(parts, parts[1:]))
