@@ -96,13 +96,17 @@ class FusedBatchedStep(BatchedStep):
         self._epilogue, self._n_scratch = _EPILOGUES["numpy"][activation.name]
         self._S = None
 
-    def forward(self, W):
+    def _buffers(self, W):
+        """The (B, n, k) buffer (Z, then φ') and the epilogue's scratch, made once; f (B, n)."""
         B, n, _ = self.X.shape
         if self._dphi is None or self._dphi.shape[2] != W.shape[1]:
             self._dphi = np.empty((B, n, W.shape[1]), dtype=self.X.dtype)
             self._S = [np.empty_like(self._dphi) for _ in range(self._n_scratch)]
+        return np.empty((B, n), dtype=self.X.dtype)
+
+    def forward(self, W):
+        f = self._buffers(W)
         np.matmul(self.X, W.transpose(0, 2, 1), out=self._dphi)                   # Z (B, n, k)
-        f = np.empty((B, n), dtype=self.X.dtype)
         self._epilogue(self._dphi, self.v, f, self._S)                             # Z -> φ'
         return f
 
@@ -119,14 +123,9 @@ class ThreadedBatchedStep(FusedBatchedStep):
     def __init__(self, X, v, activation: Activation, xp, threads: "int | None" = None):
         super().__init__(X, v, activation, xp)
         self.parts = split(X.shape[0], default_threads() if threads is None else threads)
-        self._GT = None
 
     def forward(self, W):
-        B, n, _ = self.X.shape
-        if self._dphi is None or self._dphi.shape[2] != W.shape[1]:
-            self._dphi = np.empty((B, n, W.shape[1]), dtype=self.X.dtype)
-            self._S = [np.empty_like(self._dphi) for _ in range(self._n_scratch)]
-        f = np.empty((B, n), dtype=self.X.dtype)
+        f = self._buffers(W)
         D, S = self._dphi, self._S
 
         def work(lo, hi, tid):
