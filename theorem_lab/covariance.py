@@ -65,16 +65,39 @@ def _kappa_quadrature(c, a, b, act, chunk: int = 64) -> np.ndarray:
     return out
 
 
-@lru_cache(maxsize=None)
-def _kappa_table(name: str) -> np.ndarray:
+KAPPA_TABLES = "kappa_tables.json"   # package data: the fitted coefficients of tanh and softplus
+
+
+def kappa_table_key() -> list:
+    """What a stored κ table was computed with (a change of any constant recomputes it)."""
+    return [GH_NODES, CHEB_POINTS, CHEB_DEGREE]
+
+
+def fit_kappa_table(name: str) -> np.ndarray:
     """Chebyshev coefficients (degree CHEB_DEGREE) of c ↦ κ(1, 1, c) on [−1, 1], least-squares
     fitted to the Gauss–Hermite table at CHEB_POINTS Chebyshev–Lobatto points. The fit averages
-    the quadrature noise (~1e-15 per value) instead of interpolating it."""
+    the quadrature noise (~1e-15 per value) instead of interpolating it. 0.5 s for tanh."""
     from numpy.polynomial import chebyshev
     act = get_activation(name, "infinite_width_gram")
     c = np.cos(np.pi * np.arange(CHEB_POINTS) / (CHEB_POINTS - 1))
     table = _kappa_quadrature(c, np.ones_like(c), np.ones_like(c), act)
     return chebyshev.chebfit(c, table, CHEB_DEGREE)
+
+
+@lru_cache(maxsize=None)
+def _kappa_table(name: str) -> np.ndarray:
+    """``fit_kappa_table(name)``, read from the package's ``kappa_tables.json`` when it holds
+    this activation for the current constants (scripts/make_kappa_tables.py writes it; a test
+    checks it against a fresh fit), else fitted now."""
+    import json
+    from importlib import resources
+    try:
+        stored = json.loads(resources.files("theorem_lab").joinpath(KAPPA_TABLES).read_text())
+        if stored["key"] == kappa_table_key() and name in stored["tables"]:
+            return np.asarray(stored["tables"][name], dtype=np.float64)
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    return fit_kappa_table(name)
 
 
 def _kappa_unit(name: str, c: np.ndarray) -> np.ndarray:

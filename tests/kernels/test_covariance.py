@@ -104,3 +104,18 @@ def test_lambda_helpers_and_the_clustered_bound():
     D = np.linalg.norm(data.X[:, None] - data.X[None], axis=2)
     same = (data.cluster[:, None] == data.cluster[None]) & ~np.eye(40, dtype=bool)
     assert 0 < out["lambda_X"] <= 2 * np.min(D[same]) ** 2
+
+
+def test_the_packaged_kappa_tables_equal_a_fresh_fit():
+    """kappa_tables.json (package data, read instead of 0.5 s of quadrature per process) holds
+    what fit_kappa_table computes now, for the current constants."""
+    import json
+    from importlib import resources
+
+    from theorem_lab import covariance
+    stored = json.loads(resources.files("theorem_lab").joinpath(covariance.KAPPA_TABLES).read_text())
+    assert stored["key"] == covariance.kappa_table_key()
+    for name in ("tanh", "softplus"):
+        fresh = covariance.fit_kappa_table(name)
+        np.testing.assert_allclose(stored["tables"][name], fresh, rtol=0, atol=1e-15, err_msg=name)
+        np.testing.assert_array_equal(covariance._kappa_table(name), stored["tables"][name])
