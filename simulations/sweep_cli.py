@@ -79,6 +79,9 @@ def configure(parser):
                    "exit 2 at once)")
     r.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
     r.add_argument("--no-figure", action="store_true", help="skip the trajectory figure")
+    r.add_argument("--verbose", action="store_true",
+                   help="at the end, measure each shape's compute floor (2 GEMMs + 1 φ pass per "
+                        "step) and print the runs' and the whole sweep's time against it")
 
 
 def _validated(args):
@@ -169,7 +172,7 @@ def _run(args, points, varying, methods, seeds, workers, out) -> int:
     from .store import ResultStore
     from .sweep import batch_tasks, execute, make_plan, merge_plans, summarise, task_steps
 
-    started = time.perf_counter()
+    started, started_epoch = time.perf_counter(), time.time()
     store = ResultStore(out)
     store.record_sweep({"points": points, "methods": methods, "seeds": seeds})
     plan = make_plan(points, methods, seeds, store.final_ids(), varying)
@@ -226,6 +229,11 @@ def _run(args, points, varying, methods, seeds, workers, out) -> int:
         sys.stdout.write(strict_json(summary, ensure_ascii=False) + "\n")
     else:
         sys.stdout.write(render(cells, summary))
+    if args.verbose:
+        from .engine_report import report
+        wall = time.perf_counter() - started
+        trained = [r for r in runs.values() if r["started"] >= started_epoch]
+        sys.stdout.write("\n".join(report(trained, wall)) + "\n")
     mine = set(plan.run_ids.values())           # the exit code is about this invocation's runs
     failed = [r for r in failed if r["run_id"] in mine]
     if failed:

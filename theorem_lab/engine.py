@@ -34,7 +34,7 @@ import numpy as np
 from .activations import Activation
 from .backend import Backend, to_numpy
 from .errors import ParameterError
-from .kernel_choice import batched_step
+from .kernel_choice import batched_step, sumsq, sumsq_runs
 from .trajectory import COLUMNS
 
 DIVERGE_FACTOR = 1e6   # a loss above this multiple of max(initial loss, 1) counts as exploding
@@ -180,19 +180,10 @@ class Batch:
         return xp.where(xp.isnan(a), _clip(xp, 1.0 - self.lam * acc_noisy, 0.0, 1.0), a)
 
 
-def _sumsq(xp, a):
-    """Σ a² over the last axis. numpy: ``einsum``, not BLAS (``vecdot`` calls OpenBLAS, whose
-    threads then spin for ~0.1 s and take the cores from the threaded step kernels: the
-    headline's step went from 36 to 57 ms, measured); elsewhere the namespace's ``vecdot``."""
-    if isinstance(a, np.ndarray):
-        return np.einsum("...i,...i->...", a, a)
-    return xp.vecdot(a, a)
-
-
 def _norm(xp, a):
     """‖a_b‖₂ over every axis but the first, per run (B,) (``vector_norm`` over a tuple of
     axes is 1.5-7× slower on the CPU, measured)."""
-    return xp.sqrt(_sumsq(xp, xp.reshape(a, (a.shape[0], -1))))
+    return xp.sqrt(sumsq_runs(xp, a))
 
 
 def _accuracy(xp, f, labels):
@@ -273,7 +264,7 @@ def run(runs: Sequence[RunInputs], v, activation: Activation, steps: int, bk: Ba
             alpha = bt.alpha(t, acc_noisy)                                         # (B,)
             target = bt.target(f, alpha)                                           # ŷ_t
             r = f - target
-            loss = 0.5 * _sumsq(xp, r)
+            loss = 0.5 * sumsq(xp, r)
             if limit is None:          # a loss above this counts as exploding (from step 0's)
                 limit = DIVERGE_FACTOR * _clip(xp, loss, 1.0, None)
             alphas[:, t] = alpha
@@ -287,9 +278,9 @@ def run(runs: Sequence[RunInputs], v, activation: Activation, steps: int, bk: Ba
             s.active = s.active & ~newly                  # a diverged run is frozen from here
             if t == steps:
                 break
-            step = bt.step.gradient(bt.eta[:, None] * r)          # η_b ∇_W, (B, k, d)
-            s.W = _select(xp, host, s.active, s.W - step, s.W)
-            s.path = s.path + _select(xp, host, s.active, _norm(xp, step), xp.zeros_like(s.path))
+            W_new, sq = bt.step.descend(s.W, bt.eta[:, None] * r)  # W − η∇, Σ(η∇)² per run
+            s.W = _select(xp, host, s.active, W_new, s.W)
+            s.path = s.path + _select(xp, host, s.active, xp.sqrt(sq), xp.zeros_like(s.path))
             if (t + 1) % CHUNK == 0 or t + 1 == steps:
                 for told in range(reported + 1, t + 2) if progress is not None else ():
                     progress(told)
@@ -358,7 +349,7 @@ def _divergence_rows(bt: Batch, s: _State, alphas: np.ndarray) -> np.ndarray:
     at = np.clip(to_numpy(s.div_step), 0, None)
     alpha = bt.bk.asarray(alphas[np.arange(bt.B), at])
     r = f - bt.target(f, alpha)
-    loss = 0.5 * _sumsq(xp, r)
+    loss = 0.5 * sumsq(xp, r)
     return to_numpy(metrics_row(bt, s.W, f, r, alpha, acc_noisy, s.path, loss,
                                 _norm(xp, f - bt.y_true)))
 

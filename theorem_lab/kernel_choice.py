@@ -60,6 +60,20 @@ def _t(xp, a):
     return xp.permute_dims(a, (0, 2, 1))
 
 
+def sumsq(xp, a):
+    """Σ a² over the last axis. numpy: ``einsum``, not BLAS (``vecdot`` calls OpenBLAS, whose
+    threads then spin for ~0.1 s and take the cores from the threaded step kernels: the
+    headline's step went from 36 to 57 ms, measured); elsewhere the namespace's ``vecdot``."""
+    if isinstance(a, np.ndarray):
+        return np.einsum("...i,...i->...", a, a)
+    return xp.vecdot(a, a)
+
+
+def sumsq_runs(xp, a):
+    """Σ a_b² over every axis but the first, per run (B,)."""
+    return sumsq(xp, xp.reshape(a, (a.shape[0], -1)))
+
+
 class BatchedStep:
     """The ``batched`` candidate: the array-API lines on (B, n, k) blocks (the reference)."""
 
@@ -77,6 +91,11 @@ class BatchedStep:
         Xr = r[:, :, None] * self.X                                                 # (B, n, d)
         GT = self.xp.matmul(_t(self.xp, Xr), self._dphi)                            # (B, d, k)
         return _t(self.xp, GT) * self.v[:, None]                                    # (B, k, d)
+
+    def descend(self, W, r):
+        """(W − ∇_W, Σ∇² per run) for residuals r (B, n) (η·r for a step of size η)."""
+        G = self.gradient(r)
+        return W - G, sumsq_runs(self.xp, G)
 
     def forward_test(self, W, X_test):
         if X_test.shape[1] == 0:
@@ -148,6 +167,21 @@ class ThreadedBatchedStep(FusedBatchedStep):
         parallel(self.parts, work)
         return G
 
+    def descend(self, W, r):
+        B, n, d = self.X.shape
+        out = np.empty_like(W)
+        sq = np.empty(B, dtype=W.dtype)
+
+        def work(lo, hi, tid):
+            Xr = r[lo:hi, :, None] * self.X[lo:hi]
+            G = np.matmul(Xr.transpose(0, 2, 1), self._dphi[lo:hi]).transpose(0, 2, 1)
+            np.multiply(G, self.v[:, None], out=G)                          # (b, k, d) view
+            np.subtract(W[lo:hi], G, out=out[lo:hi])
+            sq[lo:hi] = np.einsum("bij,bij->b", G, G)
+
+        parallel(self.parts, work)
+        return out, sq
+
 
 # CuPy: φ and φ' in one fused pass over Z (one kernel launch, one read of Z, two writes),
 # beside the generic lines because the array API has no fused elementwise kernels. Each body
@@ -193,6 +227,11 @@ class PerRunStep(BatchedStep):
 
     def gradient(self, r):
         return self.xp.stack([s.gradient(r[b]) for b, s in enumerate(self.steps)])
+
+    def descend(self, W, r):
+        out = self.xp.empty_like(W)
+        sq = [s.descend(W[b], r[b], out=out[b])[1] for b, s in enumerate(self.steps)]
+        return out, self.xp.stack(sq)
 
 
 def _make(name: str, X, v, activation, bk: Backend):

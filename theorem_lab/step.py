@@ -321,6 +321,13 @@ class GradientStep:
         self._epilogue(D, v, f, S)
         return f
 
+    def dphi(self):
+        """φ'(X Wᵀ) (n, k) of the last ``forward``: the step's own buffer, overwritten by the
+        next ``forward`` (the caller may modify it in place when it owns the step)."""
+        if self._dphi is None:
+            raise RuntimeError("GradientStep.dphi needs a forward(W) call first")
+        return self._dphi
+
     # --- gradient -------------------------------------------------------------------------------
     def gradient(self, r, out=None):
         """∇_W ½‖f − ŷ‖² (k, d) for the residual r = f − ŷ (n,) of the last ``forward``.
@@ -353,6 +360,37 @@ class GradientStep:
             out[...] = G
             return out
         return G
+
+    def descend(self, W, r, out=None):
+        """W − ∇_W ½‖f − ŷ‖² for the residual r = f − ŷ (n,) of the last ``forward(W)`` (pass
+        η·r for a step of size η), written into ``out`` ((k, d); fresh if None), and Σ ∇²
+        (a 0-d array): ``(W_new, sumsq)``. numpy: each thread subtracts its columns' rows and
+        sums their squares while they are in cache, instead of a (k, d) gradient making two more
+        trips through memory (3 ms of a 37 ms step at n = 1000, k = 4096, measured)."""
+        if self.kind != "numpy":
+            G = self.gradient(r)
+            xp = self.xp
+            if out is None:
+                return W - G, xp.sum(G * G)
+            out[...] = W - G
+            return out, xp.sum(G * G)
+        if self._dphi is None:
+            raise RuntimeError("GradientStep.descend needs a forward(W) call first")
+        W, r = self._check_W(W), like(r, self.X)
+        Xr = r[:, None] * self.X                                     # (n, d)
+        D = self._dphi
+        out = np.empty(W.shape, dtype=D.dtype) if out is None else out
+        parts = split(D.shape[1], self.threads, align=64)
+        sq = [0.0] * len(parts)
+
+        def work(lo, hi, tid):                                       # GEMM 2, then the update
+            G = (Xr.T @ D[:, lo:hi]).T                               # (cols, d) view
+            np.multiply(G, self.v[lo:hi, None], out=G)
+            np.subtract(W[lo:hi], G, out=out[lo:hi])
+            sq[tid] = float(np.einsum("ij,ij->", G, G))              # not BLAS (engine.py)
+
+        parallel(parts, work)
+        return out, np.asarray(sum(sq), dtype=D.dtype)
 
     def _gradient_torch(self, r, X, v, out):
         import torch

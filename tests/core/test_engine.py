@@ -124,6 +124,12 @@ def test_every_kernel_candidate_agrees_with_the_reference(backend, activation, m
         np.testing.assert_allclose(tl.to_numpy(st.forward(W)), f_ref, rtol=1e-12, err_msg=name)
         np.testing.assert_allclose(tl.to_numpy(st.gradient(r)), G_ref, rtol=1e-11, atol=1e-14,
                                    err_msg=name)
+        st.forward(W)
+        W_new, sq = st.descend(W, r)                 # the update the engine applies
+        np.testing.assert_allclose(tl.to_numpy(W_new), tl.to_numpy(W) - G_ref, rtol=1e-12,
+                                   atol=1e-14, err_msg=name)
+        np.testing.assert_allclose(tl.to_numpy(sq), (G_ref ** 2).sum(axis=(1, 2)), rtol=1e-11,
+                                   err_msg=name)
     choice = kernel_choice.choose(X, v, act, bk)
     assert choice.chosen in names
     assert set(choice.seconds) == set(names)

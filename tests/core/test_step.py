@@ -152,6 +152,20 @@ def test_user_built_activation_takes_its_own_formulas(engine):
                                rtol=1e-12)
 
 
+@pytest.mark.parametrize("engine", ["threads", "torch"])
+def test_descend_is_the_gradient_step_and_its_squared_norm(engine):
+    rng = np.random.default_rng(5)
+    X, W, r = rng.standard_normal((37, 4)), rng.standard_normal((130, 4)), rng.standard_normal(37)
+    step = GradientStep(X, tl.network.output_layer(130), "tanh", threads=2, engine=engine)
+    step.forward(W)
+    G = step.gradient(r).copy()
+    out = np.full_like(W, np.nan)
+    W_new, sq = step.descend(W, r, out=out)
+    assert W_new is out
+    np.testing.assert_allclose(W_new, W - G, rtol=1e-13, atol=1e-15)
+    np.testing.assert_allclose(float(sq), float((G ** 2).sum()), rtol=1e-12)
+
+
 @given(size=st.integers(1, 5000), threads=st.integers(1, 5), align=st.sampled_from([1, 64]))
 def test_work_split_covers_every_index_once(size, threads, align):
     parts = split(size, threads, align)
