@@ -314,6 +314,7 @@ BATCH_KEY = ("n", "dim", "n_test", "width", "activation", "steps", "log_every", 
              "device", "dtype")
 AUTO_BATCH_MAX = 256          # runs per batch at most with --batch auto
 CPU_BATCH_BYTES = 1 << 30     # --batch auto on the CPU: engine state of a batch ≤ 1 GiB
+SPLIT_MIN_RUNS = 4            # --batch auto splits a group among workers from this many runs each
 
 
 def task_steps(task: dict) -> int:
@@ -321,9 +322,12 @@ def task_steps(task: dict) -> int:
     return sum(t["config"]["steps"] for t in task.get("batch", [task]))
 
 
-def batch_tasks(tasks: list, batch: "str | int") -> list:
+def batch_tasks(tasks: list, batch: "str | int", workers: int = 1) -> list:
     """Group tasks of equal ``BATCH_KEY`` into batch tasks of at most ``batch`` runs ('off':
-    the tasks unchanged; 'auto': as many as fit ``batch_budget`` bytes, ≤ AUTO_BATCH_MAX)."""
+    the tasks unchanged; 'auto': as many as fit ``batch_budget`` bytes, ≤ AUTO_BATCH_MAX, and
+    on the CPU a group of at least ``SPLIT_MIN_RUNS``·``workers`` runs is cut into ``workers``
+    batches so that every worker process steps one: a batch of small runs uses one core.
+    Measured (2 cores, n=40 k=128, 32 seeds): 5000 steps take 4.6 s as one batch, 2.8 s as two)."""
     if batch == "off" or batch == 1:
         return tasks
     groups: dict = {}
@@ -332,8 +336,11 @@ def batch_tasks(tasks: list, batch: "str | int") -> list:
     out = []
     for key, members in groups.items():
         c = dict(zip(BATCH_KEY, key))
-        size = batch if batch != "auto" else max(1, min(AUTO_BATCH_MAX, batch_budget(c["device"])
-                                                        // _run_bytes(c)))
+        size = batch
+        if batch == "auto":
+            size = max(1, min(AUTO_BATCH_MAX, batch_budget(c["device"]) // _run_bytes(c)))
+            if c["device"] == "cpu" and workers > 1 and len(members) >= SPLIT_MIN_RUNS * workers:
+                size = min(size, -(-len(members) // workers))
         for i in range(0, len(members), size):
             part = members[i:i + size]
             out.append(part[0] if len(part) == 1 else

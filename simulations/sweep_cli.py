@@ -176,7 +176,7 @@ def _run(args, points, varying, methods, seeds, workers, out) -> int:
     store = ResultStore(out)
     store.record_sweep({"points": points, "methods": methods, "seeds": seeds})
     plan = make_plan(points, methods, seeds, store.final_ids(), varying)
-    plan.tasks = batch_tasks(plan.tasks, args.batch_size)
+    plan.tasks = batch_tasks(plan.tasks, args.batch_size, workers)
     executor = make_executor(args.executor, workers, len(plan.tasks), args.address)
     log = sys.stderr
     log.write(f"sweep: {len(points)} cell(s) × {len(methods)} method(s) × {seeds} seed(s) = "

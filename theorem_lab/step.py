@@ -49,11 +49,18 @@ _INV_SQRT2 = 1 / math.sqrt(2)
 
 
 def default_threads() -> int:
-    """CPUs this process may run on (the affinity mask, not the machine's core count)."""
+    """CPUs this process may run on (the affinity mask, not the machine's core count), capped
+    by ``OMP_NUM_THREADS`` when set (sweep workers set it to their share of the cores, so two
+    workers' threaded kernels do not run four threads on two cores)."""
     try:
-        return max(1, len(os.sched_getaffinity(0)))
+        cpus = max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # pragma: no cover - macOS, Windows
-        return max(1, os.cpu_count() or 1)
+        cpus = max(1, os.cpu_count() or 1)
+    try:
+        cap = int(os.environ.get("OMP_NUM_THREADS", ""))
+    except ValueError:
+        return cpus
+    return max(1, min(cpus, cap))
 
 
 @lru_cache(maxsize=None)

@@ -235,3 +235,15 @@ def test_bench_cli_json_and_bad_input(capsys):
     assert "'--backends' parameter of bench step" in capsys.readouterr().err
     assert main(["bench", "step", "--k", "7"]) == 2
     assert "'--width' parameter" in capsys.readouterr().err     # --k is its alias
+
+
+def test_default_threads_follow_the_thread_setting(monkeypatch):
+    from theorem_lab.step import default_threads
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    cpus = default_threads()
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    assert default_threads() == 1
+    monkeypatch.setenv("OMP_NUM_THREADS", str(cpus + 7))
+    assert default_threads() == cpus
+    monkeypatch.setenv("OMP_NUM_THREADS", "not-a-number")
+    assert default_threads() == cpus

@@ -116,3 +116,20 @@ def test_vacuity_report_is_cached_and_equal(tmp_path, monkeypatch):
 def grid_defaults():
     from theorem_lab.simulations.sweep_cli import DEFAULTS
     return dict(DEFAULTS, n_test="0", clusters="4", dim="8")
+
+
+def test_auto_cuts_a_large_group_into_one_batch_per_worker():
+    """A batch of small runs steps on one core: with 2 workers, 8 or more runs of one shape
+    become 2 batches (each still stored per run); fewer stay one batch."""
+    from theorem_lab.simulations.sweep import BATCH_KEY, SPLIT_MIN_RUNS, batch_tasks
+    config = {k: 0 for k in BATCH_KEY} | {"n": 40, "dim": 8, "width": 128, "n_test": 10,
+                                          "steps": 100, "dtype": "float64", "device": "cpu"}
+    tasks = lambda m, **kw: [{"task_id": str(i), "config": {**config, **kw}} for i in range(m)]  # noqa: E731
+    sizes = lambda out: sorted(len(t.get("batch", [t])) for t in out)                           # noqa: E731
+    assert sizes(batch_tasks(tasks(32), "auto", workers=2)) == [16, 16]
+    assert sizes(batch_tasks(tasks(9), "auto", workers=2)) == [4, 5]
+    assert sizes(batch_tasks(tasks(2 * SPLIT_MIN_RUNS - 1), "auto", workers=2)) == [7]
+    assert sizes(batch_tasks(tasks(32), "auto", workers=1)) == [32]
+    assert sizes(batch_tasks(tasks(32), 32, workers=2)) == [32]          # a number is kept
+    ids = [m["task_id"] for t in batch_tasks(tasks(32), "auto", workers=2) for m in t["batch"]]
+    assert sorted(ids) == sorted(str(i) for i in range(32))
