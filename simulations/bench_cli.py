@@ -1,6 +1,6 @@
-"""`theorem-lab bench step|gram`: performance measured as ratios against an in-process baseline.
+"""`theorem-lab bench step|gram|many`: performance measured as ratios against an in-process baseline.
 
-Each benchmark lives in its own module (``theorem_lab.simulations.bench_step``, ``theorem_lab.simulations.bench_gram``)
+Each benchmark lives in its own module (``theorem_lab.simulations.bench_step``, ``bench_gram``, ``bench_many``)
 with ``configure(parser)`` and ``run(args)``; this module only dispatches.
 """
 
@@ -11,6 +11,7 @@ import importlib
 BENCHMARKS = {
     "step": ("theorem_lab.simulations.bench_step", "one GD step vs its two GEMMs (ratio, GFLOP/s)"),
     "gram": ("theorem_lab.simulations.bench_gram", "jacobian_gram vs torch.func's NTK (speed-up, peak memory)"),
+    "many": ("theorem_lab.simulations.bench_many", "B small runs: the engine vs one at a time vs a jitted JAX loop"),
 }
 
 

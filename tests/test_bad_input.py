@@ -35,6 +35,8 @@ C = ["constants", "--n", "100", "--clusters", "5", "--rho", "0.3", "--delta", "0
 K = ["check", "--samples", "2", "--save", "{tmp}/v.json"]
 BS = ["bench", "step", "--n", "50", "--dim", "5", "--width", "16", "--repeats", "1"]
 BG = ["bench", "gram", "--n", "20", "--dim", "4", "--width", "16", "--repeats", "1", "--no-memory"]
+BM = ["bench", "many", "--runs", "2", "--n", "12", "--dim", "3", "--width", "8", "--steps", "3",
+      "--n-test", "4", "--rounds", "1"]
 E = ["export", "{run}"]
 F = ["figures", "{run}"]
 R = ["report", "{run}"]
@@ -277,6 +279,10 @@ CASES += rows(BS, "--threads", ["0", "x"]) + rows(BS, "--block-rows", ["0"]) + r
 CASES += rows(BG, "--activation", ["gelu"]) + rows(BG, "--backend", ["jax"])
 CASES += rows(BG, "--rtol", ["0", "-1", "nan", "x"])
 CASES += [(BS + ["--n", BIG, "--width", "4096"], "--n"), (BG + ["--n", "1000000"], "--n")]
+for opt in ("--runs", "--n", "--dim", "--width", "--steps", "--log-every", "--rounds"):
+    CASES += rows(BM, opt, ["x", "0", "-1"])
+CASES += rows(BM, "--width", ["7"]) + rows(BM, "--clusters", ["0", "13"]) + rows(BM, "--n-test", ["-1"])
+CASES += [(BM + ["--runs", "4000", "--n", "50000", "--width", "1000000"], "--runs")]
 
 # --- the second campaign (new bad inputs of the same kinds; each found a gap, now closed) ------
 HUGE_STEPS = "1000000000000"  # 10¹²: the α_t arrays alone are 24 TB
@@ -393,7 +399,7 @@ def test_bad_command_line_exits_2_naming_the_option(argv, option, workspace, cap
 def test_the_table_covers_every_command_and_is_large():
     commands = {a[0] if a[0] not in ("bench", "cifar") else " ".join(a[:2]) for a, _ in CASES}
     assert commands == {"sweep", "width-search", "air", "constants", "check", "export", "figures",
-                        "report", "bench step", "bench gram", "lazy", "generalization", "cifar train",
+                        "report", "bench step", "bench gram", "bench many", "lazy", "generalization", "cifar train",
                         "cifar teacher-epochs", "cifar ntk-air", "early-stop-calibration", "verdict",
                         "cifar table1"}
     assert len(CASES) >= 300

@@ -211,3 +211,17 @@ def test_train_many_rejects_what_it_cannot_batch():
         train_many([d0, d1], [n0, _problem(1, "erf")[1]], steps=5)
     with pytest.raises(tl.ParameterError, match="one shape"):
         train_many([d0, _problem(1, n=36)[0]], [n0, n1], steps=5)
+
+
+def test_bench_many_times_the_engine_one_by_one_and_the_peer(capsys):
+    import json
+
+    from theorem_lab.cli import main
+    assert main(["bench", "many", "--runs", "3", "--n", "12", "--dim", "3", "--width", "8",
+                 "--clusters", "2", "--steps", "6", "--n-test", "4", "--rounds", "1",
+                 "--json"]) == 0
+    r = json.loads(capsys.readouterr().out)
+    assert {"engine", "engine-quiet", "one-by-one"} <= set(r["seconds"])
+    for name, s in r["seconds"].items():
+        assert s > 0 and r["us_per_run_step"][name] == pytest.approx(1e6 * s / (3 * 6))
+    assert r["kernel"] in kernel_choice.CANDIDATES
