@@ -55,11 +55,11 @@ def report(records, wall_s: float) -> list[str]:
         floor = per * steps
         total_floor, total_engine = total_floor + floor, total_engine + seconds
         lines.append(f"engine: n={n} d={d} k={k} {activation} {backend}/{dtype}: {runs} run(s), "
-                     f"{steps} run-steps in {seconds:.1f} s; compute floor (2 GEMMs + 1 φ pass "
-                     f"= {1e3 * per:.2f} ms per run-step, measured now) {floor:.1f} s: "
+                     f"{steps} run-steps in {seconds:.3g} s; compute floor (2 GEMMs + 1 φ pass "
+                     f"= {1e3 * per:.3g} ms per run-step, measured now) {floor:.3g} s: "
                      f"{seconds / floor:.2f}×")
     if total_floor > 0:
-        lines.append(f"engine: the sweep took {wall_s:.1f} s from its start to here "
+        lines.append(f"engine: the sweep took {wall_s:.3g} s from its start to here "
                      f"(runs, store, summary, figures) = {wall_s / total_floor:.2f}× the floor "
-                     f"{total_floor:.1f} s; its runs {total_engine / total_floor:.2f}×")
+                     f"{total_floor:.3g} s; its runs {total_engine / total_floor:.2f}×")
     return lines

@@ -1,0 +1,42 @@
+"""`sweep --verbose`: the runs' time against the compute floor, one trajectory per task."""
+
+import re
+
+import pytest
+
+from theorem_lab.cli import main
+from theorem_lab.simulations import engine_report
+
+GRID = ["--n", "30", "--clusters", "3", "--dim", "5", "--width", "16", "--steps", "20",
+        "--seeds", "2", "--n-test", "5", "--workers", "1", "--no-figure"]
+
+
+def test_verbose_counts_each_trajectory_once_against_the_measured_floor(tmp_path, capsys,
+                                                                         monkeypatch):
+    calls = []
+
+    def fake_floor(shape):
+        calls.append(shape)
+        return 1e-4                      # seconds per run-step
+    monkeypatch.setattr(engine_report, "floor_per_step", fake_floor)
+    seen = []
+    real_report = engine_report.report
+    monkeypatch.setattr(engine_report, "report",
+                        lambda records, wall: seen.append(records) or real_report(records, wall))
+    assert main(["sweep", *GRID, "--out", str(tmp_path / "s"), "--verbose"]) == 0
+    out = capsys.readouterr().out
+    line = next(ln for ln in out.splitlines() if ln.startswith("engine: n=30"))
+    # self-distill and gd trajectories per seed (early-stop shares gd's): 4 runs × 20 steps
+    runs, steps = re.search(r"(\d+) run\(s\), (\d+) run-steps in", line).groups()
+    assert (int(runs), int(steps)) == (4, 80)
+    assert calls == [(30, 5, 16, "tanh", "numpy", "cpu", "float64")]
+    (records,) = seen
+    assert len(records) == 6                              # 3 methods × 2 seeds, 4 trajectories
+    engine_s = sum(s for _, _, s in engine_report.trajectories(records))
+    ratio = float(re.search(r": ([\d.]+)×$", line).group(1))
+    assert ratio == pytest.approx(engine_s / (80 * 1e-4), abs=0.006)
+    assert "the sweep took" in out
+    # a second invocation reuses every run: nothing trained, nothing measured
+    assert main(["sweep", *GRID, "--out", str(tmp_path / "s"), "--verbose"]) == 0
+    assert "no runs were trained by this invocation" in capsys.readouterr().out
+    assert len(calls) == 1
