@@ -108,6 +108,25 @@ def resolve_backend(backend: str = "numpy", device: str = "cpu", dtype: str = "f
     return Backend(backend, device, dtype)
 
 
+TF32_ENV = "THEOREM_LAB_TF32"   # 'off': float32 matmuls on CUDA stay IEEE float32
+
+
+def matmul_precision(bk: Backend) -> "str | None":
+    """Set and return the float32 matmul precision of torch on CUDA: 'tf32' (TF32 tensor-core
+    matmuls and convolutions allowed, the default: issue 10's GPU targets are for float32 with
+    TF32) or 'ieee' (``$THEOREM_LAB_TF32=off``). None elsewhere (float64, the CPU, CuPy). The
+    engine records it with every run."""
+    if bk.name != "torch" or bk.device != "cuda" or bk.dtype != "float32":
+        return None
+    import os
+
+    import torch
+    allow = os.environ.get(TF32_ENV, "on").lower() != "off"
+    torch.backends.cuda.matmul.allow_tf32 = allow
+    torch.backends.cudnn.allow_tf32 = allow
+    return "tf32" if allow else "ieee"
+
+
 def to_numpy(a) -> np.ndarray:
     """Any array (numpy, torch, cupy, list, scalar) as a numpy array, on the host."""
     if is_numpy_array(a):

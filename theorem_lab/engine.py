@@ -19,7 +19,11 @@ moving, its bookkeeping stops) while the others go on. Logged rows (``trajectory
 written into one preallocated (B, rows, columns) device buffer that the host reads once, at the
 end. The loop synchronises with the host once per chunk of ``CHUNK`` steps (to tell
 ``progress`` and to stop early when every run has diverged), and at the steps an ``observe``
-callback asks for. Nothing here knows about experiments, files or plots.
+callback asks for. On the CPU, where reading a value costs nothing, the per-run selections of
+(B, k, d) weights (the update of frozen runs, the oracle, W at τ) branch on their masks instead
+(``_select``): a ``where`` over the weights every step cost more than the rest of the
+bookkeeping. The step kernels (kernel_choice.py) do the arithmetic: ``forward`` and ``descend``
+(W − η∇ and its squared norm). Nothing here knows about experiments, files or plots.
 """
 
 from __future__ import annotations

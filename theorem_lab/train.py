@@ -23,7 +23,7 @@ from typing import Callable, Literal, Optional, Sequence
 import numpy as np
 
 from . import engine
-from .backend import resolve_backend, to_numpy
+from .backend import matmul_precision, resolve_backend, to_numpy
 from .covariance import lambda_of
 from .data import ClusterableData
 from .engine import RunInputs, log_steps
@@ -201,6 +201,7 @@ def train_many(datas: Sequence[ClusterableData], nets: Sequence[TwoLayerNet],
     if track_every is not None:
         observe = _tracker(datas[0], nets[0], bk, tracked)
     log_at = log_steps(steps, log_every, range(0, steps + 1, track_every or steps + 1))
+    matmul = matmul_precision(bk)
     outcomes = engine.run(runs, nets[0].v, act, steps, bk, log_at, observe=observe,
                           observe_at=log_steps(steps, track_every) if track_every else (),
                           progress=progress)
@@ -216,7 +217,7 @@ def train_many(datas: Sequence[ClusterableData], nets: Sequence[TwoLayerNet],
                        T2=T2(out.alphas, data.n), early_stop_step=run.tau,
                        early_stop=snap(out.W_stop, run.tau) if out.W_stop is not None else None,
                        oracle=snap(out.W_best, out.best_step), diverged_step=out.diverged_step,
-                       seconds=seconds, activation_note=act.note, kernel=kernel,
+                       seconds=seconds, activation_note=act.note, kernel=kernel, matmul=matmul,
                        config=asdict(cfg))
         traj = Trajectory(columns=out.columns, info=info)
         traj.W_final = out.W_final

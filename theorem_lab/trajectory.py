@@ -45,6 +45,7 @@ class RunInfo:
     seconds: float = 0.0               # wall time of the run (a batch's time shared out)
     activation_note: str = ""
     kernel: str = ""                   # the step kernel the engine chose (kernel_choice.py)
+    matmul: Optional[str] = None       # CUDA float32 (torch): 'tf32' or 'ieee'; None elsewhere
     config: dict = field(default_factory=dict)   # the resolved TrainConfig
 
     def as_dict(self) -> dict:

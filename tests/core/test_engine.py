@@ -225,3 +225,24 @@ def test_bench_many_times_the_engine_one_by_one_and_the_peer(capsys):
     for name, s in r["seconds"].items():
         assert s > 0 and r["us_per_run_step"][name] == pytest.approx(1e6 * s / (3 * 6))
     assert r["kernel"] in kernel_choice.CANDIDATES
+
+
+def test_cuda_float32_allows_tf32_and_records_it(monkeypatch):
+    """TF32 is allowed for torch float32 on CUDA (off with THEOREM_LAB_TF32=off) and recorded;
+    on the CPU and in float64 nothing is set and the record says None."""
+    import torch
+
+    from theorem_lab.backend import Backend, matmul_precision
+    before = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
+    try:
+        assert matmul_precision(Backend("torch", "cuda", "float32")) == "tf32"
+        assert torch.backends.cuda.matmul.allow_tf32 and torch.backends.cudnn.allow_tf32
+        monkeypatch.setenv("THEOREM_LAB_TF32", "off")
+        assert matmul_precision(Backend("torch", "cuda", "float32")) == "ieee"
+        assert not torch.backends.cuda.matmul.allow_tf32
+    finally:
+        torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = before
+    assert matmul_precision(Backend("torch", "cuda", "float64")) is None
+    assert matmul_precision(Backend("torch", "cpu", "float32")) is None
+    data, net = _problem(0)
+    assert tl.train(data, net, steps=3, backend="torch", dtype="float32").info.matmul is None
