@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
-# GPU checks in one short script (run from the repository root on a machine with CUDA):
-# the gpu-marked tests (torch/CuPy on CUDA vs the numpy float64 reference), then the headline
-# sweep on the GPU in both precisions. Target: under 5 minutes.
+# GPU checks in one short script (run from the repository root on a machine with CUDA).
+#   scripts/gpu_check.sh engine   the gpu-marked tests, issue 10's engine targets (about 5 minutes)
+#   scripts/gpu_check.sh cifar    the image experiments (about 5 minutes; 15 more with CIFAR10_DIR)
+#   scripts/gpu_check.sh          both (more than one 10-minute device call with CIFAR10_DIR)
 set -uo pipefail
 PY=${PYTHON:-python}
+WHAT=${1:-all}
 rc=0
 nvidia-smi --query-gpu=name,memory.total --format=csv,noheader || true
 $PY -c "import torch; print('torch', torch.__version__, 'cuda', torch.cuda.is_available())"
+if [ "$WHAT" = engine ] || [ "$WHAT" = all ]; then
 $PY -m pytest -q -m gpu tests || rc=1
 for dtype in float64 float32; do
     /usr/bin/time -f "headline sweep $dtype: %e s wall (target <= 20 s)" \
@@ -52,6 +55,13 @@ torch.cuda.synchronize(); alone = (time.perf_counter() - t0) * 4
 print(f"32 seeds x 200 steps (n=1000 k=4096): batched {batched:.2f} s, one after another "
       f"{alone:.2f} s (8 timed, x4), throughput ratio {alone/batched:.1f} (target >= 10)")
 PY
+# the grid of issue 10 (4 widths x 4 rho x 8 seeds x 3 methods), target <= 2 minutes
+/usr/bin/time -f "grid sweep (widths 256..16384, 4 rho, 8 seeds) float32: %e s wall (target <= 120 s)" \
+    timeout 300 $PY -m theorem_lab sweep --backend torch --device cuda --dtype float32 \
+    --width 256,1024,4096,16384 --rho 0.1,0.2,0.3,0.4 --seeds 8 --no-figure \
+    --out "${TMPDIR:-/tmp}/gpu-grid" > /dev/null || rc=1
+fi
+[ "$WHAT" = cifar ] || [ "$WHAT" = all ] || exit $rc
 
 # Image experiments (simulations/cifar), about 3 minutes: the fast profile at CIFAR-10 shape (clean
 # CIFAR-10 when CIFAR10_DIR points at cifar-10-batches-py or its parent, else synthetic images of
