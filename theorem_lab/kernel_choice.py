@@ -4,6 +4,7 @@ A batched step for B runs of one shape computes, for W (B, k, d) and the runs' X
 
     forward(W)   f = φ(X Wᵀ) v (B, n), keeping φ'(X Wᵀ) (B, n, k)
     gradient(r)  ∇_W = diag(v) φ'ᵀ (r ⊙ X) (B, k, d)      (GEMM 2 as (r ⊙ X)ᵀ φ', step.py)
+    descend(W, r)  (W − ∇_W, Σ∇² per run): the update the engine applies (pass r scaled by η)
 
 Candidates (all agree with the array-API reference to rounding; tests/core/test_engine.py):
 
@@ -42,6 +43,7 @@ from .errors import check_choice
 from .step import _EPILOGUES, GradientStep, default_threads, parallel, split
 
 CANDIDATES = ("batched", "batched:fused", "batched:threads", "per-run:torch", "per-run:threads")
+TIMED = "forward+descend"   # what a timing measures (part of the disk cache's key)
 TIMING_REPEATS = 3          # timed rounds per candidate (the minimum counts), after one warm-up
 _CHOICES: dict = {}         # (backend, device, dtype, activation, shape class) -> Choice
 
@@ -290,8 +292,8 @@ def _sync(bk: Backend):
 
 def time_candidates(X, v, activation: Activation, bk: Backend, names=None,
                     repeats: int = TIMING_REPEATS) -> dict:
-    """Seconds per step (forward + gradient) of each candidate on these inputs: rounds
-    alternate between candidates and the minimum counts (robust to a loaded machine)."""
+    """Seconds per step (forward + descend, what the engine runs) of each candidate on these
+    inputs: rounds alternate between candidates and the minimum counts (robust to load)."""
     xp = bk.xp
     B, n, d = X.shape
     W = bk.asarray(np.random.default_rng(0).standard_normal((B, v.shape[0], d)))
@@ -305,7 +307,7 @@ def time_candidates(X, v, activation: Activation, bk: Backend, names=None,
             _sync(bk)
             t0 = time.perf_counter()
             st.forward(W)
-            st.gradient(r)
+            st.descend(W, r)
             _sync(bk)
             if i:                        # round 0 warms caches, allocators and thread pools
                 best[name] = min(best[name], time.perf_counter() - t0)
@@ -363,7 +365,7 @@ def _cache_file(key: tuple):
     where = os.environ.get(CACHE_ENV) or str(Path.home() / ".cache" / "theorem-lab")
     if where == "off":
         return None
-    text = json.dumps([machine_id(), list(key), list(CANDIDATES)])
+    text = json.dumps([machine_id(), list(key), list(CANDIDATES), TIMED])
     return Path(where) / "kernels" / (hashlib.sha256(text.encode()).hexdigest()[:20] + ".json")
 
 
