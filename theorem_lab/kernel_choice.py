@@ -131,6 +131,17 @@ class FusedBatchedStep(BatchedStep):
         self._epilogue(self._dphi, self.v, f, self._S)                             # Z -> φ'
         return f
 
+    def descend(self, W, r):
+        """GEMM 2 and the ∇ scaling into buffers reused every step, then W − ∇ and Σ∇²."""
+        B, n, d = self.X.shape
+        k = self._dphi.shape[2]
+        if getattr(self, "_GT", None) is None or self._GT.shape != (B, d, k):
+            self._GT, self._G = np.empty((B, d, k), dtype=W.dtype), np.empty((B, k, d), dtype=W.dtype)
+        Xr = r[:, :, None] * self.X                                                # (B, n, d)
+        np.matmul(Xr.transpose(0, 2, 1), self._dphi, out=self._GT)                # (B, d, k)
+        np.multiply(self._GT.transpose(0, 2, 1), self.v[:, None], out=self._G)    # ∇ (B, k, d)
+        return W - self._G, np.einsum("bij,bij->b", self._G, self._G)
+
 
 class ThreadedBatchedStep(FusedBatchedStep):
     """``batched:threads`` (numpy): ``batched:fused`` with the runs split among threads, each
