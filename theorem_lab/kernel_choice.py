@@ -147,8 +147,9 @@ class ThreadedBatchedStep(FusedBatchedStep):
     """``batched:threads`` (numpy): ``batched:fused`` with the runs split among threads, each
     thread running both GEMMs and the epilogue on its runs' slices of the shared buffers
     (ufuncs and BLAS release the GIL; BLAS held to one thread meanwhile, step.parallel).
-    For many small runs this halves the arithmetic's wall time on two cores, where the
-    single-threaded batched kernels leave a core idle."""
+    It pays where a batch is big enough to amortise a thread-pool round trip (≈ 70 µs on the
+    2-core EPYC): B=32 n=200 k=256 3.0 ms vs ``batched:fused`` 5.1 ms; at B=32 n=40 k=128 and
+    for B=2 n=1000 k=4096 it loses (measured)."""
 
     name = "batched:threads"
 

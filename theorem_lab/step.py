@@ -373,7 +373,7 @@ class GradientStep:
         η·r for a step of size η), written into ``out`` ((k, d); fresh if None), and Σ ∇²
         (a 0-d array): ``(W_new, sumsq)``. numpy: each thread subtracts its columns' rows and
         sums their squares while they are in cache, instead of a (k, d) gradient making two more
-        trips through memory (3 ms of a 37 ms step at n = 1000, k = 4096, measured)."""
+        trips through memory (a separate update and norm took 3 ms of a 37 ms headline step)."""
         if self.kind != "numpy":
             G = self.gradient(r)
             xp = self.xp
@@ -394,7 +394,7 @@ class GradientStep:
             G = (Xr.T @ D[:, lo:hi]).T                               # (cols, d) view
             np.multiply(G, self.v[lo:hi, None], out=G)
             np.subtract(W[lo:hi], G, out=out[lo:hi])
-            sq[tid] = float(np.einsum("ij,ij->", G, G))              # not BLAS (engine.py)
+            sq[tid] = float(np.einsum("ij,ij->", G, G))              # not BLAS (kernel_choice.sumsq)
 
         parallel(parts, work)
         return out, np.asarray(sum(sq), dtype=D.dtype)
