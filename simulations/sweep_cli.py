@@ -170,7 +170,8 @@ def _run(args, points, varying, methods, seeds, workers, out) -> int:
 
     from .executors import make_executor
     from .store import ResultStore
-    from .sweep import batch_tasks, execute, make_plan, merge_plans, summarise, task_steps
+    from .batching import batch_tasks
+    from .sweep import execute, make_plan, merge_plans, summarise, task_steps
 
     started, started_epoch = time.perf_counter(), time.time()
     store = ResultStore(out)

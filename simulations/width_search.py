@@ -119,7 +119,8 @@ def run_missing(cfgs: list, store, on_runs: Callable[[int], None] = lambda k: No
     """Train (in this process, seeds and instances of one shape batched) every run of ``cfgs``
     that ``store`` does not hold; write each as it ends. Returns the number of runs trained."""
     from .executors import make_executor
-    from .sweep import batch_tasks, execute
+    from .batching import batch_tasks
+    from .sweep import execute
     plan = plan_runs(cfgs, store.final_ids())
     plan.tasks = batch_tasks(plan.tasks, "auto")
     executor = make_executor("local", 1, len(plan.tasks))

@@ -147,8 +147,8 @@ class Batch:
         self.codes = {LABEL_CODES[r.label_fn] for r in runs}
         self.code = col([LABEL_CODES[r.label_fn] for r in runs])
         self.L_h = col([4.0 / (1.0 - 2.0 * r.rho_h) for r in runs])
-        self.tau = col([-1 if r.tau is None else r.tau for r in runs])
         taus = np.array([-1 if r.tau is None else r.tau for r in runs])
+        self.tau = col(taus)
         self.stop_runs = {int(t): bk.asarray(taus == t) == 1.0 for t in set(taus) if 0 <= t <= steps}
         self.step = batched_step(self.X, self.v, activation, bk)
         self.test_step = batched_step(self.X_test, self.v, activation, bk) if m else None

@@ -99,11 +99,6 @@ class BatchedStep:
         G = self.gradient(r)
         return W - G, sumsq_runs(self.xp, G)
 
-    def forward_test(self, W, X_test):
-        if X_test.shape[1] == 0:
-            return X_test[:, :, 0]
-        return self.xp.matmul(self.act.phi(self.xp.matmul(X_test, _t(self.xp, W))), self.v)
-
 
 class FusedBatchedStep(BatchedStep):
     """``batched:fused`` (numpy): GEMM 1 written into one (B, n, k) buffer reused every step and
@@ -115,7 +110,7 @@ class FusedBatchedStep(BatchedStep):
     def __init__(self, X, v, activation: Activation, xp):
         super().__init__(X, v, activation, xp)
         self._epilogue, self._n_scratch = _EPILOGUES["numpy"][activation.name]
-        self._S = None
+        self._S = self._GT = self._G = None
 
     def _buffers(self, W):
         """The (B, n, k) buffer (Z, then φ') and the epilogue's scratch, made once; f (B, n)."""
@@ -135,7 +130,7 @@ class FusedBatchedStep(BatchedStep):
         """GEMM 2 and the ∇ scaling into buffers reused every step, then W − ∇ and Σ∇²."""
         B, n, d = self.X.shape
         k = self._dphi.shape[2]
-        if getattr(self, "_GT", None) is None or self._GT.shape != (B, d, k):
+        if self._GT is None or self._GT.shape != (B, d, k):
             self._GT, self._G = np.empty((B, d, k), dtype=W.dtype), np.empty((B, k, d), dtype=W.dtype)
         Xr = r[:, :, None] * self.X                                                # (B, n, d)
         np.matmul(Xr.transpose(0, 2, 1), self._dphi, out=self._GT)                # (B, d, k)
@@ -168,28 +163,27 @@ class ThreadedBatchedStep(FusedBatchedStep):
         parallel(self.parts, work)
         return f
 
+    def _gradient_part(self, r, lo, hi):
+        """∇ of runs lo:hi, (b, k, d) (a transposed view of GEMM 2's fresh output)."""
+        Xr = r[lo:hi, :, None] * self.X[lo:hi]                                    # (b, n, d)
+        G = np.matmul(Xr.transpose(0, 2, 1), self._dphi[lo:hi]).transpose(0, 2, 1)
+        return np.multiply(G, self.v[:, None], out=G)
+
     def gradient(self, r):
-        B, n, d = self.X.shape
-        k = self._dphi.shape[2]
-        G = np.empty((B, k, d), dtype=self.X.dtype)
+        G = np.empty((self.X.shape[0], self._dphi.shape[2], self.X.shape[2]), dtype=self.X.dtype)
 
         def work(lo, hi, tid):
-            Xr = r[lo:hi, :, None] * self.X[lo:hi]                                # (b, n, d)
-            GT = np.matmul(Xr.transpose(0, 2, 1), self._dphi[lo:hi])               # (b, d, k)
-            np.multiply(GT.transpose(0, 2, 1), self.v[:, None], out=G[lo:hi])
+            G[lo:hi] = self._gradient_part(r, lo, hi)
 
         parallel(self.parts, work)
         return G
 
     def descend(self, W, r):
-        B, n, d = self.X.shape
         out = np.empty_like(W)
-        sq = np.empty(B, dtype=W.dtype)
+        sq = np.empty(W.shape[0], dtype=W.dtype)
 
         def work(lo, hi, tid):
-            Xr = r[lo:hi, :, None] * self.X[lo:hi]
-            G = np.matmul(Xr.transpose(0, 2, 1), self._dphi[lo:hi]).transpose(0, 2, 1)
-            np.multiply(G, self.v[:, None], out=G)                          # (b, k, d) view
+            G = self._gradient_part(r, lo, hi)
             np.subtract(W[lo:hi], G, out=out[lo:hi])
             sq[lo:hi] = np.einsum("bij,bij->b", G, G)
 

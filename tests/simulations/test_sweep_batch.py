@@ -121,7 +121,7 @@ def grid_defaults():
 def test_auto_cuts_a_large_group_into_one_batch_per_worker():
     """A batch of small runs steps on one core: with 2 workers, 8 or more runs of one shape
     become 2 batches (each still stored per run); fewer stay one batch."""
-    from theorem_lab.simulations.sweep import BATCH_KEY, SPLIT_MIN_RUNS, batch_tasks
+    from theorem_lab.simulations.batching import BATCH_KEY, SPLIT_MIN_RUNS, batch_tasks
     config = {k: 0 for k in BATCH_KEY} | {"n": 40, "dim": 8, "width": 128, "n_test": 10,
                                           "steps": 100, "dtype": "float64", "device": "cpu"}
     tasks = lambda m, **kw: [{"task_id": str(i), "config": {**config, **kw}} for i in range(m)]  # noqa: E731
