@@ -38,7 +38,7 @@ import numpy as np
 from .activations import Activation
 from .backend import Backend, to_numpy
 from .errors import ParameterError
-from .kernel_choice import batched_step, sumsq, sumsq_runs
+from .kernel_choice import batched_step, make_step, sumsq, sumsq_runs
 from .trajectory import COLUMNS
 
 DIVERGE_FACTOR = 1e6   # a loss above this multiple of max(initial loss, 1) counts as exploding
@@ -99,6 +99,7 @@ class RunOutcome:
     W_best: object
     W_stop: object                     # W at τ (None if the run ended before it)
     W_final: object
+    kernel: str = ""                   # the training step's kernel (kernel_choice.CANDIDATES)
 
 
 def log_steps(steps: int, every: int, extra: Sequence[int] = ()) -> np.ndarray:
@@ -117,7 +118,9 @@ def _pad_columns(Us: list) -> list:
 
 
 class Batch:
-    """The device state of B runs: inputs stacked, bookkeeping as (B,) arrays."""
+    """The device state of B runs: inputs stacked, bookkeeping as (B,) arrays. The step
+    kernels are chosen for the training data and ``steps`` (kernel_choice.choose); the test
+    forward, run at the logged steps only, takes the same kernel rather than timing its own."""
 
     def __init__(self, runs: Sequence[RunInputs], v, activation: Activation, steps: int,
                  bk: Backend):
@@ -150,8 +153,8 @@ class Batch:
         taus = np.array([-1 if r.tau is None else r.tau for r in runs])
         self.tau = col(taus)
         self.stop_runs = {int(t): bk.asarray(taus == t) == 1.0 for t in set(taus) if 0 <= t <= steps}
-        self.step = batched_step(self.X, self.v, activation, bk)
-        self.test_step = batched_step(self.X_test, self.v, activation, bk) if m else None
+        self.step = batched_step(self.X, self.v, activation, bk, steps + 1)
+        self.test_step = make_step(self.step.name, self.X_test, self.v, activation, bk) if m else None
 
     def forward_test(self, W):
         """f(W_b, X_test,b) per run (B, m), with the measured kernels of the test shape."""
@@ -380,5 +383,6 @@ def _outcomes(bt: Batch, s: _State, host, log_at, alphas, last: int, status: str
             T1=T1[b] if 0 <= T1[b] <= end else None,
             T1_stable=T1s[b] if 0 <= T1s[b] <= end else None,
             best_step=best[b], W_best=s.W_best[b],
-            W_stop=s.W_stop[b] if 0 <= tau[b] <= end else None, W_final=s.W[b]))
+            W_stop=s.W_stop[b] if 0 <= tau[b] <= end else None, W_final=s.W[b],
+            kernel=bt.step.name))
     return out

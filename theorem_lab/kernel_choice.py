@@ -16,7 +16,12 @@ Candidates (all agree with the array-API reference to rounding; tests/core/test_
 * ``batched:threads``  numpy, B > 1 and more than one CPU: ``batched:fused`` with the runs split
                      among threads;
 * ``per-run:torch``  ``step.GradientStep`` per run with torch kernels (on numpy memory for numpy);
-* ``per-run:threads``  ``GradientStep`` per run, numpy ufuncs in cache blocks on a thread pool.
+* ``per-run:threads``  ``GradientStep`` per run, numpy ufuncs in cache blocks on a thread pool;
+* ``…/torch``        numpy arrays, the candidate before the slash with its elementwise epilogue
+                     computed by torch's kernels on the same memory (``step.torch_epilogue``):
+                     numpy's float64 tanh is vectorised for AVX-512 only, so without it torch's
+                     is 2.3× faster (measured). Timed only where the work can repay importing
+                     torch (``torch_worth_it``).
 
 Which is fastest depends on the CPU (STYLE.md, "Performance claims": numpy's tanh is 2× faster
 than torch's on one machine and slower on another), on B and on n·k, so ``batched_step`` times
@@ -32,6 +37,7 @@ from __future__ import annotations
 
 import math
 import os
+import sys
 import time
 from dataclasses import dataclass, field
 
@@ -40,22 +46,30 @@ import numpy as np
 from .activations import Activation
 from .backend import Backend
 from .errors import check_choice
-from .step import _EPILOGUES, GradientStep, default_threads, parallel, split
+from .step import _EPILOGUES, GradientStep, default_threads, parallel, split, torch_epilogue
 
-CANDIDATES = ("batched", "batched:fused", "batched:threads", "per-run:torch", "per-run:threads")
+CANDIDATES = ("batched", "batched:fused", "batched:threads", "per-run:torch", "per-run:threads",
+              "batched:fused/torch", "batched:threads/torch", "per-run:threads/torch")
+TORCH_WORTH = 1e8           # element-steps (steps·B·n·k) below which no torch candidate can
+                            # repay importing torch (2.3 s on a 2-core AVX2 EPYC) even at the
+                            # 20 ns per element numpy's scalar float64 tanh costs: not timed
+TORCH_IMPORT_S = 2.0        # import cost assumed where no measurement of it is cached
 TIMED = "forward+descend"   # what a timing measures (part of the disk cache's key)
 TIMING_REPEATS = 3          # timed rounds per candidate (the minimum counts), after one warm-up
-_CHOICES: dict = {}         # (backend, device, dtype, activation, shape class) -> Choice
+_TIMED: dict = {}           # (key, candidate names) -> (seconds per candidate, torch import s)
+_CHOICES: dict = {}         # key (backend, device, dtype, activation, shape class) -> last Choice
 
 
 @dataclass(frozen=True)
 class Choice:
-    """The measured candidates of one key: seconds per step (min over rounds) and the pick."""
+    """The measured candidates of one key: seconds per step (min over rounds), the seconds
+    importing torch took (0 where it was imported already), and the pick."""
 
     key: tuple
     seconds: dict = field(default_factory=dict)
     chosen: str = "batched"
     forced: bool = False
+    torch_import_s: float = 0.0
 
 
 def _t(xp, a):
@@ -102,14 +116,19 @@ class BatchedStep:
 
 class FusedBatchedStep(BatchedStep):
     """``batched:fused`` (numpy): GEMM 1 written into one (B, n, k) buffer reused every step and
-    step.py's in-place epilogue on it (one transcendental per element, no temporaries)."""
+    step.py's in-place epilogue on it (one transcendental per element, no temporaries);
+    ``ufuncs="torch"``: the epilogue by torch's kernels on the same buffer."""
 
     name = "batched:fused"
-    ACTIVATIONS = ("tanh", "softplus", "relu")   # erf's fast path is torch's erf (per run)
+    ACTIVATIONS = ("tanh", "softplus", "relu")   # numpy's erf epilogue is torch's erf (per run)
 
-    def __init__(self, X, v, activation: Activation, xp):
+    def __init__(self, X, v, activation: Activation, xp, ufuncs: str = "numpy"):
         super().__init__(X, v, activation, xp)
-        self._epilogue, self._n_scratch = _EPILOGUES["numpy"][activation.name]
+        if ufuncs == "torch":
+            self._epilogue, self._n_scratch = torch_epilogue(activation.name)
+            self.name = f"{self.name}/torch"
+        else:
+            self._epilogue, self._n_scratch = _EPILOGUES["numpy"][activation.name]
         self._S = self._GT = self._G = None
 
     def _buffers(self, W):
@@ -148,8 +167,9 @@ class ThreadedBatchedStep(FusedBatchedStep):
 
     name = "batched:threads"
 
-    def __init__(self, X, v, activation: Activation, xp, threads: "int | None" = None):
-        super().__init__(X, v, activation, xp)
+    def __init__(self, X, v, activation: Activation, xp, ufuncs: str = "numpy",
+                 threads: "int | None" = None):
+        super().__init__(X, v, activation, xp, ufuncs)
         self.parts = split(X.shape[0], default_threads() if threads is None else threads)
 
     def forward(self, W):
@@ -225,10 +245,11 @@ class CupyFusedStep(BatchedStep):
 class PerRunStep(BatchedStep):
     """``GradientStep`` (step.py's fused in-place epilogues) for each run of the batch."""
 
-    def __init__(self, X, v, activation: Activation, xp, engine: str):
+    def __init__(self, X, v, activation: Activation, xp, engine: str, ufuncs: str = "numpy"):
         super().__init__(X, v, activation, xp)
-        self.name = f"per-run:{engine}"
-        self.steps = [GradientStep(X[b], v, activation, engine=engine) for b in range(X.shape[0])]
+        self.name = f"per-run:{engine}" + ("/torch" if ufuncs == "torch" else "")
+        self.steps = [GradientStep(X[b], v, activation, engine=engine, ufuncs=ufuncs)
+                      for b in range(X.shape[0])]
 
     def forward(self, W):
         return self.xp.stack([s.forward(W[b]) for b, s in enumerate(self.steps)])
@@ -242,23 +263,28 @@ class PerRunStep(BatchedStep):
         return out, self.xp.stack(sq)
 
 
-def _make(name: str, X, v, activation, bk: Backend):
+def make_step(name: str, X, v, activation, bk: Backend):
+    """The step of candidate ``name``; a candidate that does not apply to these arrays (threads
+    or a fused epilogue outside numpy, numpy's erf) falls back to the nearest one that does."""
+    name, _, lib = name.partition("/")
+    ufuncs = "torch" if lib == "torch" and bk.name == "numpy" else "numpy"
+    fusable = bk.name == "numpy" and (ufuncs == "torch" or activation.name in FusedBatchedStep.ACTIVATIONS)
     if name == "batched":
         return BatchedStep(X, v, activation, bk.xp)
     if name == "batched:threads":
-        if bk.name != "numpy" or activation.name not in FusedBatchedStep.ACTIVATIONS:
-            return _make("batched:fused", X, v, activation, bk)
-        return ThreadedBatchedStep(X, v, activation, bk.xp)
+        if not fusable:
+            return make_step("batched:fused", X, v, activation, bk)
+        return ThreadedBatchedStep(X, v, activation, bk.xp, ufuncs)
     if name == "batched:fused":
         if bk.name == "cupy" and activation.name in _CUPY_BODIES:
             return CupyFusedStep(X, v, activation, bk.xp)
-        if bk.name != "numpy" or activation.name not in FusedBatchedStep.ACTIVATIONS:
+        if not fusable:
             return BatchedStep(X, v, activation, bk.xp)
-        return FusedBatchedStep(X, v, activation, bk.xp)
+        return FusedBatchedStep(X, v, activation, bk.xp, ufuncs)
     engine = name.split(":")[1]
     if engine == "threads" and bk.name != "numpy":
         engine = "auto"                  # GradientStep's threaded engine is numpy-only
-    return PerRunStep(X, v, activation, bk.xp, engine)
+    return PerRunStep(X, v, activation, bk.xp, engine, ufuncs)
 
 
 def shape_class(B: int, n: int, d: int, k: int) -> tuple:
@@ -269,22 +295,61 @@ def shape_class(B: int, n: int, d: int, k: int) -> tuple:
 PER_RUN_MIN_ELEMENTS = 1 << 16   # n·k below which per-run kernels are not timed for B > 4
 
 
-def candidates(bk: Backend, B: int = 1, nk: int = 1 << 30, act_name: str = "tanh") -> tuple:
+def candidates(bk: Backend, B: int = 1, nk: int = 1 << 30, act_name: str = "tanh",
+               torch_ok: bool = True) -> tuple:
     """The candidates worth timing (threads only exist for numpy arrays). For many small runs
     (B > 4, n·k < ``PER_RUN_MIN_ELEMENTS``) the per-run kernels issue B× the calls of the
-    batched one for the same arithmetic, so only ``batched`` is timed (and torch stays
-    unimported)."""
+    batched one for the same arithmetic, so only the batched ones are timed. ``torch_ok``
+    False: none that runs torch on numpy arrays (torch stays unimported)."""
     numpy_fused = bk.name == "numpy" and act_name in FusedBatchedStep.ACTIVATIONS
+    threads = bk.name == "numpy" and B > 1 and default_threads() > 1
     fused = ("batched:fused",) if numpy_fused or bk.name == "cupy" else ()
-    if numpy_fused and B > 1 and default_threads() > 1:
-        fused += ("batched:threads",)
+    fused += ("batched:threads",) if numpy_fused and threads else ()
+    numpy_torch = bk.name == "numpy" and torch_ok
+    fused += ("batched:fused/torch",) + (("batched:threads/torch",) if threads else ()) \
+        if numpy_torch else ()
     if B > 4 and nk < PER_RUN_MIN_ELEMENTS:
         return ("batched",) + fused
     if bk.name == "numpy":
-        return ("batched",) + fused + ("per-run:torch", "per-run:threads")
+        per_run = ("per-run:torch", "per-run:threads", "per-run:threads/torch") if torch_ok \
+            else ("per-run:threads",)
+        return ("batched",) + fused + per_run
     if bk.name == "torch":
         return ("batched", "per-run:torch")
     return ("batched",) + fused          # CuPy: the array-API lines, and one fused kernel
+
+
+def torch_worth_it(B: int, n: int, k: int, steps: "int | None") -> bool:
+    """Whether candidates running torch on numpy arrays are worth timing: torch is imported
+    already, or the batch's ``steps``·B·n·k element-steps (None: unknown) reach ``TORCH_WORTH``."""
+    return "torch" in sys.modules or steps is None or steps * B * n * k >= TORCH_WORTH
+
+
+def uses_torch(name: str, bk: Backend, act_name: str) -> bool:
+    """Whether candidate ``name`` imports torch for this backend (numpy's erf epilogue is
+    torch's erf: every fast numpy erf path does)."""
+    if bk.name != "numpy":
+        return bk.name == "torch"
+    return name.endswith("/torch") or name == "per-run:torch" or (act_name == "erf" and name != "batched")
+
+
+def pick(seconds: dict, steps: "int | None", import_s: float, bk: Backend, act_name: str) -> str:
+    """The candidate of least cost for a run of ``steps`` steps: seconds per step × steps, plus
+    ``import_s`` for one that needs torch where it is not imported yet. ``steps`` None: the
+    fastest step (benchmarks)."""
+    if steps is None:
+        return min(seconds, key=seconds.get)
+    return min(seconds, key=lambda name: seconds[name] * steps
+               + (import_s if uses_torch(name, bk, act_name) else 0.0))
+
+
+def _import_torch() -> float:
+    """Import torch; the seconds it took (0.0 if it was imported already)."""
+    if "torch" in sys.modules:
+        return 0.0
+    t0 = time.perf_counter()
+    import torch  # noqa: F401
+    return time.perf_counter() - t0
 
 
 def _sync(bk: Backend):
@@ -304,7 +369,7 @@ def time_candidates(X, v, activation: Activation, bk: Backend, names=None,
     B, n, d = X.shape
     W = bk.asarray(np.random.default_rng(0).standard_normal((B, v.shape[0], d)))
     names = names or candidates(bk, B, n * v.shape[0], activation.name)
-    steps = {name: _make(name, X, v, activation, bk) for name in names}
+    steps = {name: make_step(name, X, v, activation, bk) for name in names}
     best = {name: math.inf for name in steps}
     r = xp.zeros((B, n), dtype=X.dtype) if bk.name == "numpy" else xp.zeros(
         (B, n), dtype=X.dtype, device=X.device)
@@ -320,22 +385,35 @@ def time_candidates(X, v, activation: Activation, bk: Backend, names=None,
     return best
 
 
-def choose(X, v, activation: Activation, bk: Backend) -> Choice:
-    """The cached choice for these inputs' key, measured on first use."""
+def choose(X, v, activation: Activation, bk: Backend, steps: "int | None" = None) -> Choice:
+    """The choice for these inputs' key: the candidates' step times, measured on first use and
+    cached (process, disk), and the pick for a run of ``steps`` steps (``pick``: a candidate
+    that needs torch where it is not imported yet pays its import, measured too; None: the
+    fastest step)."""
     B, n, d = X.shape
-    key = (bk.name, bk.device, bk.dtype, activation.name, shape_class(B, n, d, v.shape[0]))
+    k = v.shape[0]
+    key = (bk.name, bk.device, bk.dtype, activation.name, shape_class(B, n, d, k))
     forced = os.environ.get("THEOREM_LAB_KERNEL")
     if forced:
         check_choice("THEOREM_LAB_KERNEL", forced, "the engine", CANDIDATES)
         return Choice(key, {}, forced, forced=True)
-    if key not in _CHOICES:
-        path = _cache_file(key) if bk.device == "cpu" else None
-        seconds = _read_cache(path)
-        if seconds is None:
-            seconds = time_candidates(X, v, activation, bk)
-            _write_cache(path, key, seconds)
-        _CHOICES[key] = Choice(key, seconds, min(seconds, key=seconds.get))
-    return _CHOICES[key]
+    torch_loaded = "torch" in sys.modules
+    names = candidates(bk, B, n * k, activation.name, torch_worth_it(B, n, k, steps))
+    if (key, names) not in _TIMED:
+        path = _cache_file(key, names) if bk.device == "cpu" else None
+        cached = _read_cache(path)
+        if cached is None:
+            need = any(uses_torch(name, bk, activation.name) for name in names)
+            import_s = _import_torch() if need else 0.0
+            cached = time_candidates(X, v, activation, bk, names), import_s or TORCH_IMPORT_S
+            _write_cache(path, key, *cached)
+        _TIMED[key, names] = cached
+    seconds, import_s = _TIMED[key, names]
+    import_s = 0.0 if torch_loaded else import_s
+    choice = Choice(key, seconds, pick(seconds, steps, import_s, bk, activation.name),
+                    torch_import_s=import_s)
+    _CHOICES[key] = choice
+    return choice
 
 
 # --- the choice on disk, keyed by the machine ----------------------------------------------------
@@ -363,7 +441,7 @@ def machine_id() -> str:
                                      np.__version__, torch_version))
 
 
-def _cache_file(key: tuple):
+def _cache_file(key: tuple, names: tuple):
     import hashlib
     import json
     from pathlib import Path
@@ -371,40 +449,44 @@ def _cache_file(key: tuple):
     where = os.environ.get(CACHE_ENV) or str(Path.home() / ".cache" / "theorem-lab")
     if where == "off":
         return None
-    text = json.dumps([machine_id(), list(key), list(CANDIDATES), TIMED])
+    text = json.dumps([machine_id(), list(key), list(names), TIMED])
     return Path(where) / "kernels" / (hashlib.sha256(text.encode()).hexdigest()[:20] + ".json")
 
 
-def _read_cache(path) -> "dict | None":
-    """The stored seconds per candidate, or None (no file, unreadable, or not ours)."""
+def _read_cache(path) -> "tuple | None":
+    """The stored (seconds per candidate, torch import seconds), or None (no file, unreadable,
+    or not ours)."""
     import json
     if path is None:
         return None
     try:
-        seconds = json.loads(path.read_text())["seconds"]
-    except (OSError, ValueError, KeyError, TypeError):
+        stored = json.loads(path.read_text())
+        seconds, import_s = stored["seconds"], float(stored.get("torch_import_s", TORCH_IMPORT_S))
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
-    if not seconds or not all(k in CANDIDATES and isinstance(v, float) for k, v in seconds.items()):
+    if not isinstance(seconds, dict) or not seconds or not all(
+            k in CANDIDATES and isinstance(v, float) for k, v in seconds.items()):
         return None
-    return seconds
+    return seconds, import_s
 
 
-def _write_cache(path, key: tuple, seconds: dict) -> None:
+def _write_cache(path, key: tuple, seconds: dict, import_s: float) -> None:
     import json
     if path is None:
         return
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps({"machine": machine_id(), "key": list(key), "seconds": seconds}))
+        tmp.write_text(json.dumps({"machine": machine_id(), "key": list(key), "seconds": seconds,
+                                   "torch_import_s": import_s}))
         os.replace(tmp, path)
     except OSError:
         pass                               # a read-only home: the choice stays per process
 
 
-def batched_step(X, v, activation: Activation, bk: Backend):
+def batched_step(X, v, activation: Activation, bk: Backend, steps: "int | None" = None):
     """The batched step for X (B, n, d) and v (k,), with the measured kernels of its key."""
-    return _make(choose(X, v, activation, bk).chosen, X, v, activation, bk)
+    return make_step(choose(X, v, activation, bk, steps).chosen, X, v, activation, bk)
 
 
 def choices() -> dict:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import functools
 import math
-import os
 import time
 from dataclasses import asdict, dataclass
 from typing import Callable, Literal, Optional, Sequence
@@ -28,7 +27,6 @@ from .covariance import lambda_of
 from .data import ClusterableData
 from .engine import RunInputs, log_steps
 from .errors import ParameterError, check_array, check_choice, check_instance, check_int, check_real
-from .kernel_choice import choices
 from .kernels import lambda_max, support_basis, track_spectrum
 from .network import TwoLayerNet
 from .schedules import T2, label_function, parse_schedule
@@ -206,7 +204,6 @@ def train_many(datas: Sequence[ClusterableData], nets: Sequence[TwoLayerNet],
                           observe_at=log_steps(steps, track_every) if track_every else (),
                           progress=progress)
     seconds = (time.perf_counter() - started) / B
-    kernel = engine_kernel(bk, act)
     trajs = []
     for cfg, data, net, run, m, out in zip(cfgs, datas, nets, runs, meta, outcomes):
         snap = _snapshot(net, data, bk)
@@ -217,7 +214,7 @@ def train_many(datas: Sequence[ClusterableData], nets: Sequence[TwoLayerNet],
                        T2=T2(out.alphas, data.n), early_stop_step=run.tau,
                        early_stop=snap(out.W_stop, run.tau) if out.W_stop is not None else None,
                        oracle=snap(out.W_best, out.best_step), diverged_step=out.diverged_step,
-                       seconds=seconds, activation_note=act.note, kernel=kernel, matmul=matmul,
+                       seconds=seconds, activation_note=act.note, kernel=out.kernel, matmul=matmul,
                        config=asdict(cfg))
         traj = Trajectory(columns=out.columns, info=info)
         traj.W_final = out.W_final
@@ -302,8 +299,3 @@ def _tracker(data: ClusterableData, net: TwoLayerNet, bk, tracked: list):
         tracked.append((t, track_spectrum(W[0], X, X_centers, U, net.activation, v)))
     return observe
 
-
-def engine_kernel(bk, act) -> str:
-    """The step kernel the engine chose for the last batch of this (backend, activation)."""
-    picks = [c for c in choices().values() if c.key[:4] == (bk.name, bk.device, bk.dtype, act.name)]
-    return picks[-1].chosen if picks else os.environ.get("THEOREM_LAB_KERNEL", "")

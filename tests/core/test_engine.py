@@ -1,5 +1,7 @@
 """The batched engine: B runs together equal each run alone; bookkeeping per run; kernels."""
 
+import os
+
 import numpy as np
 import pytest
 
@@ -119,8 +121,13 @@ def test_every_kernel_candidate_agrees_with_the_reference(backend, activation, m
     threads = kernel_choice.default_threads() > 1
     assert ("batched:threads" in names) == (backend == "numpy" and activation != "erf" and threads)
     assert "batched:threads" not in kernel_choice.candidates(bk, 1, 20 * 16, act_name=activation)
+    assert ("batched:fused/torch" in names) == (backend == "numpy")      # every activation
+    assert ("batched:threads/torch" in names) == (backend == "numpy" and threads)
+    no_torch = kernel_choice.candidates(bk, 3, 20 * 16, act_name=activation, torch_ok=False)
+    if backend == "numpy":                # torch not worth importing: nothing runs torch
+        assert not any("torch" in name for name in no_torch) and "per-run:threads" in no_torch
     for name in names:
-        st = kernel_choice._make(name, X, v, act, bk)
+        st = kernel_choice.make_step(name, X, v, act, bk)
         np.testing.assert_allclose(tl.to_numpy(st.forward(W)), f_ref, rtol=1e-12, err_msg=name)
         np.testing.assert_allclose(tl.to_numpy(st.gradient(r)), G_ref, rtol=1e-11, atol=1e-14,
                                    err_msg=name)
@@ -134,9 +141,47 @@ def test_every_kernel_candidate_agrees_with_the_reference(backend, activation, m
     assert choice.chosen in names
     assert set(choice.seconds) == set(names)
     assert choice.seconds[choice.chosen] == min(choice.seconds.values())
-    assert kernel_choice.choose(X, v, act, bk) is choice            # cached for the process
+    assert kernel_choice.choose(X, v, act, bk) == choice            # cached for the process
     monkeypatch.setenv("THEOREM_LAB_KERNEL", "batched")
     assert kernel_choice.choose(X, v, act, bk).chosen == "batched"
+
+
+def test_torch_is_timed_only_where_the_work_can_repay_its_import(monkeypatch):
+    """Small batches time numpy-only candidates (a fresh process never imports torch); long or
+    large ones, or a process that has torch already, time torch's epilogues too."""
+    import subprocess
+    import sys
+    code = ("import sys, numpy as np, theorem_lab as tl\n"
+            "from theorem_lab import kernel_choice as kc\n"
+            "bk = tl.resolve_backend('numpy', 'cpu', 'float64')\n"
+            "X = bk.asarray(np.random.default_rng(0).standard_normal((8, 40, 8)))\n"
+            "v = bk.asarray(tl.network.output_layer(128))\n"
+            "c = kc.choose(X, v, tl.get_activation('tanh'), bk, steps=1000)\n"
+            "print('torch' in sys.modules, sorted(c.seconds))\n")
+    env = dict(os.environ, THEOREM_LAB_CACHE_DIR="off")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                         check=True).stdout
+    assert out.startswith("False") and "torch" not in out.split(" ", 1)[1]
+    steps = int(kernel_choice.TORCH_WORTH // (8 * 40 * 128))
+    import torch
+    monkeypatch.delitem(sys.modules, "torch")                     # as in a fresh process
+    assert not kernel_choice.torch_worth_it(8, 40, 128, steps - 1)
+    assert kernel_choice.torch_worth_it(8, 40, 128, steps + 1)
+    assert kernel_choice.torch_worth_it(8, 40, 128, None)         # unknown length: time them
+    monkeypatch.setitem(sys.modules, "torch", torch)
+    assert kernel_choice.torch_worth_it(8, 40, 128, 1)            # imported already: free
+
+
+def test_the_pick_charges_torchs_import_to_the_candidates_that_need_it():
+    bk = tl.resolve_backend("numpy", "cpu", "float64")
+    seconds = {"batched:fused": 2e-3, "batched:fused/torch": 1e-3, "per-run:threads": 3e-3}
+    pick = kernel_choice.pick
+    assert pick(seconds, 1000, 2.0, bk, "tanh") == "batched:fused"        # saves 1 s, costs 2
+    assert pick(seconds, 5000, 2.0, bk, "tanh") == "batched:fused/torch"  # saves 5 s
+    assert pick(seconds, 1000, 0.0, bk, "tanh") == "batched:fused/torch"  # imported already
+    assert pick(seconds, None, 2.0, bk, "tanh") == "batched:fused/torch"  # the fastest step
+    assert kernel_choice.uses_torch("per-run:threads", bk, "erf")          # numpy's erf is torch's
+    assert not kernel_choice.uses_torch("per-run:threads", bk, "tanh")
 
 
 def test_the_kernel_choice_is_cached_on_disk_per_machine(tmp_path, monkeypatch):
@@ -153,25 +198,25 @@ def test_the_kernel_choice_is_cached_on_disk_per_machine(tmp_path, monkeypatch):
         return real(*a, **k)
 
     monkeypatch.setattr(kernel_choice, "time_candidates", counting)
-    monkeypatch.setattr(kernel_choice, "_CHOICES", {})
+    monkeypatch.setattr(kernel_choice, "_TIMED", {})
     monkeypatch.setenv("THEOREM_LAB_CACHE_DIR", str(tmp_path))
     monkeypatch.setenv("OMP_NUM_THREADS", "2")
     first = kernel_choice.choose(X, v, act, bk)
     (path,) = (tmp_path / "kernels").iterdir()
-    kernel_choice._CHOICES.clear()
+    kernel_choice._TIMED.clear()
     again = kernel_choice.choose(X, v, act, bk)
     assert len(timed) == 1 and again.seconds == first.seconds and again.chosen == first.chosen
-    kernel_choice._CHOICES.clear()
+    kernel_choice._TIMED.clear()
     monkeypatch.setenv("OMP_NUM_THREADS", "1")                   # another machine setting
     kernel_choice.choose(X, v, act, bk)
     assert len(timed) == 2 and len(list((tmp_path / "kernels").iterdir())) == 2
     monkeypatch.setenv("OMP_NUM_THREADS", "2")
     path.write_text("{not json")
-    kernel_choice._CHOICES.clear()
+    kernel_choice._TIMED.clear()
     kernel_choice.choose(X, v, act, bk)
     assert len(timed) == 3 and "seconds" in path.read_text()      # re-measured and rewritten
     monkeypatch.setenv("THEOREM_LAB_CACHE_DIR", "off")
-    kernel_choice._CHOICES.clear()
+    kernel_choice._TIMED.clear()
     kernel_choice.choose(X, v, act, bk)
     assert len(timed) == 4
 
@@ -185,8 +230,10 @@ def test_bench_step_shows_every_candidate_the_phi_pass_and_the_choice(capsys):
                  "--batch", "3", "--json"]) == 0
     (row,) = json.loads(capsys.readouterr().out)["engine"]
     threads = {"batched:threads"} if kernel_choice.default_threads() > 1 else set()
+    threads |= {"batched:threads/torch"} if threads else set()
     assert set(row["candidates_s"]) == {"batched", "batched:fused", "per-run:torch",
-                                        "per-run:threads"} | threads
+                                        "per-run:threads", "batched:fused/torch",
+                                        "per-run:threads/torch"} | threads
     assert row["chosen"] in row["candidates_s"] and row["B"] == 3
     assert row["phi_pass_s"] > 0 and row["gemms_s"] > 0
     assert row["overhead"] == pytest.approx(row["chosen_s"] / (3 * (row["gemms_s"] + row["phi_pass_s"])))

@@ -47,7 +47,7 @@ def test_engine_kernels_on_cuda_agree_with_numpy(backend, activation):
     G_ref = ref.gradient(r)
     bk = tl.resolve_backend(backend, "cuda", "float64")
     for name in kernel_choice.candidates(bk, act_name=activation):
-        st = kernel_choice._make(name, bk.asarray(X), bk.asarray(v), act, bk)
+        st = kernel_choice.make_step(name, bk.asarray(X), bk.asarray(v), act, bk)
         np.testing.assert_allclose(tl.to_numpy(st.forward(bk.asarray(W))), f_ref, rtol=1e-12,
                                    err_msg=name)
         np.testing.assert_allclose(tl.to_numpy(st.gradient(bk.asarray(r))), G_ref, rtol=1e-11,

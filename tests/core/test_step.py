@@ -71,6 +71,23 @@ def test_fast_path_float32_within_stated_tolerance(p, activation, backend, engin
     assert rel_err(g, g_ref) <= RTOL32
 
 
+@pytest.mark.parametrize("dtype, rtol", [("float64", RTOL64), ("float32", RTOL32)])
+@pytest.mark.parametrize("activation", tl.ACTIVATIONS)
+@settings(max_examples=examples(10))
+@given(p=step_problems())
+def test_threads_with_torch_ufuncs_match_reference(p, activation, dtype, rtol):
+    """The threaded numpy engine with torch's epilogue on its blocks (in grain-sized chunks)."""
+    p["W"] = p["W"] / np.abs(p["W"]).max() * 2.0
+    f_ref, g_ref = reference(p, activation)
+    step, f, g = fast_step(p, activation, "numpy", dtype, engine="threads", ufuncs="torch")
+    assert step.kind == "numpy" and tl.to_numpy(f).dtype == np.dtype(dtype)
+    assert rel_err(f, f_ref) <= rtol
+    assert rel_err(g, g_ref) <= rtol
+    W_new, sq = step.descend(p["W"].astype(dtype), f - p["y"].astype(dtype))
+    assert rel_err(W_new, p["W"] - g_ref) <= rtol
+    assert abs(float(sq) - float((g_ref ** 2).sum())) <= 10 * rtol * float((g_ref ** 2).sum()) + 1e-12
+
+
 @pytest.mark.parametrize("activation", tl.ACTIVATIONS)
 @settings(max_examples=examples(10))
 @given(p=step_problems())
@@ -182,6 +199,7 @@ def test_work_split_covers_every_index_once(size, threads, align):
     (dict(threads=0), "'threads'"),
     (dict(block_rows=0), "'block_rows'"),
     (dict(engine="numba"), "'engine'"),
+    (dict(ufuncs="jax"), "'ufuncs'"),
 ])
 def test_invalid_parameters_are_named(kwargs, name):
     args = dict(X=np.zeros((3, 2)), v=np.ones(4), activation="tanh") | kwargs
