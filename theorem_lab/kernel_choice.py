@@ -20,15 +20,15 @@ Candidates (all agree with the array-API reference to rounding; tests/core/test_
 * ``…/torch``        numpy arrays, the candidate before the slash with its elementwise epilogue
                      computed by torch's kernels on the same memory (``step.torch_epilogue``):
                      numpy's float64 tanh is vectorised for AVX-512 only, so without it torch's
-                     is 2.3× faster (measured). Timed only where the work can repay importing
-                     torch (``torch_worth_it``).
+                     is 2.3× faster (measured). Timed only where the work could repay importing
+                     torch (``torch_worth_it``), and charged that import when picked (``pick``).
 
 Which is fastest depends on the CPU (STYLE.md, "Performance claims": numpy's tanh is 2× faster
 than torch's on one machine and slower on another), on B and on n·k, so ``batched_step`` times
 each candidate once per (backend, device, dtype, activation, shape class) and caches the choice
 for the process and, on the CPU, on disk in ``$THEOREM_LAB_CACHE_DIR/kernels`` (default
-~/.cache/theorem-lab; 'off' disables it), keyed by the machine (``machine_id``: CPU model, usable
-CPUs, thread setting, library versions), so later processes and sweep workers skip the timing.
+~/.cache/theorem-lab; 'off' disables it), keyed by the machine (``machine_id``: CPU model and feature
+flags, usable CPUs, thread setting, library versions), so later processes and sweep workers skip the timing.
 Delete the folder to re-measure. ``THEOREM_LAB_KERNEL`` forces one candidate (tests,
 reproductions).
 """
@@ -421,24 +421,38 @@ CACHE_ENV = "THEOREM_LAB_CACHE_DIR"    # as the sweep's vacuity cache; 'off': ti
 
 
 def machine_id() -> str:
-    """What a measured choice is valid for: the CPU model, the CPUs this process may use, the
-    thread setting and the numpy/torch versions (read without importing torch)."""
+    """What a measured choice is valid for: the CPU (model name, family/model/stepping and a
+    digest of its feature flags: two machines both called "AMD EPYC", one with AVX-512 and one
+    without, want different kernels), the CPUs this process may use, the thread setting and the
+    numpy/torch versions (read without importing torch)."""
     from importlib import metadata
 
-    model = ""
     try:
         with open("/proc/cpuinfo") as fh:
-            model = next((ln.split(":", 1)[1].strip() for ln in fh if ln.startswith("model name")), "")
+            cpu = cpu_id(fh.read())
     except OSError:
         import platform
-        model = platform.processor()
+        cpu = platform.processor()
     try:
         torch_version = metadata.version("torch")
     except metadata.PackageNotFoundError:
         torch_version = None
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return "|".join(str(x) for x in (model, cpus, os.environ.get("OMP_NUM_THREADS"),
+    return "|".join(str(x) for x in (cpu, cpus, os.environ.get("OMP_NUM_THREADS"),
                                      np.__version__, torch_version))
+
+
+def cpu_id(cpuinfo: str) -> str:
+    """'model name/family/model/stepping/flags digest' of the first processor in a
+    /proc/cpuinfo text."""
+    import hashlib
+    fields: dict = {}
+    for line in cpuinfo.splitlines():
+        name, _, value = line.partition(":")
+        fields.setdefault(name.strip(), value.strip())
+    flags = hashlib.sha256(fields.get("flags", "").encode()).hexdigest()[:8]
+    return "/".join([fields.get("model name", ""), fields.get("cpu family", ""),
+                     fields.get("model", ""), fields.get("stepping", ""), flags])
 
 
 def _cache_file(key: tuple, names: tuple):

@@ -184,6 +184,13 @@ def test_the_pick_charges_torchs_import_to_the_candidates_that_need_it():
     assert not kernel_choice.uses_torch("per-run:threads", bk, "tanh")
 
 
+def test_machines_with_one_model_name_but_other_instruction_sets_do_not_share_a_choice():
+    info = "processor\t: 0\nmodel name\t: AMD EPYC\ncpu family\t: 25\nmodel\t\t: 1\nflags\t\t: fpu avx2{}\n"
+    avx2, avx512 = kernel_choice.cpu_id(info.format("")), kernel_choice.cpu_id(info.format(" avx512f"))
+    assert avx2.startswith("AMD EPYC/25/1/") and avx2 != avx512
+    assert kernel_choice.cpu_id(info.format("") + info.format(" avx512f")) == avx2   # the first CPU's
+
+
 def test_the_kernel_choice_is_cached_on_disk_per_machine(tmp_path, monkeypatch):
     """A second process (here: the per-process cache emptied) reads the measured choice instead
     of timing again; another thread setting, 'off', or a damaged file time afresh."""
