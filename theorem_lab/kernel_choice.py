@@ -54,8 +54,9 @@ TORCH_WORTH = 1e8           # element-steps (steps·B·n·k) below which no torc
                             # repay importing torch (2.3 s on a 2-core AVX2 EPYC) even at the
                             # 20 ns per element numpy's scalar float64 tanh costs: not timed
 TORCH_IMPORT_S = 2.0        # import cost assumed where no measurement of it is cached
-TIMED = "forward+descend"   # what a timing measures (part of the disk cache's key)
-TIMING_REPEATS = 3          # timed rounds per candidate (the minimum counts), after one warm-up
+TIMED = "forward+descend, warm"   # what a timing measures (part of the disk cache's key)
+TIMING_ROUNDS = 2           # alternating rounds over the candidates (the minimum counts) of
+TIMING_REPEATS = 2          # consecutive timed calls per candidate, after an untimed one
 _TIMED: dict = {}           # (key, candidate names) -> (seconds per candidate, torch import s)
 _CHOICES: dict = {}         # key (backend, device, dtype, activation, shape class) -> last Choice
 
@@ -362,9 +363,12 @@ def _sync(bk: Backend):
 
 
 def time_candidates(X, v, activation: Activation, bk: Backend, names=None,
-                    repeats: int = TIMING_REPEATS) -> dict:
+                    repeats: int = TIMING_REPEATS, rounds: int = TIMING_ROUNDS) -> dict:
     """Seconds per step (forward + descend, what the engine runs) of each candidate on these
-    inputs: rounds alternate between candidates and the minimum counts (robust to load)."""
+    inputs, the minimum over ``rounds`` alternating rounds (robust to drifting load) of
+    ``repeats`` consecutive calls after an untimed one. The untimed call absorbs what the
+    previous candidate left behind: its BLAS or OpenMP threads spin on for up to ~0.1 s and
+    slowed the next candidate by 14-40 % when candidates alternated call by call (measured)."""
     xp = bk.xp
     B, n, d = X.shape
     W = bk.asarray(np.random.default_rng(0).standard_normal((B, v.shape[0], d)))
@@ -373,15 +377,16 @@ def time_candidates(X, v, activation: Activation, bk: Backend, names=None,
     best = {name: math.inf for name in steps}
     r = xp.zeros((B, n), dtype=X.dtype) if bk.name == "numpy" else xp.zeros(
         (B, n), dtype=X.dtype, device=X.device)
-    for i in range(repeats + 1):
+    for _ in range(rounds):
         for name, st in steps.items():
-            _sync(bk)
-            t0 = time.perf_counter()
-            st.forward(W)
-            st.descend(W, r)
-            _sync(bk)
-            if i:                        # round 0 warms caches, allocators and thread pools
-                best[name] = min(best[name], time.perf_counter() - t0)
+            for i in range(repeats + 1):
+                _sync(bk)
+                t0 = time.perf_counter()
+                st.forward(W)
+                st.descend(W, r)
+                _sync(bk)
+                if i:                    # call 0 warms caches, allocators and thread pools
+                    best[name] = min(best[name], time.perf_counter() - t0)
     return best
 
 
