@@ -50,9 +50,10 @@ from .step import _EPILOGUES, GradientStep, default_threads, parallel, split, to
 
 CANDIDATES = ("batched", "batched:fused", "batched:threads", "per-run:torch", "per-run:threads",
               "batched:fused/torch", "batched:threads/torch", "per-run:threads/torch")
-TORCH_WORTH = 1e8           # element-steps (steps·B·n·k) below which no torch candidate can
-                            # repay importing torch (2.3 s on a 2-core AVX2 EPYC) even at the
-                            # 20 ns per element numpy's scalar float64 tanh costs: not timed
+TORCH_WORTH = 5e8           # element-steps (steps·B·n·k) below which torch's candidates are not
+                            # timed: on a 2-core AVX2 EPYC, where numpy's float64 tanh is scalar
+                            # code, they saved ≤ 3.5 ns per element-step (B=1 n=1000 k=4096 and
+                            # B=32 n=40 k=128, measured) against an import of 2-4 s: ≥ 6e8 to repay
 TORCH_IMPORT_S = 2.0        # import cost assumed where no measurement of it is cached
 TIMED = "forward+descend, warm"   # what a timing measures (part of the disk cache's key)
 TIMING_ROUNDS = 2           # alternating rounds over the candidates (the minimum counts) of
