@@ -58,6 +58,7 @@ TORCH_IMPORT_S = 2.0        # import cost assumed where no measurement of it is 
 TIMED = "forward+descend, warm"   # what a timing measures (part of the disk cache's key)
 TIMING_ROUNDS = 2           # alternating rounds over the candidates (the minimum counts) of
 TIMING_REPEATS = 2          # consecutive timed calls per candidate, after an untimed one
+PRUNE = 2.0                 # after round 1, candidates slower than this × the fastest drop out
 _TIMED: dict = {}           # (key, candidate names) -> (seconds per candidate, torch import s)
 _CHOICES: dict = {}         # key (backend, device, dtype, activation, shape class) -> last Choice
 
@@ -367,7 +368,8 @@ def time_candidates(X, v, activation: Activation, bk: Backend, names=None,
                     repeats: int = TIMING_REPEATS, rounds: int = TIMING_ROUNDS) -> dict:
     """Seconds per step (forward + descend, what the engine runs) of each candidate on these
     inputs, the minimum over ``rounds`` alternating rounds (robust to drifting load) of
-    ``repeats`` consecutive calls after an untimed one. The untimed call absorbs what the
+    ``repeats`` consecutive calls after an untimed one (after the first round, a candidate
+    slower than ``PRUNE`` × the fastest is not timed again). The untimed call absorbs what the
     previous candidate left behind: its BLAS or OpenMP threads spin on for up to ~0.1 s and
     slowed the next candidate by 14-40 % when candidates alternated call by call (measured)."""
     xp = bk.xp
@@ -378,8 +380,11 @@ def time_candidates(X, v, activation: Activation, bk: Backend, names=None,
     best = {name: math.inf for name in steps}
     r = xp.zeros((B, n), dtype=X.dtype) if bk.name == "numpy" else xp.zeros(
         (B, n), dtype=X.dtype, device=X.device)
-    for _ in range(rounds):
+    for round_ in range(rounds):
+        fastest = min(best.values())
         for name, st in steps.items():
+            if round_ and best[name] > PRUNE * fastest:
+                continue                 # cannot win: not timed again
             for i in range(repeats + 1):
                 _sync(bk)
                 t0 = time.perf_counter()

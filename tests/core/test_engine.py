@@ -184,6 +184,30 @@ def test_the_pick_charges_torchs_import_to_the_candidates_that_need_it():
     assert not kernel_choice.uses_torch("per-run:threads", bk, "tanh")
 
 
+def test_a_candidate_far_slower_than_the_fastest_is_not_timed_again(monkeypatch):
+    import time
+    calls = {}
+
+    class Fake:
+        def __init__(self, name):
+            self.name, self.pause = name, {"fast": 1e-3, "slow": 2e-2}[name]
+
+        def forward(self, W):
+            calls[self.name] = calls.get(self.name, 0) + 1
+            time.sleep(self.pause)
+
+        def descend(self, W, r):
+            pass
+
+    monkeypatch.setattr(kernel_choice, "make_step", lambda name, *a: Fake(name))
+    bk = tl.resolve_backend("numpy", "cpu", "float64")
+    X, v = bk.asarray(np.zeros((1, 4, 2))), bk.asarray(np.ones(3))
+    seconds = kernel_choice.time_candidates(X, v, tl.get_activation("tanh"), bk,
+                                            names=("slow", "fast"), repeats=2, rounds=2)
+    assert calls == {"slow": 3, "fast": 6}                 # one round of 1 + 2 calls, and two
+    assert seconds["slow"] > kernel_choice.PRUNE * seconds["fast"]
+
+
 def test_machines_with_one_model_name_but_other_instruction_sets_do_not_share_a_choice():
     info = "processor\t: 0\nmodel name\t: AMD EPYC\ncpu family\t: 25\nmodel\t\t: 1\nflags\t\t: fpu avx2{}\n"
     avx2, avx512 = kernel_choice.cpu_id(info.format("")), kernel_choice.cpu_id(info.format(" avx512f"))
