@@ -304,22 +304,22 @@ def candidates(bk: Backend, B: int = 1, nk: int = 1 << 30, act_name: str = "tanh
     (B > 4, n·k < ``PER_RUN_MIN_ELEMENTS``) the per-run kernels issue B× the calls of the
     batched one for the same arithmetic, so only the batched ones are timed. ``torch_ok``
     False: none that runs torch on numpy arrays (torch stays unimported)."""
-    numpy_fused = bk.name == "numpy" and act_name in FusedBatchedStep.ACTIVATIONS
-    threads = bk.name == "numpy" and B > 1 and default_threads() > 1
-    fused = ("batched:fused",) if numpy_fused or bk.name == "cupy" else ()
-    fused += ("batched:threads",) if numpy_fused and threads else ()
-    numpy_torch = bk.name == "numpy" and torch_ok
-    fused += ("batched:fused/torch",) + (("batched:threads/torch",) if threads else ()) \
-        if numpy_torch else ()
-    if B > 4 and nk < PER_RUN_MIN_ELEMENTS:
-        return ("batched",) + fused
-    if bk.name == "numpy":
-        per_run = ("per-run:torch", "per-run:threads", "per-run:threads/torch") if torch_ok \
-            else ("per-run:threads",)
-        return ("batched",) + fused + per_run
+    small = B > 4 and nk < PER_RUN_MIN_ELEMENTS
     if bk.name == "torch":
-        return ("batched", "per-run:torch")
-    return ("batched",) + fused          # CuPy: the array-API lines, and one fused kernel
+        return ("batched",) if small else ("batched", "per-run:torch")
+    if bk.name != "numpy":
+        return ("batched", "batched:fused")   # CuPy: the array-API lines, and one fused kernel
+    threads = B > 1 and default_threads() > 1
+    batched = ["batched"]
+    if act_name in FusedBatchedStep.ACTIVATIONS:
+        batched += ["batched:fused"] + (["batched:threads"] if threads else [])
+    if torch_ok:
+        batched += ["batched:fused/torch"] + (["batched:threads/torch"] if threads else [])
+    if small:
+        return tuple(batched)
+    per_run = ["per-run:torch", "per-run:threads", "per-run:threads/torch"] if torch_ok \
+        else ["per-run:threads"]
+    return tuple(batched + per_run)
 
 
 def torch_worth_it(B: int, n: int, k: int, steps: "int | None") -> bool:
