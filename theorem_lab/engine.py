@@ -154,7 +154,8 @@ class Batch:
         self.tau = col(taus)
         self.stop_runs = {int(t): bk.asarray(taus == t) == 1.0 for t in set(taus) if 0 <= t <= steps}
         self.step = batched_step(self.X, self.v, activation, bk, steps + 1)
-        self.test_step = make_step(self.step.name, self.X_test, self.v, activation, bk) if m else None
+        self.test_step = (make_step(self.step.name, self.X_test, self.v, activation, bk)
+                          if m else None)
 
     def forward_test(self, W):
         """f(W_b, X_test,b) per run (B, m), with the measured kernels of the test shape."""

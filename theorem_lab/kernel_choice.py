@@ -27,8 +27,9 @@ Which is fastest depends on the CPU (STYLE.md, "Performance claims": numpy's tan
 than torch's on one machine and slower on another), on B and on n·k, so ``batched_step`` times
 each candidate once per (backend, device, dtype, activation, shape class) and caches the choice
 for the process and, on the CPU, on disk in ``$THEOREM_LAB_CACHE_DIR/kernels`` (default
-~/.cache/theorem-lab; 'off' disables it), keyed by the machine (``machine_id``: CPU model and feature
-flags, usable CPUs, thread setting, library versions), so later processes and sweep workers skip the timing.
+~/.cache/theorem-lab; 'off' disables it), keyed by the machine (``machine_id``: CPU model and
+feature flags, usable CPUs, thread setting, library versions), so later processes and sweep
+workers skip the timing.
 Delete the folder to re-measure. ``THEOREM_LAB_KERNEL`` forces one candidate (tests,
 reproductions).
 """
@@ -271,7 +272,8 @@ def make_step(name: str, X, v, activation, bk: Backend):
     or a fused epilogue outside numpy, numpy's erf) falls back to the nearest one that does."""
     name, _, lib = name.partition("/")
     ufuncs = "torch" if lib == "torch" and bk.name == "numpy" else "numpy"
-    fusable = bk.name == "numpy" and (ufuncs == "torch" or activation.name in FusedBatchedStep.ACTIVATIONS)
+    fusable = bk.name == "numpy" and (ufuncs == "torch"
+                                      or activation.name in FusedBatchedStep.ACTIVATIONS)
     if name == "batched":
         return BatchedStep(X, v, activation, bk.xp)
     if name == "batched:threads":
@@ -333,7 +335,8 @@ def uses_torch(name: str, bk: Backend, act_name: str) -> bool:
     torch's erf: every fast numpy erf path does)."""
     if bk.name != "numpy":
         return bk.name == "torch"
-    return name.endswith("/torch") or name == "per-run:torch" or (act_name == "erf" and name != "batched")
+    return (name.endswith("/torch") or name == "per-run:torch"
+            or (act_name == "erf" and name != "batched"))
 
 
 def pick(seconds: dict, steps: "int | None", import_s: float, bk: Backend, act_name: str) -> str:

@@ -209,10 +209,13 @@ def test_a_candidate_far_slower_than_the_fastest_is_not_timed_again(monkeypatch)
 
 
 def test_machines_with_one_model_name_but_other_instruction_sets_do_not_share_a_choice():
-    info = "processor\t: 0\nmodel name\t: AMD EPYC\ncpu family\t: 25\nmodel\t\t: 1\nflags\t\t: fpu avx2{}\n"
-    avx2, avx512 = kernel_choice.cpu_id(info.format("")), kernel_choice.cpu_id(info.format(" avx512f"))
+    info = ("processor\t: 0\nmodel name\t: AMD EPYC\ncpu family\t: 25\nmodel\t\t: 1\n"
+            "flags\t\t: fpu avx2{}\n")
+    avx2 = kernel_choice.cpu_id(info.format(""))
+    avx512 = kernel_choice.cpu_id(info.format(" avx512f"))
     assert avx2.startswith("AMD EPYC/25/1/") and avx2 != avx512
-    assert kernel_choice.cpu_id(info.format("") + info.format(" avx512f")) == avx2   # the first CPU's
+    both = info.format("") + info.format(" avx512f")
+    assert kernel_choice.cpu_id(both) == avx2                     # the first processor's
 
 
 def test_the_kernel_choice_is_cached_on_disk_per_machine(tmp_path, monkeypatch):
