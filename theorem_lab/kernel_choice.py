@@ -25,12 +25,12 @@ Candidates (all agree with the array-API reference to rounding; tests/core/test_
 
 Which is fastest depends on the CPU (STYLE.md, "Performance claims": numpy's tanh is 2× faster
 than torch's on one machine and slower on another), on B and on n·k, so ``batched_step`` times
-each candidate once per (backend, device, dtype, activation, shape class) and caches the choice
-for the process and, on the CPU, on disk in ``$THEOREM_LAB_CACHE_DIR/kernels`` (default
-~/.cache/theorem-lab; 'off' disables it), keyed by the machine (``machine_id``: CPU model and
-feature flags, usable CPUs, thread setting, library versions), so later processes and sweep
-workers skip the timing.
-Delete the folder to re-measure. ``THEOREM_LAB_KERNEL`` forces one candidate (tests,
+each candidate once per (backend, device, dtype, activation, shape class) and caches the timings
+(and torch's import time) for the process and, on the CPU, on disk in
+``$THEOREM_LAB_CACHE_DIR/kernels`` (default ~/.cache/theorem-lab; 'off' disables it), keyed by
+the machine (``machine_id``: CPU model and feature flags, usable CPUs, thread setting, library
+versions), so later processes and sweep workers skip the timing; ``pick`` then chooses for the
+run at hand. Delete the folder to re-measure. ``THEOREM_LAB_KERNEL`` forces one candidate (tests,
 reproductions).
 """
 
