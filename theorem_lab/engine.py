@@ -158,7 +158,7 @@ class Batch:
                           if m else None)
 
     def forward_test(self, W):
-        """f(W_b, X_test,b) per run (B, m), with the measured kernels of the test shape."""
+        """f(W_b, X_test,b) per run (B, m), with the training step's kernel."""
         if self.test_step is None:
             return self.X_test[:, :, 0]
         return self.test_step.forward(W)

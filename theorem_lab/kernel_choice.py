@@ -61,19 +61,16 @@ TIMING_ROUNDS = 2           # alternating rounds over the candidates (the minimu
 TIMING_REPEATS = 2          # consecutive timed calls per candidate, after an untimed one
 PRUNE = 2.0                 # after round 1, candidates slower than this × the fastest drop out
 _TIMED: dict = {}           # (key, candidate names) -> (seconds per candidate, torch import s)
-_CHOICES: dict = {}         # key (backend, device, dtype, activation, shape class) -> last Choice
 
 
 @dataclass(frozen=True)
 class Choice:
-    """The measured candidates of one key: seconds per step (min over rounds), the seconds
-    importing torch took (0 where it was imported already), and the pick."""
+    """The measured candidates of one key: seconds per step (min over rounds) and the pick."""
 
     key: tuple
     seconds: dict = field(default_factory=dict)
     chosen: str = "batched"
     forced: bool = False
-    torch_import_s: float = 0.0
 
 
 def _t(xp, a):
@@ -166,8 +163,9 @@ class ThreadedBatchedStep(FusedBatchedStep):
     thread running both GEMMs and the epilogue on its runs' slices of the shared buffers
     (ufuncs and BLAS release the GIL; BLAS held to one thread meanwhile, step.parallel).
     It pays where a batch is big enough to amortise a thread-pool round trip (≈ 70 µs on the
-    2-core EPYC): B=32 n=200 k=256 3.0 ms vs ``batched:fused`` 5.1 ms; at B=32 n=40 k=128 and
-    for B=2 n=1000 k=4096 it loses (measured)."""
+    2-core AVX-512 EPYC): B=32 n=200 k=256 3.0 ms vs ``batched:fused`` 5.1 ms; there it lost at
+    B=32 n=40 k=128 and B=2 n=1000 k=4096, while on the AVX2 EPYC, where numpy's tanh is scalar,
+    it won at B=32 n=40 k=128 (2.5 vs 4.5 ms) and, with ``/torch``, at B=2 n=1000 k=4096."""
 
     name = "batched:threads"
 
@@ -424,10 +422,7 @@ def choose(X, v, activation: Activation, bk: Backend, steps: "int | None" = None
         _TIMED[key, names] = cached
     seconds, import_s = _TIMED[key, names]
     import_s = 0.0 if torch_loaded else import_s
-    choice = Choice(key, seconds, pick(seconds, steps, import_s, bk, activation.name),
-                    torch_import_s=import_s)
-    _CHOICES[key] = choice
-    return choice
+    return Choice(key, seconds, pick(seconds, steps, import_s, bk, activation.name))
 
 
 # --- the choice on disk, keyed by the machine ----------------------------------------------------
@@ -515,8 +510,3 @@ def _write_cache(path, key: tuple, seconds: dict, import_s: float) -> None:
 def batched_step(X, v, activation: Activation, bk: Backend, steps: "int | None" = None):
     """The batched step for X (B, n, d) and v (k,), with the measured kernels of its key."""
     return make_step(choose(X, v, activation, bk, steps).chosen, X, v, activation, bk)
-
-
-def choices() -> dict:
-    """Every choice made in this process (for ``theorem-lab bench step`` and run records)."""
-    return dict(_CHOICES)
