@@ -54,6 +54,19 @@ for a, b in zip(ds[:8], ns[:8]): tl.train(a, b, **kw)
 torch.cuda.synchronize(); alone = (time.perf_counter() - t0) * 4
 print(f"32 seeds x 200 steps (n=1000 k=4096): batched {batched:.2f} s, one after another "
       f"{alone:.2f} s (8 timed, x4), throughput ratio {alone/batched:.1f} (target >= 10)")
+import os
+from theorem_lab import step_graph
+small = [tl.make_clusterable(n=40, K=4, d=8, eps=0.05, rho=0.3, seed=s, n_test=0) for s in range(32)]
+small_nets = [tl.TwoLayerNet.init(d=8, k=128, seed=10 + s) for s in range(32)]
+kw_small = dict(steps=1000, backend="torch", device="cuda", dtype="float32", log_every=100)
+seconds = {}
+for mode in ("on", "off", "on"):          # the plain steps from one CUDA graph, or launched one by one
+    os.environ[step_graph.GRAPH_ENV] = mode
+    t0 = time.perf_counter(); out = train_many(small, small_nets, **kw_small); torch.cuda.synchronize()
+    seconds[mode] = min(seconds.get(mode, float("inf")), time.perf_counter() - t0)
+os.environ.pop(step_graph.GRAPH_ENV)
+print(f"32 seeds x 1000 steps (n=40 k=128) float32: CUDA graph {seconds['on']:.2f} s "
+      f"[{out[0].info.graph}], step by step {seconds['off']:.2f} s, ratio {seconds['off']/seconds['on']:.1f}")
 PY
 # the grid of issue 10 (4 widths x 4 rho x 8 seeds x 3 methods), target <= 2 minutes
 /usr/bin/time -f "grid sweep (widths 256..16384, 4 rho, 8 seeds) float32: %e s wall (target <= 120 s)" \

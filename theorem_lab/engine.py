@@ -22,8 +22,10 @@ end. The loop synchronises with the host once per chunk of ``CHUNK`` steps (to t
 callback asks for. On the CPU, where reading a value costs nothing, the per-run selections of
 (B, k, d) weights (the update of frozen runs, the oracle, W at τ) branch on their masks instead
 (``_select``): a ``where`` over the weights every step cost more than the rest of the
-bookkeeping. The step kernels (kernel_choice.py) do the arithmetic: ``forward`` and ``descend``
-(W − η∇ and its squared norm). Nothing here knows about experiments, files or plots.
+bookkeeping. With torch on CUDA the plain steps (no logging, observing or τ) are recorded
+once as a CUDA graph and replayed (step_graph.py): ``advance``, one step, is what both run.
+The step kernels (kernel_choice.py) do the arithmetic: ``forward`` and ``descend`` (W − η∇ and
+its squared norm). Nothing here knows about experiments, files or plots.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from typing import Callable, Optional, Sequence
 
 import numpy as np
 
+from . import step_graph
 from .activations import Activation
 from .backend import Backend, to_numpy
 from .errors import ParameterError
@@ -100,6 +103,8 @@ class RunOutcome:
     W_stop: object                     # W at τ (None if the run ended before it)
     W_final: object
     kernel: str = ""                   # the training step's kernel (kernel_choice.CANDIDATES)
+    graph: Optional[str] = None        # torch on CUDA: the plain steps' CUDA graph, 'captured',
+                                       # 'off' or 'failed: …' (step_graph.py); None elsewhere
 
 
 def log_steps(steps: int, every: int, extra: Sequence[int] = ()) -> np.ndarray:
@@ -171,7 +176,7 @@ class Batch:
             clipped = _clip(xp, f * self.L_h[:, None], -1.0, 1.0)
             out = clipped if self.codes == {0} else xp.where(self.code[:, None] == 0, clipped, out)
         if 1 in self.codes:
-            out = xp.where(self.code[:, None] == 1, xp.sign(f), out)
+            out = xp.where(self.code[:, None] == 1, _sign(xp, f), out)
         return out
 
     def target(self, f, alpha):
@@ -179,10 +184,14 @@ class Batch:
         a = alpha[:, None]
         return self.xp.where(a == 1.0, self.y, a * self.y + (1 - a) * self.h(f))
 
-    def alpha(self, t: int, acc_noisy):
-        """α_b,t (B,): the table's value, or clip(1 − λ_b·acc_t, 0, 1) for adaptive runs."""
+    def alpha(self, t, acc_noisy):
+        """α_b,t (B,): the table's value, or clip(1 − λ_b·acc_t, 0, 1) for adaptive runs
+        (t an int, or a (1,) device array: step_graph.py)."""
         xp = self.xp
-        a = self.alpha_table[:, t]
+        if isinstance(t, int):
+            a = self.alpha_table[:, t]
+        else:
+            a = xp.take(self.alpha_table, t, axis=1)[:, 0]
         if not self.any_adaptive:
             return a
         return xp.where(xp.isnan(a), _clip(xp, 1.0 - self.lam * acc_noisy, 0.0, 1.0), a)
@@ -197,7 +206,17 @@ def _norm(xp, a):
 def _accuracy(xp, f, labels):
     if labels.shape[-1] == 0:
         return xp.full(labels.shape[:-1], float("nan"), dtype=f.dtype, device=_device(f))
-    return xp.mean(xp.astype(xp.sign(f) == labels, f.dtype), axis=-1)
+    return xp.mean(xp.astype(_sign(xp, f) == labels, f.dtype), axis=-1)
+
+
+def _sign(xp, a):
+    """sgn a, NaN kept. numpy's own; elsewhere from comparisons: array_api_compat's torch
+    ``sign`` writes its NaNs through a boolean mask, a host synchronisation that no CUDA graph
+    can record (tests/core/test_step_graph.py)."""
+    if isinstance(a, np.ndarray):
+        return np.sign(a)
+    one = xp.ones_like(a)
+    return xp.where(a > 0, one, xp.where(a < 0, -one, a))
 
 
 def _clip(xp, a, lo, hi):
@@ -263,32 +282,27 @@ def run(runs: Sequence[RunInputs], v, activation: Activation, steps: int, bk: Ba
                best_l2=xp.full((B,), math.inf, dtype=dt, device=dev),
                path=xp.zeros((B,), dtype=dt, device=dev), W=xp.asarray(bt.W0, copy=True))
     s.W_best, s.W_stop = s.W, xp.zeros_like(s.W)
-    limit, reported, status, t = None, 0, "finished", 0
+    graph = _graph(bt, alphas, host)
+    reported, status, t = 0, "finished", 0
+
+    def record(t, f, target, r, alpha, acc_noisy, loss, l2_clean):
+        if row_of[t] >= 0:
+            buf[:, int(row_of[t]), :] = metrics_row(bt, s.W, f, r, alpha, acc_noisy, s.path,
+                                                    loss, l2_clean)
+        if t in observe_at:
+            observe(t, s.W, f, target, alpha)
+
     try:
         for t in range(steps + 1):
-            f = bt.step.forward(s.W)                                               # (B, n)
-            logged = row_of[t] >= 0
-            acc_noisy = _accuracy(xp, f, bt.y) if logged or bt.any_adaptive else None
-            alpha = bt.alpha(t, acc_noisy)                                         # (B,)
-            target = bt.target(f, alpha)                                           # ŷ_t
-            r = f - target
-            loss = 0.5 * sumsq(xp, r)
-            if limit is None:          # a loss above this counts as exploding (from step 0's)
-                limit = DIVERGE_FACTOR * _clip(xp, loss, 1.0, None)
-            alphas[:, t] = alpha
-            l2_clean = _norm(xp, f - bt.y_true)
-            newly = s.bookkeep(bt, t, f, l2_clean, loss, limit, host)  # diverging at t count at t
-            if logged:
-                buf[:, int(row_of[t]), :] = metrics_row(bt, s.W, f, r, alpha, acc_noisy, s.path,
-                                                        loss, l2_clean)
-            if t in observe_at:
-                observe(t, s.W, f, target, alpha)
-            s.active = s.active & ~newly                  # a diverged run is frozen from here
+            looked_at = row_of[t] >= 0 or t in observe_at
+            if graph is not None and t > 0 and t < steps and not looked_at \
+                    and t not in bt.stop_runs:
+                graph.step(s, t)                          # a plain step: replayed on CUDA
+            else:
+                advance(bt, s, t, alphas, host, bt.stop_runs.get(t),
+                        record if looked_at else None, last=t == steps)
             if t == steps:
                 break
-            W_new, sq = bt.step.descend(s.W, bt.eta[:, None] * r)  # W − η∇, Σ(η∇)² per run
-            s.W = _select(xp, host, s.active, W_new, s.W)
-            s.path = s.path + _select(xp, host, s.active, xp.sqrt(sq), xp.zeros_like(s.path))
             if (t + 1) % CHUNK == 0 or t + 1 == steps:
                 for told in range(reported + 1, t + 2) if progress is not None else ():
                     progress(told)
@@ -299,7 +313,59 @@ def run(runs: Sequence[RunInputs], v, activation: Activation, steps: int, bk: Ba
     except KeyboardInterrupt:
         status = "interrupted"
     last = reported if status == "interrupted" else t
-    return _outcomes(bt, s, to_numpy(buf), log_at, to_numpy(alphas), last, status)
+    outcomes = _outcomes(bt, s, to_numpy(buf), log_at, to_numpy(alphas), last, status)
+    for out in outcomes:
+        out.graph = graph.status if graph is not None else step_graph.setting(bk)
+    return outcomes
+
+
+def advance(bt: Batch, s: "_State", t, alphas, host: bool, stop=None,
+            record: Optional[Callable] = None, last: bool = False) -> None:
+    """Step t of Algorithm 1 for every run, in place on the state ``s``: f, the target ŷ_t and
+    the bookkeeping at W_t, then (unless ``last``) W_t+1 for the runs still active.
+
+    ``t`` is the step as an int, or as a (1,) integer device array (a recorded CUDA graph reads
+    it there, step_graph.py). ``stop``: the (B,) mask of runs whose τ is t (None: none).
+    ``record(t, f, target, r, α, acc_noisy, loss, l2_clean)`` sees the step's quantities before
+    the divergence mask freezes anything (logging, ``observe``)."""
+    xp = bt.xp
+    f = bt.step.forward(s.W)                                                   # (B, n)
+    acc_noisy = _accuracy(xp, f, bt.y) if record is not None or bt.any_adaptive else None
+    alpha = bt.alpha(t, acc_noisy)                                             # (B,)
+    target = bt.target(f, alpha)                                               # ŷ_t
+    r = f - target
+    loss = 0.5 * sumsq(xp, r)
+    if s.limit is None:            # a loss above this counts as exploding (from step 0's)
+        s.limit = DIVERGE_FACTOR * _clip(xp, loss, 1.0, None)
+    _set_column(alphas, t, alpha)
+    l2_clean = _norm(xp, f - bt.y_true)
+    newly = s.bookkeep(bt, t, f, l2_clean, loss, host, stop)  # diverging at t count at t
+    if record is not None:
+        record(t, f, target, r, alpha, acc_noisy, loss, l2_clean)
+    s.active = s.active & ~newly                      # a diverged run is frozen from here
+    if last:
+        return
+    W_new, sq = bt.step.descend(s.W, bt.eta[:, None] * r)      # W − η∇, Σ(η∇)² per run
+    s.W = _select(xp, host, s.active, W_new, s.W)
+    s.path = s.path + _select(xp, host, s.active, xp.sqrt(sq), xp.zeros_like(s.path))
+
+
+def _set_column(a, t, values) -> None:
+    """a[:, t] = values for an int t or a (1,) index array (torch: ``index_copy_``, which a
+    CUDA graph replays with the index it reads then)."""
+    if isinstance(t, int):
+        a[:, t] = values
+    else:
+        a.index_copy_(1, t, values[:, None])
+
+
+def _graph(bt: Batch, alphas, host: bool):
+    """The ``StepGraph`` of this batch's plain steps (torch on CUDA, step_graph.wanted), or
+    None: every step is launched as it comes."""
+    if host or not step_graph.wanted(bt.bk):
+        return None
+    return step_graph.StepGraph(lambda view, t: advance(bt, view, t, alphas, False),
+                                bt.xp, _device(bt.X))
 
 
 def on_host(bk: Backend) -> bool:
@@ -327,13 +393,15 @@ class _State:
     W: object
     W_best: object = None
     W_stop: object = None
+    limit: object = None       # the divergence threshold, DIVERGE_FACTOR·max(loss₀, 1)
 
-    def bookkeep(self, bt: "Batch", t: int, f, l2_clean, loss, limit, host: bool):
-        """T1, T1_stable, the oracle, W at τ and divergence at step t; returns the (B,) mask
-        of runs that diverge at t. No host synchronisation on a device."""
+    def bookkeep(self, bt: "Batch", t, f, l2_clean, loss, host: bool, stop=None):
+        """T1, T1_stable, the oracle, W at τ (``stop``: the runs whose τ is t) and divergence
+        at step t (an int or a (1,) device array); returns the (B,) mask of runs that diverge
+        at t. No host synchronisation on a device."""
         xp = bt.xp
         live = self.active
-        correct = xp.all(xp.sign(f) == bt.y_true, axis=1) & live
+        correct = xp.all(_sign(xp, f) == bt.y_true, axis=1) & live
         self.T1 = xp.where(correct & (self.T1 < 0), t, self.T1)
         self.T1_stable = xp.where(correct, xp.where(self.T1_stable < 0, t, self.T1_stable),
                                   xp.where(live, -1, self.T1_stable))
@@ -341,9 +409,9 @@ class _State:
         self.best_l2 = xp.where(better, l2_clean, self.best_l2)
         self.best_step = xp.where(better, t, self.best_step)
         self.W_best = _select(xp, host, better, self.W, self.W_best)
-        if t in bt.stop_runs:                             # τ_b is known on the host
-            self.W_stop = _select(xp, host, bt.stop_runs[t] & live, self.W, self.W_stop)
-        newly = (~xp.isfinite(loss) | (loss > limit)) & live
+        if stop is not None:                              # τ_b is known on the host
+            self.W_stop = _select(xp, host, stop & live, self.W, self.W_stop)
+        newly = (~xp.isfinite(loss) | (loss > self.limit)) & live
         self.div_step = xp.where(newly, t, self.div_step)
         return newly
 

@@ -215,7 +215,7 @@ def train_many(datas: Sequence[ClusterableData], nets: Sequence[TwoLayerNet],
                        early_stop=snap(out.W_stop, run.tau) if out.W_stop is not None else None,
                        oracle=snap(out.W_best, out.best_step), diverged_step=out.diverged_step,
                        seconds=seconds, activation_note=act.note, kernel=out.kernel, matmul=matmul,
-                       config=asdict(cfg))
+                       graph=out.graph, config=asdict(cfg))
         traj = Trajectory(columns=out.columns, info=info)
         traj.W_final = out.W_final
         trajs.append(traj)

@@ -66,3 +66,30 @@ def test_engine_batch_on_cuda_equals_numpy_runs_alone():
             np.testing.assert_allclose(batch[b].columns[col], alone.columns[col], rtol=1e-9,
                                        atol=1e-9, err_msg=col)
         assert batch[b].T1 == alone.T1 and batch[b].oracle["step"] == alone.oracle["step"]
+
+
+@pytest.mark.parametrize("activation", ["tanh", "relu"])
+def test_plain_steps_recorded_as_a_cuda_graph_equal_step_by_step_launches(activation, monkeypatch):
+    """torch on CUDA replays the plain steps from one CUDA graph (step_graph.py); the runs
+    (a divergence, an adaptive schedule and τ among them) equal those launched step by step."""
+    from theorem_lab import step_graph
+    from theorem_lab.train import train_many
+    problems = [(tl.make_clusterable(n=30, K=3, d=6, eps=0.2, rho=0.3, seed=s, n_test=12),
+                 tl.TwoLayerNet.init(d=6, k=64, activation=activation, seed=s + 1))
+                for s in range(3)]
+    kw = dict(method=["early-stop", "gd", "self-distill"], lr=["auto", 50.0, "auto"],
+              schedule=["linear:end=60", "linear", "adaptive:lam=0.8"], steps=200, log_every=25,
+              backend="torch", device="cuda")
+    graphed = train_many([p[0] for p in problems], [p[1] for p in problems], **kw)
+    monkeypatch.setenv(step_graph.GRAPH_ENV, "off")
+    eager = train_many([p[0] for p in problems], [p[1] for p in problems], **kw)
+    assert {t.info.graph for t in graphed} == {"captured"}
+    assert {t.info.graph for t in eager} == {"off"}
+    for a, b in zip(eager, graphed):
+        for name in ("status", "T1", "T1_stable", "diverged_step"):
+            assert getattr(a, name) == getattr(b, name), name
+        for col in a.columns:
+            np.testing.assert_allclose(b.columns[col], a.columns[col], rtol=1e-12, atol=1e-14,
+                                       err_msg=col)
+        assert a.oracle["step"] == b.oracle["step"]
+        assert (a.early_stop is None) == (b.early_stop is None)

@@ -1,0 +1,113 @@
+"""One engine step recorded as a CUDA graph and replayed (torch on CUDA).
+
+On a GPU a small step is bound by kernel launches, not arithmetic: Algorithm 1's step with its
+bookkeeping is some 40-60 launches of a few microseconds of work each. A CUDA graph records
+them once and replays them with one launch (``torch.cuda.CUDAGraph``). The engine's *plain*
+steps (those that log, observe or stop nothing: engine.run decides) launch the same kernels
+every time; only the step index differs, so it lives in a (1,) device array ``t`` that the
+recorded kernels read, set before each replay.
+
+A graph reads and writes fixed memory. So the per-run state (``FIELDS`` of engine._State) is
+adopted into static buffers: ``step(s, t)`` copies any field an eager step replaced into its
+buffer (one device copy, no host read), points ``s`` at the buffers, and the recorded step
+writes its new values back into them in place. The first ``WARMUP`` plain steps run eagerly on
+a side stream (cuBLAS and the allocator initialise outside the capture, as torch's docs ask);
+the next is recorded and replayed. If recording fails, the run goes on eagerly and ``status``
+says why. ``capture=False`` runs the same adoption and write-back without recording: the CPU
+tests exercise everything but the recording itself that way.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+from typing import Callable
+
+GRAPH_ENV = "THEOREM_LAB_CUDA_GRAPH"    # 'off': every step launched eagerly (comparisons)
+WARMUP = 2                              # plain steps run eagerly before the recording
+FIELDS = ("T1", "T1_stable", "div_step", "best_step", "active", "best_l2", "path", "W", "W_best")
+
+
+def wanted(bk) -> bool:
+    """Whether the engine records its plain steps: torch on CUDA, unless ``$THEOREM_LAB_CUDA_GRAPH``
+    is 'off'."""
+    return (bk.name == "torch" and str(bk.device).startswith("cuda")
+            and os.environ.get(GRAPH_ENV, "on").lower() != "off")
+
+
+def setting(bk) -> "str | None":
+    """What a run records about graphs before it starts: None off CUDA torch, 'off' when
+    disabled, else 'pending' (``StepGraph.status`` then tells what happened)."""
+    if bk.name != "torch" or not str(bk.device).startswith("cuda"):
+        return None
+    return "pending" if wanted(bk) else "off"
+
+
+class StepGraph:
+    """``step(s, t)`` advances the state ``s`` by ``body(s, t)`` through static buffers, the
+    body recorded once as a CUDA graph (``capture``) and replayed after that."""
+
+    def __init__(self, body: Callable, xp, device, capture: bool = True):
+        self.body, self.capture, self.xp = body, capture, xp
+        self.t = xp.zeros((1,), dtype=xp.int64, device=device)   # the step index, on the device
+        self.state = None              # the engine state adopted into static buffers
+        self.static: dict = {}
+        self.graph = None
+        self.warm = 0
+        self.status = "pending" if capture else "eager"
+
+    def step(self, s, t: int) -> None:
+        self._adopt(s)
+        self.t[...] = t                                 # a device fill, no host read
+        if self.graph is not None:
+            self.graph.replay()
+        elif not self.capture:
+            self._run()
+        elif self.warm < WARMUP:
+            self._warm_up()
+        else:
+            self._record()
+
+    def _adopt(self, s) -> None:
+        """Point ``s``'s fields at the static buffers, copying in values an eager step set."""
+        if not self.static:                             # own memory: no two fields share it
+            self.static = {name: self.xp.asarray(getattr(s, name), copy=True) for name in FIELDS}
+        self.state = s
+        for name, buf in self.static.items():
+            now = getattr(s, name)
+            if now is not buf:
+                buf[...] = now
+                setattr(s, name, buf)
+
+    def _run(self) -> None:
+        """The body on a shallow copy of the state, its new values written into the buffers
+        (all computed before any is written: the body reads the old ones)."""
+        view = copy.copy(self.state)
+        self.body(view, self.t)
+        for name, buf in self.static.items():
+            new = getattr(view, name)
+            if new is not buf:
+                buf[...] = new
+
+    def _warm_up(self) -> None:
+        import torch
+        side = torch.cuda.Stream()
+        side.wait_stream(torch.cuda.current_stream())
+        with torch.cuda.stream(side):
+            self._run()
+        torch.cuda.current_stream().wait_stream(side)
+        self.warm += 1
+
+    def _record(self) -> None:
+        import torch
+        graph = torch.cuda.CUDAGraph()
+        try:
+            with torch.cuda.graph(graph):
+                self._run()                         # recorded, not executed
+        except RuntimeError as exc:                 # an op that cannot be captured: go eager
+            torch.cuda.synchronize()
+            self.capture, self.status = False, "failed: " + str(exc).splitlines()[0][:200]
+            self._run()
+            return
+        self.graph, self.status = graph, "captured"
+        graph.replay()
