@@ -21,7 +21,10 @@ Candidates (all agree with the array-API reference to rounding; tests/core/test_
                      computed by torch's kernels on the same memory (``step.torch_epilogue``):
                      numpy's float64 tanh is vectorised for AVX-512 only, so without it torch's
                      is 2.3× faster (measured). Timed only where the work could repay importing
-                     torch (``torch_worth_it``), and charged that import when picked (``pick``).
+                     torch (``torch_worth_it``), and charged that import when picked (``pick``);
+* ``…/exp``          numpy, tanh: the candidate before the slash with tanh from numpy's exp
+                     (``step._np_tanh_exp``), timed where torch's are not (its epilogue is
+                     8.7-13.7 ns per element there against torch's ≈ 6.6 and np.tanh's 21-24).
 
 Which is fastest depends on the CPU (STYLE.md, "Performance claims": numpy's tanh is 2× faster
 than torch's on one machine and slower on another), on B and on n·k, so ``batched_step`` times
@@ -47,10 +50,12 @@ import numpy as np
 from .activations import Activation
 from .backend import Backend
 from .errors import check_choice
-from .step import _EPILOGUES, GradientStep, default_threads, parallel, split, torch_epilogue
+from .step import (GradientStep, default_threads, numpy_epilogue, parallel, split,
+                   torch_epilogue)
 
 CANDIDATES = ("batched", "batched:fused", "batched:threads", "per-run:torch", "per-run:threads",
-              "batched:fused/torch", "batched:threads/torch", "per-run:threads/torch")
+              "batched:fused/torch", "batched:threads/torch", "per-run:threads/torch",
+              "batched:fused/exp", "batched:threads/exp", "per-run:threads/exp")
 TORCH_WORTH = 5e8           # element-steps (steps·B·n·k) below which torch's candidates are not
                             # timed: on a 2-core AVX2 EPYC, where numpy's float64 tanh is scalar
                             # code, they saved ≤ 3.5 ns per element-step (B=1 n=1000 k=4096 and
@@ -127,9 +132,10 @@ class FusedBatchedStep(BatchedStep):
         super().__init__(X, v, activation, xp)
         if ufuncs == "torch":
             self._epilogue, self._n_scratch = torch_epilogue(activation.name)
-            self.name = f"{self.name}/torch"
         else:
-            self._epilogue, self._n_scratch = _EPILOGUES["numpy"][activation.name]
+            self._epilogue, self._n_scratch = numpy_epilogue(activation.name, ufuncs)
+        if ufuncs != "numpy":
+            self.name = f"{self.name}/{ufuncs}"
         self._S = self._GT = self._G = None
 
     def _buffers(self, W):
@@ -249,7 +255,7 @@ class PerRunStep(BatchedStep):
 
     def __init__(self, X, v, activation: Activation, xp, engine: str, ufuncs: str = "numpy"):
         super().__init__(X, v, activation, xp)
-        self.name = f"per-run:{engine}" + ("/torch" if ufuncs == "torch" else "")
+        self.name = f"per-run:{engine}" + ("" if ufuncs == "numpy" else f"/{ufuncs}")
         self.steps = [GradientStep(X[b], v, activation, engine=engine, ufuncs=ufuncs)
                       for b in range(X.shape[0])]
 
@@ -269,7 +275,7 @@ def make_step(name: str, X, v, activation, bk: Backend):
     """The step of candidate ``name``; a candidate that does not apply to these arrays (threads
     or a fused epilogue outside numpy, numpy's erf) falls back to the nearest one that does."""
     name, _, lib = name.partition("/")
-    ufuncs = "torch" if lib == "torch" and bk.name == "numpy" else "numpy"
+    ufuncs = lib if lib in ("torch", "exp") and bk.name == "numpy" else "numpy"
     fusable = bk.name == "numpy" and (ufuncs == "torch"
                                       or activation.name in FusedBatchedStep.ACTIVATIONS)
     if name == "batched":
@@ -303,7 +309,8 @@ def candidates(bk: Backend, B: int = 1, nk: int = 1 << 30, act_name: str = "tanh
     """The candidates worth timing (threads only exist for numpy arrays). For many small runs
     (B > 4, n·k < ``PER_RUN_MIN_ELEMENTS``) the per-run kernels issue B× the calls of the
     batched one for the same arithmetic, so only the batched ones are timed. ``torch_ok``
-    False: none that runs torch on numpy arrays (torch stays unimported)."""
+    False: none that runs torch on numpy arrays (torch stays unimported), and for tanh the
+    ``/exp`` ones instead."""
     small = B > 4 and nk < PER_RUN_MIN_ELEMENTS
     if bk.name == "torch":
         return ("batched",) if small else ("batched", "per-run:torch")
@@ -313,12 +320,15 @@ def candidates(bk: Backend, B: int = 1, nk: int = 1 << 30, act_name: str = "tanh
     batched = ["batched"]
     if act_name in FusedBatchedStep.ACTIVATIONS:
         batched += ["batched:fused"] + (["batched:threads"] if threads else [])
+    exp = not torch_ok and act_name == "tanh"     # tanh from exp, where torch's is not timed
     if torch_ok:
         batched += ["batched:fused/torch"] + (["batched:threads/torch"] if threads else [])
+    if exp:
+        batched += ["batched:fused/exp"] + (["batched:threads/exp"] if threads else [])
     if small:
         return tuple(batched)
     per_run = ["per-run:torch", "per-run:threads", "per-run:threads/torch"] if torch_ok \
-        else ["per-run:threads"]
+        else ["per-run:threads"] + (["per-run:threads/exp"] if exp else [])
     return tuple(batched + per_run)
 
 

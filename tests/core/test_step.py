@@ -72,14 +72,16 @@ def test_fast_path_float32_within_stated_tolerance(p, activation, backend, engin
 
 
 @pytest.mark.parametrize("dtype, rtol", [("float64", RTOL64), ("float32", RTOL32)])
+@pytest.mark.parametrize("ufuncs", ["torch", "exp"])
 @pytest.mark.parametrize("activation", tl.ACTIVATIONS)
 @settings(max_examples=examples(10))
 @given(p=step_problems())
-def test_threads_with_torch_ufuncs_match_reference(p, activation, dtype, rtol):
-    """The threaded numpy engine with torch's epilogue on its blocks (in grain-sized chunks)."""
+def test_threads_with_other_ufuncs_match_reference(p, activation, ufuncs, dtype, rtol):
+    """The threaded numpy engine with torch's epilogue on its blocks, or numpy's tanh from exp
+    (step._np_tanh_exp; the other activations keep numpy's one form)."""
     p["W"] = p["W"] / np.abs(p["W"]).max() * 2.0
     f_ref, g_ref = reference(p, activation)
-    step, f, g = fast_step(p, activation, "numpy", dtype, engine="threads", ufuncs="torch")
+    step, f, g = fast_step(p, activation, "numpy", dtype, engine="threads", ufuncs=ufuncs)
     assert step.kind == "numpy" and tl.to_numpy(f).dtype == np.dtype(dtype)
     assert rel_err(f, f_ref) <= rtol
     assert rel_err(g, g_ref) <= rtol
@@ -267,3 +269,22 @@ def test_default_threads_follow_the_thread_setting(monkeypatch):
     monkeypatch.setenv("OMP_NUM_THREADS", "not-a-number")
     assert default_threads() == cpus
 
+
+
+def test_tanh_from_exp_within_its_stated_absolute_error():
+    """step._np_tanh_exp against np.tanh over z ∈ [−30, 30], tiny |z| and the extremes:
+    |Δφ| ≤ 3.4e-16, |Δφ'| ≤ 7.3e-16 (its docstring); φ(±inf) = ±1, NaN propagates."""
+    from theorem_lab.step import _np_tanh_exp
+    z = np.concatenate([np.linspace(-30, 30, 200_001), np.geomspace(1e-300, 1, 2001),
+                        -np.geomspace(1e-300, 1, 2001), [0.0, 400.0, -800.0, np.inf, -np.inf]])
+    Z, S, f = z[None].copy(), [np.empty((1, z.size))], np.empty(1)
+    v = np.zeros(z.size)
+    v[0] = 1.0                                              # f = φ(z₀)
+    _np_tanh_exp(Z, v, f, S)
+    phi, dphi = 1.0 - S[0][0], Z[0]
+    assert np.abs(phi - np.tanh(z)).max() <= 3.4e-16
+    assert np.abs(dphi - (1 - np.tanh(z) ** 2)).max() <= 7.3e-16
+    assert f[0] == phi[0] and list(phi[-2:]) == [1.0, -1.0] and (dphi >= 0).all()
+    Zn = np.array([[np.nan, 1.0]])
+    _np_tanh_exp(Zn, np.array([1.0, 0.0]), f, [np.empty((1, 2))])
+    assert np.isnan(Zn[0, 0]) and np.isnan(f[0])
