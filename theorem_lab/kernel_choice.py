@@ -23,8 +23,9 @@ Candidates (all agree with the array-API reference to rounding; tests/core/test_
                      is 2.3× faster (measured). Timed only where the work could repay importing
                      torch (``torch_worth_it``), and charged that import when picked (``pick``);
 * ``…/exp``          numpy, tanh: the candidate before the slash with tanh from numpy's exp
-                     (``step._np_tanh_exp``), timed where torch's are not (its epilogue is
-                     8.7-13.7 ns per element there against torch's ≈ 6.6 and np.tanh's 21-24).
+                     (``step._np_tanh_exp``): no torch import, and faster than numpy's tanh
+                     where that has no SIMD loop (8.7-13.7 ns per element for the epilogue
+                     against 21-24 on the AVX2 EPYC; torch's tanh ≈ 6.6, measured).
 
 Which is fastest depends on the CPU (STYLE.md, "Performance claims": numpy's tanh is 2× faster
 than torch's on one machine and slower on another), on B and on n·k, so ``batched_step`` times
@@ -309,8 +310,7 @@ def candidates(bk: Backend, B: int = 1, nk: int = 1 << 30, act_name: str = "tanh
     """The candidates worth timing (threads only exist for numpy arrays). For many small runs
     (B > 4, n·k < ``PER_RUN_MIN_ELEMENTS``) the per-run kernels issue B× the calls of the
     batched one for the same arithmetic, so only the batched ones are timed. ``torch_ok``
-    False: none that runs torch on numpy arrays (torch stays unimported), and for tanh the
-    ``/exp`` ones instead."""
+    False: none that runs torch on numpy arrays (torch stays unimported)."""
     small = B > 4 and nk < PER_RUN_MIN_ELEMENTS
     if bk.name == "torch":
         return ("batched",) if small else ("batched", "per-run:torch")
@@ -320,7 +320,7 @@ def candidates(bk: Backend, B: int = 1, nk: int = 1 << 30, act_name: str = "tanh
     batched = ["batched"]
     if act_name in FusedBatchedStep.ACTIVATIONS:
         batched += ["batched:fused"] + (["batched:threads"] if threads else [])
-    exp = not torch_ok and act_name == "tanh"     # tanh from exp, where torch's is not timed
+    exp = act_name == "tanh"                      # tanh from numpy's exp
     if torch_ok:
         batched += ["batched:fused/torch"] + (["batched:threads/torch"] if threads else [])
     if exp:
@@ -328,8 +328,8 @@ def candidates(bk: Backend, B: int = 1, nk: int = 1 << 30, act_name: str = "tanh
     if small:
         return tuple(batched)
     per_run = ["per-run:torch", "per-run:threads", "per-run:threads/torch"] if torch_ok \
-        else ["per-run:threads"] + (["per-run:threads/exp"] if exp else [])
-    return tuple(batched + per_run)
+        else ["per-run:threads"]
+    return tuple(batched + per_run + (["per-run:threads/exp"] if exp else []))
 
 
 def torch_worth_it(B: int, n: int, k: int, steps: "int | None") -> bool:
