@@ -104,7 +104,8 @@ class RunOutcome:
     W_final: object
     kernel: str = ""                   # the training step's kernel (kernel_choice.CANDIDATES)
     graph: Optional[str] = None        # torch on CUDA: the plain steps' CUDA graph, 'captured',
-                                       # 'off' or 'failed: …' (step_graph.py); None elsewhere
+                                       # 'off', 'unused', 'eager' or 'failed: …'
+                                       # (step_graph.StepGraph.status); None elsewhere
 
 
 def log_steps(steps: int, every: int, extra: Sequence[int] = ()) -> np.ndarray:

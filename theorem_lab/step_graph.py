@@ -36,11 +36,10 @@ def wanted(bk) -> bool:
 
 
 def setting(bk) -> "str | None":
-    """What a run records about graphs before it starts: None off CUDA torch, 'off' when
-    disabled, else 'pending' (``StepGraph.status`` then tells what happened)."""
+    """What a run without a ``StepGraph`` records: None off CUDA torch, else 'off'."""
     if bk.name != "torch" or not str(bk.device).startswith("cuda"):
         return None
-    return "pending" if wanted(bk) else "off"
+    return "off"
 
 
 class StepGraph:
@@ -54,7 +53,8 @@ class StepGraph:
         self.static: dict = {}
         self.graph = None
         self.warm = 0
-        self.status = "pending" if capture else "eager"
+        self.status = "unused"        # then 'eager' (warm-up, or capture=False), 'captured',
+                                      # or 'failed: <why>' (the rest of the run went eagerly)
 
     def step(self, s, t: int) -> None:
         self._adopt(s)
@@ -63,6 +63,8 @@ class StepGraph:
             self.graph.replay()
         elif not self.capture:
             self._run()
+            if self.status == "unused":           # a failed recording keeps its reason
+                self.status = "eager"
         elif self.warm < WARMUP:
             self._warm_up()
         else:
@@ -97,6 +99,7 @@ class StepGraph:
             self._run()
         torch.cuda.current_stream().wait_stream(side)
         self.warm += 1
+        self.status = "eager"
 
     def _record(self) -> None:
         import torch

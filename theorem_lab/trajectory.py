@@ -47,7 +47,8 @@ class RunInfo:
     kernel: str = ""                   # the step kernel the engine chose (kernel_choice.py)
     matmul: Optional[str] = None       # CUDA float32 (torch): 'tf32' or 'ieee'; None elsewhere
     graph: Optional[str] = None        # torch on CUDA: the plain steps' CUDA graph, 'captured',
-                                       # 'off' or 'failed: …' (step_graph.py); None elsewhere
+                                       # 'off', 'unused', 'eager' or 'failed: …'
+                                       # (step_graph.StepGraph.status); None elsewhere
     config: dict = field(default_factory=dict)   # the resolved TrainConfig
 
     def as_dict(self) -> dict:

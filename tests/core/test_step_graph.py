@@ -117,8 +117,18 @@ def test_no_graph_off_cuda_and_the_switch(monkeypatch):
     class _Cuda:
         name, device = "torch", "cuda"
 
-    assert step_graph.wanted(_Cuda) and step_graph.setting(_Cuda) == "pending"
+    assert step_graph.wanted(_Cuda) and step_graph.setting(_Cuda) == "off"   # if no StepGraph
     monkeypatch.setenv(step_graph.GRAPH_ENV, "off")
     assert not step_graph.wanted(_Cuda) and step_graph.setting(_Cuda) == "off"
     data, net = _problems()[0]
     assert tl.train(data, net, steps=5, backend="torch").info.graph is None
+
+
+def test_a_run_with_no_plain_step_records_its_graph_unused(monkeypatch):
+    monkeypatch.setattr(engine, "on_host", lambda bk: False)
+    monkeypatch.setattr(step_graph, "wanted", lambda bk: True)
+    monkeypatch.setattr(step_graph, "StepGraph", _Uncaptured)
+    _Uncaptured.steps = 0
+    data, net = _problems()[0]
+    assert tl.train(data, net, steps=6, log_every=1, backend="torch").info.graph == "unused"
+    assert _Uncaptured.steps == 0
