@@ -2,8 +2,8 @@
 
 On a GPU a small step is bound by kernel launches, not arithmetic: Algorithm 1's step with its
 bookkeeping is about 100 launches (aten ops other than views, counted on the CPU for a batch
-of 3 runs) of a few microseconds of work each. A CUDA graph records
-them once and replays them with one launch (``torch.cuda.CUDAGraph``). The engine's *plain*
+of 3 runs) of a few microseconds of work each. A CUDA graph records them once and replays them
+with one launch (``torch.cuda.CUDAGraph``). The engine's *plain*
 steps (those that log, observe or stop nothing: engine.run decides) launch the same kernels
 every time; only the step index differs, so it lives in a (1,) device array ``t`` that the
 recorded kernels read, set before each replay.
