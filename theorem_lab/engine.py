@@ -296,8 +296,7 @@ def run(runs: Sequence[RunInputs], v, activation: Activation, steps: int, bk: Ba
     try:
         for t in range(steps + 1):
             looked_at = row_of[t] >= 0 or t in observe_at
-            if graph is not None and t > 0 and t < steps and not looked_at \
-                    and t not in bt.stop_runs:
+            if graph is not None and 0 < t < steps and not looked_at and t not in bt.stop_runs:
                 graph.step(s, t)                          # a plain step: replayed on CUDA
             else:
                 advance(bt, s, t, alphas, host, bt.stop_runs.get(t),

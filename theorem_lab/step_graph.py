@@ -29,18 +29,19 @@ WARMUP = 2                              # plain steps run eagerly before the rec
 FIELDS = ("T1", "T1_stable", "div_step", "best_step", "active", "best_l2", "path", "W", "W_best")
 
 
+def _torch_cuda(bk) -> bool:
+    return bk.name == "torch" and str(bk.device).startswith("cuda")
+
+
 def wanted(bk) -> bool:
     """Whether the engine records its plain steps: torch on CUDA, unless ``$THEOREM_LAB_CUDA_GRAPH``
     is 'off'."""
-    return (bk.name == "torch" and str(bk.device).startswith("cuda")
-            and os.environ.get(GRAPH_ENV, "on").lower() != "off")
+    return _torch_cuda(bk) and os.environ.get(GRAPH_ENV, "on").lower() != "off"
 
 
 def setting(bk) -> "str | None":
     """What a run without a ``StepGraph`` records: None off CUDA torch, else 'off'."""
-    if bk.name != "torch" or not str(bk.device).startswith("cuda"):
-        return None
-    return "off"
+    return "off" if _torch_cuda(bk) else None
 
 
 class StepGraph:
