@@ -263,15 +263,22 @@ def _header(n, d, k, repeats) -> str:
 
 def phi_pass_s(n, k, activation, backend, dtype, repeats=5) -> float:
     """The irreducible elementwise work: one in-place transcendental pass over an (n, k) block
-    (tanh: tanh; softplus: softplus; erf: erf; relu: max(z, 0)), the faster of numpy and torch
-    on the same memory, min over ``repeats``."""
+    (tanh: tanh; softplus: softplus; erf: erf; relu: max(z, 0)), the fastest of numpy, torch on
+    the same memory and, for tanh with numba installed, the compiled pass (compiled.py, which
+    gives φ' too), min over ``repeats``."""
     import torch
+
+    from theorem_lab.step import COMPILED, numba_available
     Z = np.full((n, k), 0.3, dtype=dtype)
     T = torch.from_numpy(Z)
     ops = {"tanh": [lambda: np.tanh(Z, out=Z), lambda: torch.tanh(T, out=T)],
            "softplus": [lambda: torch.nn.functional.softplus(T)],
            "erf": [lambda: torch.special.erf(T, out=T)],
            "relu": [lambda: np.maximum(Z, 0, out=Z), lambda: torch.clamp_min(T, 0, out=T)]}
+    if activation in COMPILED and numba_available():
+        from theorem_lab import compiled
+        Phi = np.empty_like(Z)
+        ops[activation].append(lambda: compiled.tanh_pass(Z, Phi))
     best = float("inf")
     for _ in range(repeats):
         for op in ops[activation]:

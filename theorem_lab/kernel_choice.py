@@ -21,11 +21,16 @@ Candidates (all agree with the array-API reference to rounding; tests/core/test_
                      computed by torch's kernels on the same memory (``step.torch_epilogue``):
                      numpy's float64 tanh is vectorised for AVX-512 only, so without it torch's
                      is 2.3× faster (measured). Timed only where the work could repay importing
-                     torch (``torch_worth_it``), and charged that import when picked (``pick``);
+                     torch (``worth_importing``), and charged that import when picked (``pick``);
 * ``…/exp``          numpy, tanh: the candidate before the slash with tanh from numpy's exp
                      (``step._np_tanh_exp``): no torch import, and faster than numpy's tanh
                      where that has no SIMD loop (8.7-13.7 ns per element for the epilogue
-                     against 21-24 on the AVX2 EPYC; torch's tanh ≈ 6.6, measured).
+                     against 21-24 on the AVX2 EPYC; torch's tanh ≈ 6.6, measured);
+* ``…/numba``        numpy, tanh, numba installed (``pip install theorem-lab[fast]``): the
+                     candidate before the slash with tanh compiled in one vectorised pass
+                     (compiled.py: 2.9-3.5 ns per element there). Timed only where the work
+                     could repay numba's start-up (import and loading the cached kernel, ≈ 1.1
+                     s, measured), and charged it when picked, as torch's import.
 
 Which is fastest depends on the CPU (STYLE.md, "Performance claims": numpy's tanh is 2× faster
 than torch's on one machine and slower on another), on B and on n·k, so ``batched_step`` times
@@ -51,17 +56,19 @@ import numpy as np
 from .activations import Activation
 from .backend import Backend
 from .errors import check_choice
-from .step import (GradientStep, default_threads, numpy_epilogue, parallel, split,
-                   torch_epilogue)
+from .step import (COMPILED, NUMBA_FAILED, GradientStep, default_threads, numba_available,
+                   numpy_epilogue, parallel, split, torch_epilogue)
 
 CANDIDATES = ("batched", "batched:fused", "batched:threads", "per-run:torch", "per-run:threads",
               "batched:fused/torch", "batched:threads/torch", "per-run:threads/torch",
-              "batched:fused/exp", "batched:threads/exp", "per-run:threads/exp")
-TORCH_WORTH = 5e8           # element-steps (steps·B·n·k) below which torch's candidates are not
-                            # timed: on a 2-core AVX2 EPYC, where numpy's float64 tanh is scalar
-                            # code, they saved ≤ 3.5 ns per element-step (B=1 n=1000 k=4096 and
-                            # B=32 n=40 k=128, measured) against an import of 2-4 s: ≥ 6e8 to repay
-TORCH_IMPORT_S = 2.0        # import cost assumed where no measurement of it is cached
+              "batched:fused/exp", "batched:threads/exp", "per-run:threads/exp",
+              "batched:fused/numba", "batched:threads/numba", "per-run:threads/numba")
+WORTH = {"torch": 5e8,      # element-steps (steps·B·n·k) below which a library's candidates are
+         "numba": 2.5e8}    # not timed. torch: on a 2-core AVX2 EPYC, where numpy's float64
+                            # tanh is scalar code, they saved ≤ 3.5 ns per element-step (B=1
+                            # n=1000 k=4096 and B=32 n=40 k=128, measured) against an import of
+                            # 2-4 s: ≥ 6e8 to repay. numba: see NUMBA_SAVES
+IMPORT_S = {"torch": 2.0, "numba": 1.2}   # start-up assumed where no measurement is cached
 TIMED = "forward+descend, warm"   # what a timing measures (part of the disk cache's key)
 TIMING_ROUNDS = 2           # alternating rounds over the candidates (the minimum counts) of
 TIMING_REPEATS = 2          # consecutive timed calls per candidate, after an untimed one
@@ -276,7 +283,7 @@ def make_step(name: str, X, v, activation, bk: Backend):
     """The step of candidate ``name``; a candidate that does not apply to these arrays (threads
     or a fused epilogue outside numpy, numpy's erf) falls back to the nearest one that does."""
     name, _, lib = name.partition("/")
-    ufuncs = lib if lib in ("torch", "exp") and bk.name == "numpy" else "numpy"
+    ufuncs = lib if lib in ("torch", "exp", "numba") and bk.name == "numpy" else "numpy"
     fusable = bk.name == "numpy" and (ufuncs == "torch"
                                       or activation.name in FusedBatchedStep.ACTIVATIONS)
     if name == "batched":
@@ -306,11 +313,12 @@ PER_RUN_MIN_ELEMENTS = 1 << 16   # n·k below which per-run kernels are not time
 
 
 def candidates(bk: Backend, B: int = 1, nk: int = 1 << 30, act_name: str = "tanh",
-               torch_ok: bool = True) -> tuple:
+               torch_ok: bool = True, numba_ok: bool = True) -> tuple:
     """The candidates worth timing (threads only exist for numpy arrays). For many small runs
     (B > 4, n·k < ``PER_RUN_MIN_ELEMENTS``) the per-run kernels issue B× the calls of the
     batched one for the same arithmetic, so only the batched ones are timed. ``torch_ok``
-    False: none that runs torch on numpy arrays (torch stays unimported)."""
+    False: none that runs torch on numpy arrays (torch stays unimported); ``numba_ok`` False,
+    or numba not installed: none compiled by numba."""
     small = B > 4 and nk < PER_RUN_MIN_ELEMENTS
     if bk.name == "torch":
         return ("batched",) if small else ("batched", "per-run:torch")
@@ -325,17 +333,35 @@ def candidates(bk: Backend, B: int = 1, nk: int = 1 << 30, act_name: str = "tanh
         batched += ["batched:fused/torch"] + (["batched:threads/torch"] if threads else [])
     if exp:
         batched += ["batched:fused/exp"] + (["batched:threads/exp"] if threads else [])
+    compiled = numba_ok and act_name in COMPILED and numba_available()
+    if compiled:
+        batched += ["batched:fused/numba"] + (["batched:threads/numba"] if threads else [])
     if small:
         return tuple(batched)
     per_run = ["per-run:torch", "per-run:threads", "per-run:threads/torch"] if torch_ok \
         else ["per-run:threads"]
-    return tuple(batched + per_run + (["per-run:threads/exp"] if exp else []))
+    return tuple(batched + per_run + (["per-run:threads/exp"] if exp else [])
+                 + (["per-run:threads/numba"] if compiled else []))
 
 
-def torch_worth_it(B: int, n: int, k: int, steps: "int | None") -> bool:
-    """Whether candidates running torch on numpy arrays are worth timing: torch is imported
-    already, or the batch's ``steps``·B·n·k element-steps (None: unknown) reach ``TORCH_WORTH``."""
-    return "torch" in sys.modules or steps is None or steps * B * n * k >= TORCH_WORTH
+def worth_importing(lib: str, B: int, n: int, k: int, steps: "int | None") -> bool:
+    """Whether candidates needing ``lib`` ('torch' on numpy arrays, 'numba') are worth timing:
+    it is imported already, or the batch's ``steps``·B·n·k element-steps (None: unknown) reach
+    ``WORTH[lib]``."""
+    return started(lib) or steps is None or steps * B * n * k >= WORTH[lib]
+
+
+def started(lib: str) -> bool:
+    """Whether this process has paid ``lib``'s start-up already (numba: our kernels loaded)."""
+    return sys.modules.get("torch" if lib == "torch" else "theorem_lab.compiled") is not None
+
+
+def needs(name: str, bk: Backend, act_name: str) -> "str | None":
+    """The library candidate ``name`` imports for this backend beyond numpy ('torch', 'numba'),
+    or None."""
+    if uses_torch(name, bk, act_name):
+        return "torch"
+    return "numba" if bk.name == "numpy" and name.endswith("/numba") else None
 
 
 def uses_torch(name: str, bk: Backend, act_name: str) -> bool:
@@ -347,23 +373,34 @@ def uses_torch(name: str, bk: Backend, act_name: str) -> bool:
             or (act_name == "erf" and name != "batched"))
 
 
-def pick(seconds: dict, steps: "int | None", import_s: float, bk: Backend, act_name: str) -> str:
+def pick(seconds: dict, steps: "int | None", import_s: dict, bk: Backend, act_name: str) -> str:
     """The candidate of least cost for a run of ``steps`` steps: seconds per step × steps, plus
-    ``import_s`` for one that needs torch where it is not imported yet. ``steps`` None: the
-    fastest step (benchmarks)."""
+    ``import_s[lib]`` for one that needs a library (``needs``) not imported yet (0 or absent:
+    imported). ``steps`` None: the fastest step (benchmarks)."""
     if steps is None:
         return min(seconds, key=seconds.get)
     return min(seconds, key=lambda name: seconds[name] * steps
-               + (import_s if uses_torch(name, bk, act_name) else 0.0))
+               + import_s.get(needs(name, bk, act_name), 0.0))
 
 
-def _import_torch() -> float:
-    """Import torch; the seconds it took (0.0 if it was imported already)."""
-    if "torch" in sys.modules:
-        return 0.0
+def _start(lib: str) -> float:
+    """Import ``lib`` and make it ready to run ('numba': load or compile the kernels, a first
+    call); the seconds it took (0.0 if it was imported already). If numba fails to start (a
+    broken install, no writable cache), the reason goes to ``step.NUMBA_FAILED`` and its
+    candidates are no longer offered in this process."""
     t0 = time.perf_counter()
-    import torch  # noqa: F401
-    return time.perf_counter() - t0
+    if lib == "torch":
+        if "torch" in sys.modules:
+            return 0.0
+        import torch  # noqa: F401
+        return time.perf_counter() - t0
+    ready = started("numba")
+    try:
+        from . import compiled
+        compiled.tanh_epilogue(np.zeros((1, 2)), np.zeros(2), np.zeros(1), [])
+    except Exception as exc:  # noqa: BLE001 - any failure: run without numba
+        NUMBA_FAILED.append(f"{type(exc).__name__}: {exc}")
+    return 0.0 if ready else time.perf_counter() - t0
 
 
 def _sync(bk: Backend):
@@ -419,19 +456,23 @@ def choose(X, v, activation: Activation, bk: Backend, steps: "int | None" = None
     if forced:
         check_choice("THEOREM_LAB_KERNEL", forced, "the engine", CANDIDATES)
         return Choice(key, {}, forced, forced=True)
-    torch_loaded = "torch" in sys.modules
-    names = candidates(bk, B, n * k, activation.name, torch_worth_it(B, n, k, steps))
+    loaded = {lib for lib in IMPORT_S if started(lib)}
+    names = candidates(bk, B, n * k, activation.name, worth_importing("torch", B, n, k, steps),
+                       worth_importing("numba", B, n, k, steps))
     if (key, names) not in _TIMED:
         path = _cache_file(key, names) if bk.device == "cpu" else None
         cached = _read_cache(path)
         if cached is None:
-            need = any(uses_torch(name, bk, activation.name) for name in names)
-            import_s = _import_torch() if need else 0.0
-            cached = time_candidates(X, v, activation, bk, names), import_s or TORCH_IMPORT_S
+            libs = {needs(name, bk, activation.name) for name in names} - {None}
+            import_s = {lib: _start(lib) for lib in sorted(libs)}
+            if "numba" in libs and NUMBA_FAILED:    # offer what runs: no numba candidates
+                return choose(X, v, activation, bk, steps)
+            import_s = {lib: import_s.get(lib) or IMPORT_S[lib] for lib in IMPORT_S}
+            cached = time_candidates(X, v, activation, bk, names), import_s
             _write_cache(path, key, *cached)
         _TIMED[key, names] = cached
     seconds, import_s = _TIMED[key, names]
-    import_s = 0.0 if torch_loaded else import_s
+    import_s = {lib: s for lib, s in import_s.items() if lib not in loaded}
     return Choice(key, seconds, pick(seconds, steps, import_s, bk, activation.name))
 
 
@@ -443,7 +484,7 @@ def machine_id() -> str:
     """What a measured choice is valid for: the CPU (model name, family/model/stepping and a
     digest of its feature flags: two machines both called "AMD EPYC", one with AVX-512 and one
     without, want different kernels), the CPUs this process may use, the thread setting and the
-    numpy/torch versions (read without importing torch)."""
+    numpy, torch and numba versions (read without importing them)."""
     from importlib import metadata
 
     try:
@@ -452,13 +493,15 @@ def machine_id() -> str:
     except OSError:
         import platform
         cpu = platform.processor()
-    try:
-        torch_version = metadata.version("torch")
-    except metadata.PackageNotFoundError:
-        torch_version = None
+    versions = []
+    for lib in IMPORT_S:
+        try:
+            versions.append(metadata.version(lib))
+        except metadata.PackageNotFoundError:
+            versions.append(None)
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return "|".join(str(x) for x in (cpu, cpus, os.environ.get("OMP_NUM_THREADS"),
-                                     np.__version__, torch_version))
+                                     np.__version__, *versions))
 
 
 def cpu_id(cpuinfo: str) -> str:
@@ -487,14 +530,15 @@ def _cache_file(key: tuple, names: tuple):
 
 
 def _read_cache(path) -> "tuple | None":
-    """The stored (seconds per candidate, torch import seconds), or None (no file, unreadable,
-    or not ours)."""
+    """The stored (seconds per candidate, start-up seconds per library), or None (no file,
+    unreadable, or not ours)."""
     import json
     if path is None:
         return None
     try:
         stored = json.loads(path.read_text())
-        seconds, import_s = stored["seconds"], float(stored.get("torch_import_s", TORCH_IMPORT_S))
+        seconds = stored["seconds"]
+        import_s = {lib: float(stored.get("import_s", {}).get(lib, s)) for lib, s in IMPORT_S.items()}
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
     if not isinstance(seconds, dict) or not seconds or not all(
@@ -503,7 +547,7 @@ def _read_cache(path) -> "tuple | None":
     return seconds, import_s
 
 
-def _write_cache(path, key: tuple, seconds: dict, import_s: float) -> None:
+def _write_cache(path, key: tuple, seconds: dict, import_s: dict) -> None:
     import json
     if path is None:
         return
@@ -511,7 +555,7 @@ def _write_cache(path, key: tuple, seconds: dict, import_s: float) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(f".{os.getpid()}.tmp")
         tmp.write_text(json.dumps({"machine": machine_id(), "key": list(key), "seconds": seconds,
-                                   "torch_import_s": import_s}))
+                                   "import_s": import_s}))
         os.replace(tmp, path)
     except OSError:
         pass                               # a read-only home: the choice stays per process

@@ -29,7 +29,8 @@ Engines, measured with ``theorem-lab bench step`` on a 2-core AVX-512 machine:
   numpy's float64 tanh runs at scalar speed, that made it the fastest float64 kernel (≈ 45 ms
   against 60-66 ms per step, n=1000 d=50 k=4096; kernel_choice.py picks by measurement).
   ``ufuncs="exp"``: tanh from numpy's exp (``_np_tanh_exp``), for where numpy's tanh is scalar
-  and torch would not repay its import.
+  and torch would not repay its import; ``ufuncs="numba"``: tanh in one compiled, vectorised
+  pass (compiled.py, 2.9-3.5 ns per element there against 12 for the exp form).
 * ``generic`` (``fast=False``, and CuPy): the straightforward array-API lines, the reference.
 """
 
@@ -222,14 +223,30 @@ _EPILOGUES = {"numpy": {"tanh": (_np_tanh, 0), "softplus": (_np_softplus, 2),
               "torch": {"tanh": (_torch_tanh, 0), "softplus": (_torch_softplus, 1),
                         "erf": (_torch_erf, 1), "relu": (_torch_relu, 1)},
               "exp": {"tanh": (_np_tanh_exp, 1)}}
-UFUNCS = ("numpy", "torch", "exp")   # what computes the epilogue on numpy blocks ('exp': numpy,
-                                     # tanh from exp; the other activations as 'numpy')
+UFUNCS = ("numpy", "torch", "exp", "numba")   # what computes the epilogue on numpy blocks
+                                     # ('exp': numpy, tanh from exp; 'numba': tanh compiled,
+                                     # compiled.py; other activations as 'numpy' for both)
+COMPILED = ("tanh",)                 # the activations compiled.py has an epilogue for
 
 
 def numpy_epilogue(name: str, ufuncs: str = "numpy"):
     """(epilogue, scratch count) of activation ``name`` on numpy blocks by numpy's ufuncs
-    (``ufuncs="exp"``: tanh from exp, ``_np_tanh_exp``; the other activations have one form)."""
+    (``ufuncs="exp"``: tanh from exp, ``_np_tanh_exp``; ``"numba"``: tanh compiled by numba,
+    ``compiled.tanh_epilogue``; the other activations have one form)."""
+    if ufuncs == "numba" and name in COMPILED:
+        from . import compiled           # imports numba (an optional dependency)
+        return compiled.tanh_epilogue, 0
     return _EPILOGUES.get(ufuncs, {}).get(name) or _EPILOGUES["numpy"].get(name, (None, 0))
+
+
+NUMBA_FAILED: list = []      # why numba could not start in this process (kernel_choice._start)
+
+
+def numba_available() -> bool:
+    """Whether numba is installed (``pip install theorem-lab[fast]``), found without importing
+    it, and has not failed to start in this process."""
+    import importlib.util
+    return not NUMBA_FAILED and importlib.util.find_spec("numba") is not None
 
 
 def torch_epilogue(name: str):
@@ -240,7 +257,7 @@ def torch_epilogue(name: str):
     from the threaded engine's threads (torch then runs its own small team inside each): chunks
     under ATen's grain, which keep each call in its thread, were 5-30% slower for their extra
     calls (n=1000 d=50 k=4096, measured). Blocks must be C-contiguous ((rows, k) views)."""
-    import torch                        # now, not at the first step (kernel_choice.torch_worth_it)
+    import torch                        # now, not at the first step (kernel_choice.worth_importing)
     kernel, n_scratch = _EPILOGUES["torch"][name]
 
     def epilogue(Z, v, f, S):
@@ -266,7 +283,8 @@ class GradientStep:
     tuned by ``threads`` (default: the CPUs this process may use) and ``block_rows`` (default
     ~``BLOCK_BYTES`` per block), its elementwise epilogue computed by numpy's ufuncs or, with
     ``ufuncs="torch"``, by torch's kernels on the same blocks (``torch_epilogue``), or with
-    ``ufuncs="exp"``, tanh from numpy's exp (``_np_tanh_exp``).
+    ``ufuncs="exp"``, tanh from numpy's exp (``_np_tanh_exp``), or with ``ufuncs="numba"``, tanh
+    compiled by numba (compiled.py; needs numba).
     ``fast=False`` forces the generic array-API lines, the reference every fast path is tested
     against.
     """
@@ -289,6 +307,9 @@ class GradientStep:
             "block_rows", block_rows, _OWNER, low=1)
         check_choice("engine", engine, _OWNER, ENGINES)
         check_choice("ufuncs", ufuncs, _OWNER, UFUNCS)
+        if ufuncs == "numba" and not numba_available():
+            raise ParameterError(f"The 'ufuncs' parameter of {_OWNER} is 'numba', which needs "
+                                 "numba: pip install 'theorem-lab[fast]'.")
         self.kind = "generic"
         if fast and is_numpy_array(X) and X.dtype in (np.float32, np.float64):
             self.kind = "numpy" if engine == "threads" or not _torch_available() else "numpy-torch"
@@ -301,7 +322,7 @@ class GradientStep:
         self._epilogue, n_scratch = _EPILOGUES.get(lib, {}).get(self.activation.name, (None, 0))
         if self.kind == "numpy" and ufuncs == "torch" and self._epilogue is not None:
             self._epilogue, n_scratch = torch_epilogue(self.activation.name)
-        elif self.kind == "numpy" and ufuncs == "exp":
+        elif self.kind == "numpy" and ufuncs in ("exp", "numba"):
             self._epilogue, n_scratch = numpy_epilogue(self.activation.name, ufuncs)
         if self._epilogue is not None and self.activation is not get_activation(self.activation.name):
             self._epilogue = None           # a user-built Activation: trust only its phi_dphi

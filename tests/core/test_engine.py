@@ -1,12 +1,15 @@
 """The batched engine: B runs together equal each run alone; bookkeeping per run; kernels."""
 
 import os
+import sys
 
 import numpy as np
 import pytest
 
 import theorem_lab as tl
 from theorem_lab import kernel_choice
+from theorem_lab import step as step_module
+from theorem_lab.step import GradientStep
 from theorem_lab.train import train_many
 
 FIELDS = ("T1", "T1_stable", "T2", "early_stop_step", "status", "steps_done", "diverged_step")
@@ -44,6 +47,26 @@ def test_batched_equals_alone_for_every_method_schedule_and_label_function(activ
     for b, (data, net) in enumerate(problems):
         alone = tl.train(data, net, steps=150, log_every=7,
                          **{key: val[b] for key, val in kw.items()})
+        _assert_same(batch[b], alone)
+
+
+@pytest.mark.skipif(not kernel_choice.numba_available(), reason="numba not installed")
+@pytest.mark.parametrize("kernel", ["batched:threads/numba", "batched:fused/numba",
+                                    "per-run:threads/numba"])
+def test_a_batch_on_numbas_compiled_tanh_equals_the_runs_alone(kernel, monkeypatch):
+    """The compiled kernels, forced for the batch; each run alone on the array-API reference."""
+    problems = [_problem(s) for s in range(3)]
+    kw = dict(method=["self-distill", "gd", "self-distill"],
+              schedule=["linear:end=60", "linear", "adaptive:lam=0.8"],
+              label_fn=["clipped", "sign", "clipped"])
+    monkeypatch.setenv("THEOREM_LAB_KERNEL", kernel)
+    batch = train_many([p[0] for p in problems], [p[1] for p in problems], steps=150,
+                       log_every=7, **kw)
+    monkeypatch.setenv("THEOREM_LAB_KERNEL", "batched")
+    for b, (data, net) in enumerate(problems):
+        alone = tl.train(data, net, steps=150, log_every=7,
+                         **{key: val[b] for key, val in kw.items()})
+        assert batch[b].info.kernel == kernel and alone.info.kernel == "batched"
         _assert_same(batch[b], alone)
 
 
@@ -129,6 +152,12 @@ def test_every_kernel_candidate_agrees_with_the_reference(backend, activation, m
     for some in (names, no_torch):        # tanh from numpy's exp, with torch or without
         assert ("batched:fused/exp" in some) == (backend == "numpy" and activation == "tanh")
         assert ("per-run:threads/exp" in some) == ("batched:fused/exp" in some)
+    compiled = backend == "numpy" and activation == "tanh" and kernel_choice.numba_available()
+    assert ("batched:fused/numba" in names) == compiled                # numba's compiled tanh
+    assert ("batched:threads/numba" in names) == (compiled and threads)
+    assert ("per-run:threads/numba" in names) == compiled
+    no_numba = kernel_choice.candidates(bk, 3, 20 * 16, act_name=activation, numba_ok=False)
+    assert not any("numba" in name for name in no_numba)
     for name in names:
         st = kernel_choice.make_step(name, X, v, act, bk)
         np.testing.assert_allclose(tl.to_numpy(st.forward(W)), f_ref, rtol=1e-12, err_msg=name)
@@ -149,9 +178,11 @@ def test_every_kernel_candidate_agrees_with_the_reference(backend, activation, m
     assert kernel_choice.choose(X, v, act, bk).chosen == "batched"
 
 
-def test_torch_is_timed_only_where_the_work_can_repay_its_import(monkeypatch):
-    """Small batches time numpy-only candidates (a fresh process never imports torch); long or
-    large ones, or a process that has torch already, time torch's epilogues too."""
+@pytest.mark.parametrize("lib", ["torch", "numba"])
+def test_a_library_is_timed_only_where_the_work_can_repay_its_start_up(lib, monkeypatch):
+    """Small batches time numpy-only candidates (a fresh process imports neither torch nor
+    numba); long or large ones, or a process that has started the library already, time its
+    candidates too."""
     import subprocess
     import sys
     code = ("import sys, numpy as np, theorem_lab as tl\n"
@@ -160,31 +191,74 @@ def test_torch_is_timed_only_where_the_work_can_repay_its_import(monkeypatch):
             "X = bk.asarray(np.random.default_rng(0).standard_normal((8, 40, 8)))\n"
             "v = bk.asarray(tl.network.output_layer(128))\n"
             "c = kc.choose(X, v, tl.get_activation('tanh'), bk, steps=1000)\n"
-            "print('torch' in sys.modules, sorted(c.seconds))\n")
+            f"print({lib!r} in sys.modules, sorted(c.seconds))\n")
     env = dict(os.environ, THEOREM_LAB_CACHE_DIR="off")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
                          check=True).stdout
-    assert out.startswith("False") and "torch" not in out.split(" ", 1)[1]
-    steps = int(kernel_choice.TORCH_WORTH // (8 * 40 * 128))
-    import torch
-    monkeypatch.delitem(sys.modules, "torch")                     # as in a fresh process
-    assert not kernel_choice.torch_worth_it(8, 40, 128, steps - 1)
-    assert kernel_choice.torch_worth_it(8, 40, 128, steps + 1)
-    assert kernel_choice.torch_worth_it(8, 40, 128, None)         # unknown length: time them
-    monkeypatch.setitem(sys.modules, "torch", torch)
-    assert kernel_choice.torch_worth_it(8, 40, 128, 1)            # imported already: free
+    assert out.startswith("False") and lib not in out.split(" ", 1)[1]
+    steps = int(kernel_choice.WORTH[lib] // (8 * 40 * 128))
+    module = "torch" if lib == "torch" else "theorem_lab.compiled"
+    monkeypatch.delitem(sys.modules, module, raising=False)       # as in a fresh process
+    assert not kernel_choice.worth_importing(lib, 8, 40, 128, steps - 1)
+    assert kernel_choice.worth_importing(lib, 8, 40, 128, steps + 1)
+    assert kernel_choice.worth_importing(lib, 8, 40, 128, None)   # unknown length: time them
+    monkeypatch.setitem(sys.modules, module, object())
+    assert kernel_choice.worth_importing(lib, 8, 40, 128, 1)      # started already: free
 
 
-def test_the_pick_charges_torchs_import_to_the_candidates_that_need_it():
+def test_the_pick_charges_a_librarys_start_up_to_the_candidates_that_need_it():
     bk = tl.resolve_backend("numpy", "cpu", "float64")
     seconds = {"batched:fused": 2e-3, "batched:fused/torch": 1e-3, "per-run:threads": 3e-3}
     pick = kernel_choice.pick
-    assert pick(seconds, 1000, 2.0, bk, "tanh") == "batched:fused"        # saves 1 s, costs 2
-    assert pick(seconds, 5000, 2.0, bk, "tanh") == "batched:fused/torch"  # saves 5 s
-    assert pick(seconds, 1000, 0.0, bk, "tanh") == "batched:fused/torch"  # imported already
-    assert pick(seconds, None, 2.0, bk, "tanh") == "batched:fused/torch"  # the fastest step
+    torch_s = {"torch": 2.0}
+    assert pick(seconds, 1000, torch_s, bk, "tanh") == "batched:fused"        # saves 1 s, costs 2
+    assert pick(seconds, 5000, torch_s, bk, "tanh") == "batched:fused/torch"  # saves 5 s
+    assert pick(seconds, 1000, {}, bk, "tanh") == "batched:fused/torch"       # imported already
+    assert pick(seconds, None, torch_s, bk, "tanh") == "batched:fused/torch"  # the fastest step
+    seconds["batched:threads/numba"] = 0.5e-3
+    both = {"torch": 2.0, "numba": 1.0}
+    assert pick(seconds, 1000, both, bk, "tanh") == "batched:threads/numba"   # 0.5 + 1 < 2 s
+    assert pick(seconds, 500, both, bk, "tanh") == "batched:fused"            # 0.25 + 1 > 1 s
     assert kernel_choice.uses_torch("per-run:threads", bk, "erf")          # numpy's erf is torch's
     assert not kernel_choice.uses_torch("per-run:threads", bk, "tanh")
+    assert kernel_choice.needs("per-run:threads/numba", bk, "tanh") == "numba"
+    assert kernel_choice.needs("batched:fused/torch", bk, "tanh") == "torch"
+    assert kernel_choice.needs("batched:fused/exp", bk, "tanh") is None
+
+
+def test_without_numba_or_when_it_fails_to_start_no_compiled_candidate_is_offered(monkeypatch):
+    """numba is optional: not installed, nothing asks for it; installed but failing to start
+    (here: its first call raises), the choice goes on with the other candidates."""
+    bk = tl.resolve_backend("numpy", "cpu", "float64")
+    X = bk.asarray(np.random.default_rng(0).standard_normal((3, 20, 5)))
+    v, act = bk.asarray(tl.network.output_layer(16)), tl.get_activation("tanh")
+    monkeypatch.setenv("THEOREM_LAB_CACHE_DIR", "off")
+    monkeypatch.setattr(kernel_choice, "_TIMED", {})
+    monkeypatch.setattr(kernel_choice, "numba_available", lambda: False)
+    assert not any("numba" in name for name in kernel_choice.candidates(bk, 3, 320, "tanh"))
+    monkeypatch.setattr(step_module, "numba_available", lambda: False)
+    with pytest.raises(tl.ParameterError, match="'ufuncs' parameter of GradientStep.*theorem-lab"):
+        GradientStep(tl.to_numpy(X[0]), tl.to_numpy(v), "tanh", engine="threads", ufuncs="numba")
+    monkeypatch.undo()
+    if not kernel_choice.numba_available():
+        pytest.skip("numba not installed (pip install 'theorem-lab[fast]')")
+    monkeypatch.setenv("THEOREM_LAB_CACHE_DIR", "off")
+    monkeypatch.setattr(kernel_choice, "_TIMED", {})
+    from theorem_lab import compiled
+
+    def broken(*a):
+        raise RuntimeError("cannot cache function: no locator available")
+
+    monkeypatch.setattr(compiled, "tanh_epilogue", broken)             # numba fails to start
+    try:
+        choice = kernel_choice.choose(X, v, act, bk)
+        assert kernel_choice.NUMBA_FAILED == [
+            "RuntimeError: cannot cache function: no locator available"]
+        assert choice.seconds and not any("numba" in name for name in choice.seconds)
+        assert not kernel_choice.numba_available()
+    finally:
+        kernel_choice.NUMBA_FAILED.clear()
+    assert kernel_choice.numba_available()
 
 
 def test_a_candidate_far_slower_than_the_fastest_is_not_timed_again(monkeypatch):
@@ -268,10 +342,12 @@ def test_bench_step_shows_every_candidate_the_phi_pass_and_the_choice(capsys):
     (row,) = json.loads(capsys.readouterr().out)["engine"]
     threads = {"batched:threads"} if kernel_choice.default_threads() > 1 else set()
     threads |= {"batched:threads/torch", "batched:threads/exp"} if threads else set()
+    numba = {"batched:fused/numba", "per-run:threads/numba"} | (
+        {"batched:threads/numba"} if threads else set()) if kernel_choice.numba_available() else set()
     assert set(row["candidates_s"]) == {"batched", "batched:fused", "per-run:torch",
                                         "per-run:threads", "batched:fused/torch",
                                         "per-run:threads/torch", "batched:fused/exp",
-                                        "per-run:threads/exp"} | threads
+                                        "per-run:threads/exp"} | threads | numba
     assert row["chosen"] in row["candidates_s"] and row["B"] == 3
     assert row["phi_pass_s"] > 0 and row["gemms_s"] > 0
     assert row["overhead"] == pytest.approx(row["chosen_s"] / (3 * (row["gemms_s"] + row["phi_pass_s"])))

@@ -16,9 +16,11 @@ from hypothesis import strategies as st
 import theorem_lab as tl
 from tests.conftest import as_namespace, examples
 from tests.strategies import step_problems
-from theorem_lab.step import GradientStep, split
+from theorem_lab.step import GradientStep, numba_available, split
 
 RTOL64, RTOL32 = 1e-12, 2e-5
+NEEDS_NUMBA = pytest.mark.skipif(not numba_available(),
+                                 reason="numba not installed (pip install 'theorem-lab[fast]')")
 BACKENDS = ("numpy", "torch")
 # (backend, engine, the path GradientStep must take)
 ENGINES = [pytest.param("numpy", "auto", "numpy-torch", id="numpy-torch"),
@@ -72,13 +74,14 @@ def test_fast_path_float32_within_stated_tolerance(p, activation, backend, engin
 
 
 @pytest.mark.parametrize("dtype, rtol", [("float64", RTOL64), ("float32", RTOL32)])
-@pytest.mark.parametrize("ufuncs", ["torch", "exp"])
+@pytest.mark.parametrize("ufuncs", ["torch", "exp", pytest.param("numba", marks=NEEDS_NUMBA)])
 @pytest.mark.parametrize("activation", tl.ACTIVATIONS)
 @settings(max_examples=examples(10))
 @given(p=step_problems())
 def test_threads_with_other_ufuncs_match_reference(p, activation, ufuncs, dtype, rtol):
-    """The threaded numpy engine with torch's epilogue on its blocks, or numpy's tanh from exp
-    (step._np_tanh_exp; the other activations keep numpy's one form)."""
+    """The threaded numpy engine with torch's epilogue on its blocks, numpy's tanh from exp
+    (step._np_tanh_exp) or numba's compiled tanh (compiled.py); the other activations keep
+    numpy's one form with 'exp' and 'numba'."""
     p["W"] = p["W"] / np.abs(p["W"]).max() * 2.0
     f_ref, g_ref = reference(p, activation)
     step, f, g = fast_step(p, activation, "numpy", dtype, engine="threads", ufuncs=ufuncs)
@@ -288,3 +291,32 @@ def test_tanh_from_exp_within_its_stated_absolute_error():
     Zn = np.array([[np.nan, 1.0]])
     _np_tanh_exp(Zn, np.array([1.0, 0.0]), f, [np.empty((1, 2))])
     assert np.isnan(Zn[0, 0]) and np.isnan(f[0])
+
+
+@NEEDS_NUMBA
+def test_compiled_tanh_within_its_stated_error():
+    """compiled.py's tanh against np.tanh over z ∈ [−30, 30], tiny |z| (down to subnormals) and
+    the extremes: relative error ≤ 4.7e-16 in φ, absolute ≤ 4.5e-16 in φ' (its docstring);
+    φ(±inf) = ±1, φ(−0) = −0, NaN propagates; f = φ v row by row."""
+    from theorem_lab import compiled
+    z = np.concatenate([np.linspace(-30, 30, 200_001), np.geomspace(1e-320, 1, 3001),
+                        -np.geomspace(1e-320, 1, 3001), [0.0, -0.0, 44.0, -800.0, 1e300,
+                                                         np.inf, -np.inf]])
+    Z, Phi = z[None].copy(), np.empty((1, z.size))
+    compiled.tanh_pass(Z, Phi)
+    phi, dphi, ref = Phi[0], Z[0], np.tanh(z)
+    assert (np.abs(phi - ref) <= 4.7e-16 * np.abs(ref)).all()
+    assert np.abs(dphi - (1 - ref ** 2)).max() <= 4.5e-16 and (dphi >= 0).all()
+    assert list(phi[-2:]) == [1.0, -1.0] and np.signbit(phi[z.size - 6])
+    Zn, Pn = np.array([[np.nan, 1.0]]), np.empty((1, 2))
+    compiled.tanh_pass(Zn, Pn)
+    assert np.isnan(Zn[0, 0]) and np.isnan(Pn[0, 0]) and Pn[0, 1] == pytest.approx(np.tanh(1.0))
+    rng = np.random.default_rng(0)
+    Z3 = rng.standard_normal((2, 5, 7)) * 3                     # the epilogue on a (B, n, k) buffer
+    v, f = rng.standard_normal(7), np.empty((2, 5))
+    expect_f, expect_d = np.tanh(Z3) @ v, 1 - np.tanh(Z3) ** 2
+    compiled.tanh_epilogue(Z3, v, f, [])
+    np.testing.assert_allclose(f, expect_f, rtol=1e-14, atol=1e-15)
+    np.testing.assert_allclose(Z3, expect_d, rtol=0, atol=4.5e-16)
+    with pytest.raises(ValueError, match="C-contiguous"):
+        compiled.tanh_epilogue(Z3[:, :, ::2], v[::2], f, [])
