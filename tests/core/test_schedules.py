@@ -18,6 +18,18 @@ def test_default_schedules_are_valid(kind, steps):
     assert a.min() >= 0 and a.max() <= 1 and np.all(np.diff(a) <= 0)
 
 
+@given(kind=st.sampled_from(["constant", "linear", "exponential", "inverse-time"]),
+       steps=st.integers(0, 3000), a=st.floats(0, 1), b=st.floats(0.01, 5000))
+def test_the_alpha_table_equals_alpha_t(kind, steps, a, b):
+    """``values`` (the engine's α table, computed on whole arrays) against ``alpha(t)``."""
+    spec = {"constant": f"constant:value={a!r}", "linear": f"linear:start={a * b!r},end={b + a * b!r}",
+            "exponential": f"exponential:tau={b!r}", "inverse-time": f"inverse-time:tau={b!r}"}[kind]
+    sched = tl.parse_schedule(spec, steps)
+    table = sched.values(steps)
+    assert table.dtype == np.float64 and table.shape == (steps + 1,)
+    assert table.tolist() == [sched.alpha(t) for t in range(steps + 1)]
+
+
 def test_schedule_formulas():
     assert tl.parse_schedule("linear:start=10,end=20", 100).alpha(15) == pytest.approx(0.5)
     assert tl.parse_schedule("linear:start=10,end=20", 100).alpha(5) == 1.0
@@ -30,7 +42,7 @@ def test_schedule_formulas():
 
 def test_a_non_monotone_schedule_is_rejected():
     bad = tl.Schedule("linear", {"start": 0.0, "end": 10.0})
-    object.__setattr__(bad, "alpha", lambda t, acc=None: 0.5 + 0.4 * math.sin(t))
+    object.__setattr__(bad, "values", lambda steps: 0.5 + 0.4 * np.sin(np.arange(steps + 1)))
     with pytest.raises(tl.ParameterError, match="non-increasing"):
         tl.parse_schedule(bad, 20)
 
