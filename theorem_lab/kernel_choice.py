@@ -28,7 +28,7 @@ Candidates (all agree with the array-API reference to rounding; tests/core/test_
                      against 21-24 on the AVX2 EPYC; torch's tanh ≈ 6.6, measured);
 * ``…/numba``        numpy, tanh, numba installed (``pip install theorem-lab[fast]``): the
                      candidate before the slash with tanh compiled in one vectorised pass
-                     (compiled.py: 2.9-3.5 ns per element there). Timed only where the work
+                     (compiled.py: 3.4 ns per element there). Timed only where the work
                      could repay numba's start-up (import and loading the cached kernel, ≈ 1.1
                      s, measured), and charged it when picked, as torch's import.
 
@@ -64,10 +64,11 @@ CANDIDATES = ("batched", "batched:fused", "batched:threads", "per-run:torch", "p
               "batched:fused/exp", "batched:threads/exp", "per-run:threads/exp",
               "batched:fused/numba", "batched:threads/numba", "per-run:threads/numba")
 WORTH = {"torch": 5e8,      # element-steps (steps·B·n·k) below which a library's candidates are
-         "numba": 2.5e8}    # not timed. torch: on a 2-core AVX2 EPYC, where numpy's float64
-                            # tanh is scalar code, they saved ≤ 3.5 ns per element-step (B=1
-                            # n=1000 k=4096 and B=32 n=40 k=128, measured) against an import of
-                            # 2-4 s: ≥ 6e8 to repay. numba: see NUMBA_SAVES
+         "numba": 2.5e8}    # not timed. On a 2-core AVX2 EPYC, where numpy's float64 tanh is
+                            # scalar code: torch's saved ≤ 3.5 ns per element-step (B=1 n=1000
+                            # k=4096 and B=32 n=40 k=128) against an import of 2-4 s, ≥ 6e8 to
+                            # repay; numba's saved 3.5-5 ns (against /torch and /exp at those
+                            # shapes) against a start-up of 1.0-1.1 s, ≥ 2.2e8 (all measured)
 IMPORT_S = {"torch": 2.0, "numba": 1.2}   # start-up assumed where no measurement is cached
 TIMED = "forward+descend, warm"   # what a timing measures (part of the disk cache's key)
 TIMING_ROUNDS = 2           # alternating rounds over the candidates (the minimum counts) of
