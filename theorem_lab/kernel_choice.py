@@ -35,7 +35,7 @@ Candidates (all agree with the array-API reference to rounding; tests/core/test_
 Which is fastest depends on the CPU (STYLE.md, "Performance claims": numpy's tanh is 2× faster
 than torch's on one machine and slower on another), on B and on n·k, so ``batched_step`` times
 each candidate once per (backend, device, dtype, activation, shape class) and caches the timings
-(and torch's import time) for the process and, on the CPU, on disk in
+(and torch's and numba's start-up times) for the process and, on the CPU, on disk in
 ``$THEOREM_LAB_CACHE_DIR/kernels`` (default ~/.cache/theorem-lab; 'off' disables it), keyed by
 the machine (``machine_id``: CPU model and feature flags, usable CPUs, thread setting, library
 versions), so later processes and sweep workers skip the timing; ``pick`` then chooses for the
@@ -448,8 +448,8 @@ def time_candidates(X, v, activation: Activation, bk: Backend, names=None,
 def choose(X, v, activation: Activation, bk: Backend, steps: "int | None" = None) -> Choice:
     """The choice for these inputs' key: the candidates' step times, measured on first use and
     cached (process, disk), and the pick for a run of ``steps`` steps (``pick``: a candidate
-    that needs torch where it is not imported yet pays its import, measured too; None: the
-    fastest step)."""
+    that needs torch or numba where it has not started yet pays that start-up, measured too;
+    None: the fastest step)."""
     B, n, d = X.shape
     k = v.shape[0]
     key = (bk.name, bk.device, bk.dtype, activation.name, shape_class(B, n, d, k))
@@ -474,7 +474,12 @@ def choose(X, v, activation: Activation, bk: Backend, steps: "int | None" = None
         _TIMED[key, names] = cached
     seconds, import_s = _TIMED[key, names]
     import_s = {lib: s for lib, s in import_s.items() if lib not in loaded}
-    return Choice(key, seconds, pick(seconds, steps, import_s, bk, activation.name))
+    chosen = pick(seconds, steps, import_s, bk, activation.name)
+    if needs(chosen, bk, activation.name) == "numba" and "numba" not in loaded:
+        _start("numba")                  # a choice read from disk: numba must start here too
+        if NUMBA_FAILED:
+            return choose(X, v, activation, bk, steps)
+    return Choice(key, seconds, chosen)
 
 
 # --- the choice on disk, keyed by the machine ----------------------------------------------------
