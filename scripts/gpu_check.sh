@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # GPU checks in one short script (run from the repository root on a machine with CUDA).
-#   scripts/gpu_check.sh engine   the gpu-marked tests, issue 10's engine targets (about 5 minutes)
+#   scripts/gpu_check.sh engine   the gpu-marked tests, issue 10's engine targets (about 6 minutes)
 #   scripts/gpu_check.sh cifar    the image experiments (about 5 minutes; 15 more with CIFAR10_DIR)
 #   scripts/gpu_check.sh          both (more than one 10-minute device call with CIFAR10_DIR)
 set -uo pipefail
@@ -16,6 +16,11 @@ for dtype in float64 float32; do
     $PY -m theorem_lab sweep --backend torch --device cuda --dtype "$dtype" \
         --out "${TMPDIR:-/tmp}/gpu-sweep-$dtype" --no-figure || rc=1
 done
+# The benchmarks as a user runs them on the GPU (about a minute): the step against its GEMMs at
+# the target's shape (and the engine's candidates), and 32 small runs batched against one by one.
+timeout 240 $PY -m theorem_lab bench step --device cuda --n 8192 --dim 256 --width 4096 \
+    --dtypes float32,float64 --repeats 3 || rc=1
+timeout 240 $PY -m theorem_lab bench many --device cuda --dtype float32 --steps 300 --rounds 1 || rc=1
 # Issue 10's GPU targets (≤ 2 minutes): the batched engine's step vs its two GEMMs at n=8192,
 # d=256, k=4096 float32 (target ≤ 1.5), 32 seeds batched vs one after another (target ≥ 10×
 # throughput), the headline sweep's wall time (target ≤ 20 s, printed by the loop above's

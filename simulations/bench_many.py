@@ -14,6 +14,9 @@ defaults (η = 1/λ_max(J₀J₀ᵀ), the linear α_t schedule, clipped h). Time
                   W − η∇) on the same data, η and α table; no bookkeeping or logging. Its compile
                   time is reported apart. An optional peer, not a dependency.
 
+``--backend torch --device cuda`` (or ``--backend cupy``) times the same on the GPU; the JAX
+peer runs on the CPU only and is timed with ``--backend numpy``.
+
 Each timed call starts after ``SETTLE_S`` idle, so that threads still spinning after the
 previous call (OpenBLAS's, XLA's) do not take a core from the next.
 """
@@ -24,7 +27,7 @@ import time
 
 import numpy as np
 
-from theorem_lab.errors import check_int
+from theorem_lab.errors import check_choice, check_int
 from theorem_lab.output import strict_json
 
 _OWNER = "bench many"
@@ -42,6 +45,9 @@ def configure(parser):
     a("--n-test", type=int, default=100, help="test points per run (default 100)")
     a("--log-every", type=int, default=10, help="logged rows of the 'engine' line (default 10)")
     a("--rounds", type=int, default=3, help="alternating rounds; the minimum counts (default 3)")
+    a("--backend", default=None, help="numpy, torch or cupy (default numpy; with --device cuda: torch)")
+    a("--device", default="cpu", help="cpu or cuda (default cpu)")
+    a("--dtype", default="float64", help="float64 or float32 (default float64)")
     a("--json", action="store_true", help="print a JSON summary instead")
 
 
@@ -54,22 +60,23 @@ def problems(B, n, d, k, K, n_test):
     return datas, nets
 
 
-def _jax_loop(datas, nets, trajs, steps):
+def _jax_loop(datas, nets, trajs, steps, dtype="float64"):
     """(seconds per call, compile seconds) of the vmapped jitted JAX loop, or None without jax."""
     try:
         import jax
         import jax.numpy as jnp
     except ImportError:
         return None
-    jax.config.update("jax_enable_x64", True)
-    X = jnp.asarray(np.stack([d.X for d in datas]))
-    y = jnp.asarray(np.stack([d.y for d in datas]))
-    W0 = jnp.asarray(np.stack([net.W for net in nets]))
-    v = jnp.asarray(nets[0].v)
-    eta = jnp.asarray([t.lr for t in trajs])
-    L = jnp.asarray([4.0 / (1.0 - 2.0 * d.rho) for d in datas])        # clipped h's slope
+    jax.config.update("jax_enable_x64", dtype == "float64")
+    arr = lambda a: jnp.asarray(np.asarray(a, dtype=dtype))                  # noqa: E731
+    X = arr(np.stack([d.X for d in datas]))
+    y = arr(np.stack([d.y for d in datas]))
+    W0 = arr(np.stack([net.W for net in nets]))
+    v = arr(nets[0].v)
+    eta = arr([t.lr for t in trajs])
+    L = arr([4.0 / (1.0 - 2.0 * d.rho) for d in datas])                  # clipped h's slope
     from theorem_lab import parse_schedule
-    alpha = jnp.asarray(parse_schedule("linear", steps).values(steps))  # (T+1,), train's default
+    alpha = arr(parse_schedule("linear", steps).values(steps))          # (T+1,), train's default
 
     def run(W, X, y, eta, L):
         def f(W):
@@ -87,18 +94,19 @@ def _jax_loop(datas, nets, trajs, steps):
     return (lambda: loop(W0, X, y, eta, L).block_until_ready()), compile_s
 
 
-def measure(B=32, n=40, d=8, k=128, K=4, steps=1000, n_test=100, log_every=10, rounds=3) -> dict:
+def measure(B=32, n=40, d=8, k=128, K=4, steps=1000, n_test=100, log_every=10, rounds=3,
+            backend="numpy", device="cpu", dtype="float64") -> dict:
     import theorem_lab as tl
     from theorem_lab.train import train_many
     datas, nets = problems(B, n, d, k, K, n_test)
-    kw = dict(method="self-distill", steps=steps)
+    kw = dict(method="self-distill", steps=steps, backend=backend, device=device, dtype=dtype)
     trajs = train_many(datas, nets, log_every=log_every, **kw)          # warm-up, kernel choice
     tl.train(datas[0], nets[0], log_every=log_every, **kw)
     calls = {"engine": lambda: train_many(datas, nets, log_every=log_every, **kw),
              "engine-quiet": lambda: train_many(datas, nets, log_every=steps, **kw),
              "one-by-one": lambda: [tl.train(a, b, log_every=log_every, **kw)
                                     for a, b in zip(datas, nets)]}
-    jax = _jax_loop(datas, nets, trajs, steps)
+    jax = _jax_loop(datas, nets, trajs, steps, dtype) if (backend, device) == ("numpy", "cpu") else None
     if jax is not None:
         calls["jax"] = jax[0]
     best = {name: float("inf") for name in calls}
@@ -109,7 +117,8 @@ def measure(B=32, n=40, d=8, k=128, K=4, steps=1000, n_test=100, log_every=10, r
             call()
             best[name] = min(best[name], time.perf_counter() - t0)
     out = {"B": B, "n": n, "d": d, "k": k, "steps": steps, "n_test": n_test,
-           "log_every": log_every, "kernel": trajs[0].info.kernel, "seconds": best,
+           "backend": backend, "device": device, "dtype": dtype, "log_every": log_every,
+           "kernel": trajs[0].info.kernel, "graph": trajs[0].info.graph, "seconds": best,
            "us_per_run_step": {name: 1e6 * s / (B * steps) for name, s in best.items()}}
     if jax is not None:
         out["jax_compile_s"] = jax[1]
@@ -118,15 +127,17 @@ def measure(B=32, n=40, d=8, k=128, K=4, steps=1000, n_test=100, log_every=10, r
 
 def format_result(r: dict) -> str:
     us, s = r["us_per_run_step"], r["seconds"]
-    lines = [f"{r['B']} runs × {r['steps']} steps, n={r['n']} d={r['d']} k={r['k']} tanh float64 "
-             f"(engine kernel {r['kernel']}), min over rounds:"]
+    graph = f", CUDA graph {r['graph']}" if r["device"] == "cuda" else ""
+    lines = [f"{r['B']} runs × {r['steps']} steps, n={r['n']} d={r['d']} k={r['k']} tanh "
+             f"{r['backend']}/{r['device']}/{r['dtype']} (engine kernel {r['kernel']}{graph}), "
+             "min over rounds:"]
     for name in us:
         lines.append(f"  {name:13} {s[name]:7.3f} s  {us[name]:7.1f} µs per run-step")
     lines.append(f"  one-by-one / engine: {s['one-by-one'] / s['engine']:.2f}×")
     if "jax" in s:
         lines.append(f"  engine-quiet / jax: {s['engine-quiet'] / s['jax']:.2f} (jax compile "
                      f"{r['jax_compile_s']:.2f} s, not counted)")
-    else:
+    elif (r["backend"], r["device"]) == ("numpy", "cpu"):
         lines.append("  (jax not installed: no peer timed)")
     return "\n".join(lines)
 
@@ -141,10 +152,17 @@ def run(args) -> int:
     n_test = check_int("--n-test", args.n_test, _OWNER, low=0, high=1_000_000)
     every = check_int("--log-every", args.log_every, _OWNER, low=1)
     rounds = check_int("--rounds", args.rounds, _OWNER, low=1, high=100)
+    import theorem_lab as tl
+    from theorem_lab.backend import check_device
+    device = check_device("--device", args.device, _OWNER)
+    backend = check_choice("--backend", args.backend or ("torch" if device == "cuda" else "numpy"),
+                           _OWNER, ("numpy", "torch") if device == "cpu" else ("torch", "cupy"))
+    check_choice("--dtype", args.dtype, _OWNER, ("float64", "float32"))
+    bk = tl.resolve_backend(backend, device, args.dtype, owner=_OWNER)
     from theorem_lab.engine import state_bytes
     from theorem_lab.errors import check_fits
     check_fits("--runs", B, _OWNER, 2.0 * state_bytes(B, n, d, k, n_test, steps),
                f"the engine state of {B} runs (n={n}, width={k}, steps={steps})")
-    r = measure(B, n, d, k, K, steps, n_test, every, rounds)
+    r = measure(B, n, d, k, K, steps, n_test, every, rounds, bk.name, bk.device, bk.dtype)
     print(strict_json(r, indent=2) if args.json else format_result(r))
     return 0

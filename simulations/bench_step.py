@@ -17,6 +17,10 @@ do not steal a core) and reports the minimum over all calls (the least-disturbed
 
 and prints step/GEMMs (the target is ≤ 1.5), step/GEMMs(ref), naive/GEMMs and GFLOP/s
 (4·n·d·k flops per step: the elementwise work is not counted).
+
+``--device cuda`` runs the same on the GPU (backends torch and, where installed, CuPy; every
+timed call ends in a device synchronisation), the engine table included; the JAX peer is timed
+on the CPU only.
 """
 
 from __future__ import annotations
@@ -29,13 +33,14 @@ import time
 import numpy as np
 
 from theorem_lab.activations import ACTIVATIONS
-from theorem_lab.errors import check_choice, check_fits, check_int, parse_list
+from theorem_lab.backend import check_device
+from theorem_lab.errors import check_choice, check_fits, check_int, fail, parse_list
 from theorem_lab.output import strict_json
 from theorem_lab.network import output_layer
 from theorem_lab.step import ENGINES, GradientStep, default_threads
 
 _OWNER = "bench step"
-BACKENDS = ("numpy", "torch")
+BACKENDS = ("numpy", "torch", "cupy")
 DTYPES = ("float64", "float32")
 TARGET_RATIO = 1.5          # issue 2, item 7: step ≤ 1.5 × the two GEMMs
 SETTLE_S = 0.15             # idle before each timed phase: OpenBLAS workers spin ~0.1 s after work
@@ -45,8 +50,10 @@ def _split(value: str, name: str, choices) -> list:
     return parse_list(value, name, _OWNER, item=lambda s: check_choice(name, s, _OWNER, choices))
 
 
-def _problem(n, d, k, backend, dtype, seed):
-    """X (n, d) unit rows, W (k, d) ~ N(0, 1), v = ±1/√k, y ±1, in ``backend``/``dtype``."""
+def _problem(n, d, k, backend, dtype, seed, device="cpu"):
+    """X (n, d) unit rows, W (k, d) ~ N(0, 1), v = ±1/√k, y ±1, in ``backend``/``dtype`` on
+    ``device``."""
+    import theorem_lab as tl
     rng = np.random.default_rng(seed)
     X = rng.standard_normal((n, d))
     X /= np.linalg.norm(X, axis=1, keepdims=True)
@@ -54,8 +61,20 @@ def _problem(n, d, k, backend, dtype, seed):
                   y=np.sign(rng.standard_normal(n)))
     if backend == "numpy":
         return {a: np.ascontiguousarray(b, dtype=dtype) for a, b in arrays.items()}
+    bk = tl.resolve_backend(backend, device, dtype, owner=_OWNER)
+    return {a: bk.asarray(b) for a, b in arrays.items()}
+
+
+def synchronizer(backend: str, device: str):
+    """What ends a timed call: the device's synchronisation on CUDA (its kernels run
+    asynchronously), nothing on the CPU."""
+    if device != "cuda":
+        return lambda: None
+    if backend == "cupy":
+        import cupy
+        return cupy.cuda.Device().synchronize
     import torch
-    return {a: torch.as_tensor(b, dtype=getattr(torch, dtype)) for a, b in arrays.items()}
+    return torch.cuda.synchronize
 
 
 def _gemm_variants(P, backend):
@@ -68,14 +87,17 @@ def _gemm_variants(P, backend):
     libs = {}
     if backend == "numpy":
         libs[""] = (np.matmul, lambda s: np.empty(s, dtype=X.dtype), X, W, y)
-    try:
+    if backend == "cupy":
+        import cupy
+        libs[""] = (cupy.matmul, lambda s: cupy.empty(s, dtype=X.dtype), X, W, y)
+    else:
         import torch
         if backend == "numpy":
             P = {a: torch.from_numpy(b) for a, b in P.items()}
+        dev = P["X"].device
         libs["torch " if backend == "numpy" else ""] = (
-            torch.matmul, lambda s: torch.empty(s, dtype=P["X"].dtype), P["X"], P["W"], P["y"])
-    except ImportError:  # pragma: no cover - torch is a dependency
-        pass
+            torch.matmul, lambda s: torch.empty(s, dtype=P["X"].dtype, device=dev),
+            P["X"], P["W"], P["y"])
     out = {}
     for lib, (mm, empty, X, W, y) in libs.items():
         Z, ZT, G, GT = empty((n, k)), empty((k, n)), empty((k, d)), empty((d, k))
@@ -94,10 +116,11 @@ def _gemm_variants(P, backend):
 
 def measure(n=1000, d=50, k=4096, activation="tanh", backend="numpy", dtype="float64",
             repeats=10, threads=None, block_rows=None, seed=0, inner=3,
-            settle=SETTLE_S, engine="auto") -> dict:
+            settle=SETTLE_S, engine="auto", device="cpu") -> dict:
     """Time step, naive step and every GEMM layout in ``repeats`` alternating rounds of
     ``inner`` calls each; return the minima (seconds) and medians."""
-    P = _problem(n, d, k, backend, dtype, seed)
+    P = _problem(n, d, k, backend, dtype, seed, device)
+    sync = synchronizer(backend, device)
     fast = GradientStep(P["X"], P["v"], activation, threads=threads, block_rows=block_rows,
                         engine=engine)
     naive = GradientStep(P["X"], P["v"], activation, fast=False)
@@ -110,11 +133,13 @@ def measure(n=1000, d=50, k=4096, activation="tanh", backend="numpy", dtype="flo
     times = {name: [] for name in ["step", *baseline]}
     for fn in [step(fast), *baseline.values()]:        # warm-up: buffers, thread pool, caches
         fn()
+    sync()
 
     def timed(name, fn):
         for _ in range(inner):
             t0 = time.perf_counter()
             fn()
+            sync()
             times[name].append(time.perf_counter() - t0)
 
     for _ in range(repeats):
@@ -132,7 +157,8 @@ def measure(n=1000, d=50, k=4096, activation="tanh", backend="numpy", dtype="flo
     g_ref = best["gemm1:X@W.T"] + best["gemm2:Z.T@Xr"]                # the backend's own library
     flops = 4.0 * n * d * k
     return {
-        "backend": backend, "dtype": dtype, "activation": activation, "n": n, "d": d, "k": k,
+        "backend": backend, "device": device, "dtype": dtype, "activation": activation,
+        "n": n, "d": d, "k": k,
         "threads": fast.threads if fast.kind == "numpy" else _torch_threads(),
         "path": fast.kind, "repeats": repeats,
         "step_s": best["step"], "step_median_s": med["step"], "naive_s": best["naive"],
@@ -149,13 +175,15 @@ def _torch_threads():
     return torch.get_num_threads()
 
 
-def environment() -> dict:
+def environment(device: str = "cpu") -> dict:
     import numpy
     env = {"python": platform.python_version(), "numpy": numpy.__version__,
            "cpus": default_threads(), "machine": platform.processor() or platform.machine()}
     try:
         import torch
         env["torch"] = torch.__version__
+        if device == "cuda":
+            env["gpu"] = torch.cuda.get_device_name()
     except ImportError:  # pragma: no cover
         pass
     try:
@@ -190,7 +218,10 @@ def configure(parser):
     parser.add_argument("--width", "--k", dest="k", type=int, default=4096, help="width k (default 4096)")
     parser.add_argument("--activation", default="tanh",
                         help="comma list of " + ", ".join(ACTIVATIONS) + " or 'all' (default tanh)")
-    parser.add_argument("--backends", default="numpy,torch", help="comma list (default numpy,torch)")
+    parser.add_argument("--backends", default=None,
+                        help="comma list of numpy, torch, cupy (default numpy,torch; with "
+                             "--device cuda: torch, and cupy where installed)")
+    parser.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
     parser.add_argument("--dtypes", default="float64,float32", help="comma list (default both)")
     parser.add_argument("--repeats", type=int, default=10,
                         help="alternating rounds of 3 calls each; the minimum is reported "
@@ -222,7 +253,8 @@ def run(args) -> int:
         check_int("--block-rows", args.block_rows, _OWNER, low=1)
     acts = list(ACTIVATIONS) if args.activation == "all" else _split(
         args.activation, "--activation", ACTIVATIONS)
-    backends = _split(args.backends, "--backends", BACKENDS)
+    device = check_device("--device", args.device, _OWNER)
+    backends = _backends(args.backends, device)
     dtypes = _split(args.dtypes, "--dtypes", DTYPES)
     engines = _split(args.engine, "--engine", ENGINES)
     # the step's arrays plus the benchmark's preallocated GEMM outputs (two more (n, k) and (k, d))
@@ -235,23 +267,42 @@ def run(args) -> int:
         for dtype in dtypes:
             for act in acts:
                 rows.append(measure(n, d, k, act, backend, dtype, repeats, args.threads,
-                                    args.block_rows, args.seed, engine=engine))
+                                    args.block_rows, args.seed, engine=engine, device=device))
                 if not args.json:
                     print(format_table(rows[-1:]).splitlines()[-1] if len(rows) > 1 else
-                          _header(n, d, k, repeats) + "\n" + format_table(rows), flush=True)
+                          _header(n, d, k, repeats, device) + "\n" + format_table(rows),
+                          flush=True)
     B = check_int("batch", args.batch, _OWNER, low=1)
-    engine_rows = [engine_candidates(n, d, k, act, backend, dtype, B, min(repeats, 5), args.seed)
-                   for backend in backends for dtype in dtypes for act in acts]
+    engine_rows = [engine_candidates(n, d, k, act, backend, dtype, B, min(repeats, 5), args.seed,
+                                     device) for backend in backends for dtype in dtypes
+                   for act in acts]
     if args.json:
-        print(strict_json({"environment": environment(), "target_ratio": TARGET_RATIO,
+        print(strict_json({"environment": environment(device), "target_ratio": TARGET_RATIO,
                            "results": rows, "engine": engine_rows}, indent=2))
     else:
         print(format_engine(engine_rows))
     return 0
 
 
-def _header(n, d, k, repeats) -> str:
-    env = environment()
+def _backends(text, device: str) -> list:
+    """The --backends list: numpy runs on the CPU only, CuPy on CUDA only; without the option,
+    numpy and torch on the CPU, torch (and CuPy where installed) on CUDA."""
+    if text is None:
+        if device == "cpu":
+            return ["numpy", "torch"]
+        import importlib.util
+        return ["torch"] + (["cupy"] if importlib.util.find_spec("cupy") else [])
+    backends = _split(text, "--backends", BACKENDS)
+    allowed = ("numpy", "torch") if device == "cpu" else ("torch", "cupy")
+    for b in backends:
+        if b not in allowed:
+            raise fail("--backends", _OWNER, f"a comma list of {', '.join(allowed)} with "
+                       f"--device {device}", text)
+    return backends
+
+
+def _header(n, d, k, repeats, device="cpu") -> str:
+    env = environment(device)
     gf = 4.0 * n * d * k / 1e9
     return (f"GD step vs its two GEMMs: n={n} d={d} k={k} ({gf:.2f} GFLOP/step), min over {repeats} "
             f"alternating rounds of 3 calls\n{json.dumps(env)}\n"
@@ -261,14 +312,17 @@ def _header(n, d, k, repeats) -> str:
 
 # --- the engine's kernel candidates (kernel_choice.py) against GEMMs + one φ pass -----------
 
-def phi_pass_s(n, k, activation, backend, dtype, repeats=5) -> float:
+def phi_pass_s(n, k, activation, backend, dtype, repeats=5, device="cpu") -> float:
     """The irreducible elementwise work: one in-place transcendental pass over an (n, k) block
     (tanh: tanh; softplus: softplus; erf: erf; relu: max(z, 0)), the fastest of numpy, torch on
     the same memory and, for tanh with numba installed, the compiled pass (compiled.py, which
-    gives φ' too), min over ``repeats``."""
+    gives φ' too), min over ``repeats``. On CUDA: torch's pass on the device (CuPy's for the
+    cupy backend), synchronised."""
     import torch
 
     from theorem_lab.step import COMPILED, numba_available
+    if device == "cuda":
+        return device_phi_pass_s(n, k, activation, backend, dtype, repeats)
     Z = np.full((n, k), 0.3, dtype=dtype)
     T = torch.from_numpy(Z)
     ops = {"tanh": [lambda: np.tanh(Z, out=Z), lambda: torch.tanh(T, out=T)],
@@ -289,28 +343,58 @@ def phi_pass_s(n, k, activation, backend, dtype, repeats=5) -> float:
     return best
 
 
-def engine_candidates(n, d, k, activation, backend, dtype, B=1, repeats=5, seed=0) -> dict:
+def device_phi_pass_s(n, k, activation, backend, dtype, repeats, device="cuda") -> float:
+    """The φ pass of ``phi_pass_s`` by the backend's own library on ``device`` (torch's on a
+    torch tensor, CuPy's on a CuPy array), every call synchronised."""
+    if backend == "cupy":
+        import cupy as lib
+        from cupyx.scipy.special import erf
+        Z = lib.full((n, k), 0.3, dtype=dtype)
+        op = {"tanh": lambda: lib.tanh(Z, out=Z), "relu": lambda: lib.maximum(Z, 0, out=Z),
+              "softplus": lambda: lib.logaddexp(Z, 0, out=Z),
+              "erf": lambda: erf(Z, out=Z)}[activation]
+    else:
+        import torch as lib
+        Z = lib.full((n, k), 0.3, dtype=getattr(lib, dtype), device=device)
+        op = {"tanh": lambda: lib.tanh(Z, out=Z), "relu": lambda: lib.clamp_min(Z, 0, out=Z),
+              "softplus": lambda: lib.nn.functional.softplus(Z),
+              "erf": lambda: lib.special.erf(Z, out=Z)}[activation]
+    sync = synchronizer(backend, device)
+    op()
+    sync()
+    best = float("inf")
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        op()
+        sync()
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def engine_candidates(n, d, k, activation, backend, dtype, B=1, repeats=5, seed=0,
+                      device="cpu") -> dict:
     """Seconds per batched step (B runs) of every kernel candidate, the engine's choice, the
-    φ pass, the GEMMs, and overhead = chosen / (B · (GEMMs + φ pass)); plus the jitted JAX
-    step when jax is importable (an optional peer, not a dependency)."""
+    φ pass, the GEMMs, and overhead = chosen / (B · (GEMMs + φ pass)); plus, on the CPU, the
+    jitted JAX step when jax is importable (an optional peer, not a dependency)."""
     import theorem_lab as tl
     from theorem_lab import kernel_choice
 
-    bk = tl.resolve_backend(backend, "cpu", dtype)
+    bk = tl.resolve_backend(backend, device, dtype, owner=_OWNER)
     rng = np.random.default_rng(seed)
     X = rng.standard_normal((B, n, d))
     X /= np.linalg.norm(X, axis=2, keepdims=True)
     Xb, v, act = bk.asarray(X), bk.asarray(output_layer(k)), tl.get_activation(activation)
     chosen = kernel_choice.choose(Xb, v, act, bk).chosen   # what the engine uses (maybe cached)
     seconds = kernel_choice.time_candidates(Xb, v, act, bk, repeats=repeats)   # measured now
-    g = measure(n, d, k, activation, backend, dtype, repeats=2, settle=0.0, inner=2)
-    phi = phi_pass_s(n, k, activation, backend, dtype)
+    g = measure(n, d, k, activation, backend, dtype, repeats=2, settle=0.0, inner=2,
+                device=device)
+    phi = phi_pass_s(n, k, activation, backend, dtype, device=device)
     floor = B * (g["gemms_s"] + phi)
-    out = {"backend": backend, "dtype": dtype, "activation": activation, "B": B,
+    out = {"backend": backend, "device": device, "dtype": dtype, "activation": activation, "B": B,
            "candidates_s": seconds, "chosen": chosen, "chosen_s": seconds.get(chosen, float("nan")),
            "fastest": min(seconds, key=seconds.get), "gemms_s": g["gemms_s"], "phi_pass_s": phi,
            "overhead": seconds.get(chosen, float("nan")) / floor}
-    jax_s = _jax_step_s(X, output_layer(k), activation, dtype, repeats)
+    jax_s = _jax_step_s(X, output_layer(k), activation, dtype, repeats) if device == "cpu" else None
     if jax_s is not None:
         out["jax_s"] = jax_s
     return out

@@ -21,6 +21,7 @@ import numpy as np
 import pytest
 
 import theorem_lab as tl
+from theorem_lab.backend import cuda_available
 from theorem_lab.cli import main
 
 S = ["sweep", "--n", "60", "--clusters", "3", "--dim", "5", "--width", "64", "--steps", "50",
@@ -276,6 +277,11 @@ CASES += rows(BS, "--backends", ["jax", "", "numpy,,torch", "numpy,numpy"])
 CASES += rows(BS, "--dtypes", ["float16", "", "float32,float32"])
 CASES += rows(BS, "--activation", ["gelu", "tanh,tanh", ""]) + rows(BS, "--engine", ["x", ""])
 CASES += rows(BS, "--threads", ["0", "x"]) + rows(BS, "--block-rows", ["0"]) + rows(BS, "--seed", ["-1"])
+CASES += rows(BS, "--device", ["tpu", ""]) + rows(BS, "--backends", ["cupy"])   # cupy: CUDA only
+CASES += rows(BM, "--device", ["gpu"]) + rows(BM, "--backend", ["jax", "cupy"])
+CASES += rows(BM, "--dtype", ["float16"])
+if not cuda_available():                         # refused before anything is timed
+    CASES += rows(BS, "--device", ["cuda"]) + rows(BM, "--device", ["cuda"])
 CASES += rows(BG, "--activation", ["gelu"]) + rows(BG, "--backend", ["jax"])
 CASES += rows(BG, "--rtol", ["0", "-1", "nan", "x"])
 CASES += [(BS + ["--n", BIG, "--width", "4096"], "--n"), (BG + ["--n", "1000000"], "--n")]

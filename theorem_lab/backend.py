@@ -79,6 +79,15 @@ class Backend:
         return cupy.asarray(a if is_cupy_array(a) else to_numpy(a), dtype=self.dtype)
 
 
+def check_device(name: str, device: str, owner: str) -> str:
+    """A command-line device option: 'cpu' or 'cuda', and 'cuda' only where a CUDA device is
+    visible (the one-line error names the option ``name``)."""
+    check_choice(name, device, owner, ("cpu", "cuda"))
+    if device == "cuda" and not cuda_available():
+        raise fail(name, owner, "'cpu' on this machine (no CUDA device is visible)", device)
+    return device
+
+
 def resolve_backend(backend: str = "numpy", device: str = "cpu", dtype: str = "float64",
                     owner: str = "train") -> Backend:
     """Validate and resolve names. ``auto`` picks torch on CUDA when a GPU is present."""

@@ -394,6 +394,31 @@ def test_bench_many_times_the_engine_one_by_one_and_the_peer(capsys):
     for name, s in r["seconds"].items():
         assert s > 0 and r["us_per_run_step"][name] == pytest.approx(1e6 * s / (3 * 6))
     assert r["kernel"] in kernel_choice.CANDIDATES
+    assert (r["backend"], r["device"], r["dtype"]) == ("numpy", "cpu", "float64")
+
+
+@pytest.mark.parametrize("activation", ["tanh", "softplus", "erf", "relu"])
+def test_the_device_phi_pass_runs_every_activation(activation):
+    """bench step's φ pass on CUDA, here on torch's CPU tensors (the same lines)."""
+    from theorem_lab.simulations.bench_step import device_phi_pass_s, synchronizer
+    assert device_phi_pass_s(64, 32, activation, "torch", "float32", 2, device="cpu") > 0
+    assert synchronizer("torch", "cpu")() is None
+
+
+def test_bench_many_on_another_backend_and_dtype(capsys):
+    """--backend torch --dtype float32 (what --device cuda runs, here on the CPU): the engine's
+    torch kernels, and no JAX peer, which stands beside the numpy CPU engine only."""
+    import json
+
+    from theorem_lab.cli import main
+    assert main(["bench", "many", "--runs", "3", "--n", "12", "--dim", "3", "--width", "8",
+                 "--clusters", "2", "--steps", "6", "--n-test", "4", "--rounds", "1",
+                 "--backend", "torch", "--dtype", "float32", "--json"]) == 0
+    r = json.loads(capsys.readouterr().out)
+    assert (r["backend"], r["device"], r["dtype"]) == ("torch", "cpu", "float32")
+    assert r["kernel"] in kernel_choice.candidates(tl.resolve_backend("torch"), 3, 8 * 12)
+    assert set(r["seconds"]) == {"engine", "engine-quiet", "one-by-one"}
+    assert r["graph"] is None                                    # CUDA graphs: CUDA only
 
 
 def test_cuda_float32_allows_tf32_and_records_it(monkeypatch):

@@ -93,3 +93,26 @@ def test_plain_steps_recorded_as_a_cuda_graph_equal_step_by_step_launches(activa
                                        err_msg=col)
         assert a.oracle["step"] == b.oracle["step"]
         assert (a.early_stop is None) == (b.early_stop is None)
+
+
+def test_bench_step_and_bench_many_on_cuda(capsys):
+    """`bench step --device cuda` and `bench many --device cuda`: every number measured on the
+    GPU (synchronised), the engine's choice among the CUDA candidates, no JAX peer."""
+    import json
+
+    from theorem_lab import kernel_choice
+    from theorem_lab.cli import main
+    assert main(["bench", "step", "--device", "cuda", "--n", "256", "--dim", "16", "--width", "128",
+                 "--repeats", "2", "--dtypes", "float32", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["environment"]["gpu"] and {r["device"] for r in out["results"]} == {"cuda"}
+    assert {r["backend"] for r in out["results"]} <= {"torch", "cupy"}
+    for row in out["engine"]:
+        assert row["device"] == "cuda" and row["chosen"] in row["candidates_s"]
+        assert row["phi_pass_s"] > 0 and "jax_s" not in row
+    assert main(["bench", "many", "--device", "cuda", "--runs", "4", "--n", "12", "--dim", "3",
+                 "--width", "8", "--clusters", "2", "--steps", "20", "--rounds", "1",
+                 "--dtype", "float32", "--json"]) == 0
+    r = json.loads(capsys.readouterr().out)
+    assert (r["backend"], r["device"]) == ("torch", "cuda") and "jax" not in r["seconds"]
+    assert r["kernel"] in kernel_choice.CANDIDATES and r["graph"] is not None
