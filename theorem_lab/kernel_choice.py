@@ -30,7 +30,10 @@ Candidates (all agree with the array-API reference to rounding; tests/core/test_
                      candidate before the slash with tanh compiled in one vectorised pass
                      (compiled.py: 3.4 ns per element there). Timed only where the work
                      could repay numba's start-up (import and loading the cached kernel, ≈ 1.1
-                     s, measured), and charged it when picked, as torch's import.
+                     s, measured), and charged it when picked, as torch's import;
+* ``batched:numba``  numpy, tanh, numba, small d·k (``COMPILED_DK``): the whole step compiled
+                     (compiled.forward_runs / descend_runs: both GEMMs as loops over rows, the
+                     tanh pass on each row of Z while in cache), runs split among threads.
 
 Which is fastest depends on the CPU (STYLE.md, "Performance claims": numpy's tanh is 2× faster
 than torch's on one machine and slower on another), on B and on n·k, so ``batched_step`` times
@@ -62,7 +65,10 @@ from .step import (COMPILED, NUMBA_FAILED, GradientStep, default_threads, numba_
 CANDIDATES = ("batched", "batched:fused", "batched:threads", "per-run:torch", "per-run:threads",
               "batched:fused/torch", "batched:threads/torch", "per-run:threads/torch",
               "batched:fused/exp", "batched:threads/exp", "per-run:threads/exp",
-              "batched:fused/numba", "batched:threads/numba", "per-run:threads/numba")
+              "batched:fused/numba", "batched:threads/numba", "per-run:threads/numba",
+              "batched:numba")
+COMPILED_DK = 8192          # d·k up to which ``batched:numba`` is timed: its (d, k) gradient and
+                            # Wᵀ (64 KiB each in float64) stay in L2
 WORTH = {"torch": 5e8,      # element-steps (steps·B·n·k) below which a library's candidates are
          "numba": 2.5e8}    # not timed. On a 2-core AVX2 EPYC, where numpy's float64 tanh is
                             # scalar code: torch's saved ≤ 3.5 ns per element-step (B=1 n=1000
@@ -228,6 +234,38 @@ class ThreadedBatchedStep(FusedBatchedStep):
         return out, sq
 
 
+class CompiledBatchedStep(BatchedStep):
+    """``batched:numba``: the whole step of each run compiled by numba (compiled.py), the runs
+    split among threads (no BLAS inside, so BLAS is not held)."""
+
+    name = "batched:numba"
+
+    def __init__(self, X, v, activation: Activation, xp, threads: "int | None" = None):
+        super().__init__(X, v, activation, xp)
+        from . import compiled
+        self._compiled = compiled
+        self.parts = split(X.shape[0], default_threads() if threads is None else threads)
+        self.v = np.ascontiguousarray(v, dtype=X.dtype)
+
+    def forward(self, W):
+        B, n, _ = self.X.shape
+        if self._dphi is None or self._dphi.shape[2] != W.shape[1]:
+            self._dphi = np.empty((B, n, W.shape[1]), dtype=self.X.dtype)
+        f = np.empty((B, n), dtype=self.X.dtype)
+        W = np.ascontiguousarray(W)
+        parallel(self.parts, lambda lo, hi, tid: self._compiled.forward_runs(
+            self.X, W, self.v, self._dphi, f, lo, hi), hold_blas=False)
+        return f
+
+    def descend(self, W, r):
+        W, r = np.ascontiguousarray(W), np.ascontiguousarray(r)
+        out = np.empty_like(W)
+        sq = np.empty(W.shape[0], dtype=W.dtype)
+        parallel(self.parts, lambda lo, hi, tid: self._compiled.descend_runs(
+            self.X, self._dphi, r, self.v, W, out, sq, lo, hi), hold_blas=False)
+        return out, sq
+
+
 # CuPy: φ and φ' in one fused pass over Z (one kernel launch, one read of Z, two writes),
 # beside the generic lines because the array API has no fused elementwise kernels. Each body
 # mirrors the activation's ``phi_dphi`` (activations.py); tests/core/test_gpu.py checks it.
@@ -289,6 +327,10 @@ def make_step(name: str, X, v, activation, bk: Backend):
                                       or activation.name in FusedBatchedStep.ACTIVATIONS)
     if name == "batched":
         return BatchedStep(X, v, activation, bk.xp)
+    if name == "batched:numba":
+        if bk.name != "numpy" or activation.name not in COMPILED:
+            return make_step("batched:fused", X, v, activation, bk)
+        return CompiledBatchedStep(X, v, activation, bk.xp)
     if name == "batched:threads":
         if not fusable:
             return make_step("batched:fused", X, v, activation, bk)
@@ -314,12 +356,13 @@ PER_RUN_MIN_ELEMENTS = 1 << 16   # n·k below which per-run kernels are not time
 
 
 def candidates(bk: Backend, B: int = 1, nk: int = 1 << 30, act_name: str = "tanh",
-               torch_ok: bool = True, numba_ok: bool = True) -> tuple:
+               torch_ok: bool = True, numba_ok: bool = True, dk: int = 1 << 30) -> tuple:
     """The candidates worth timing (threads only exist for numpy arrays). For many small runs
     (B > 4, n·k < ``PER_RUN_MIN_ELEMENTS``) the per-run kernels issue B× the calls of the
     batched one for the same arithmetic, so only the batched ones are timed. ``torch_ok``
     False: none that runs torch on numpy arrays (torch stays unimported); ``numba_ok`` False,
-    or numba not installed: none compiled by numba."""
+    or numba not installed: none compiled by numba (``batched:numba`` only for d·k = ``dk`` up
+    to ``COMPILED_DK``)."""
     small = B > 4 and nk < PER_RUN_MIN_ELEMENTS
     if bk.name == "torch":
         return ("batched",) if small else ("batched", "per-run:torch")
@@ -337,6 +380,7 @@ def candidates(bk: Backend, B: int = 1, nk: int = 1 << 30, act_name: str = "tanh
     compiled = numba_ok and act_name in COMPILED and numba_available()
     if compiled:
         batched += ["batched:fused/numba"] + (["batched:threads/numba"] if threads else [])
+        batched += ["batched:numba"] if dk <= COMPILED_DK else []
     if small:
         return tuple(batched)
     per_run = ["per-run:torch", "per-run:threads", "per-run:threads/torch"] if torch_ok \
@@ -362,7 +406,8 @@ def needs(name: str, bk: Backend, act_name: str) -> "str | None":
     or None."""
     if uses_torch(name, bk, act_name):
         return "torch"
-    return "numba" if bk.name == "numpy" and name.endswith("/numba") else None
+    compiled = name.endswith("/numba") or name == "batched:numba"
+    return "numba" if bk.name == "numpy" and compiled else None
 
 
 def uses_torch(name: str, bk: Backend, act_name: str) -> bool:
@@ -424,7 +469,7 @@ def time_candidates(X, v, activation: Activation, bk: Backend, names=None,
     xp = bk.xp
     B, n, d = X.shape
     W = bk.asarray(np.random.default_rng(0).standard_normal((B, v.shape[0], d)))
-    names = names or candidates(bk, B, n * v.shape[0], activation.name)
+    names = names or candidates(bk, B, n * v.shape[0], activation.name, dk=d * v.shape[0])
     steps = {name: make_step(name, X, v, activation, bk) for name in names}
     best = {name: math.inf for name in steps}
     r = xp.zeros((B, n), dtype=X.dtype) if bk.name == "numpy" else xp.zeros(
@@ -459,7 +504,7 @@ def choose(X, v, activation: Activation, bk: Backend, steps: "int | None" = None
         return Choice(key, {}, forced, forced=True)
     loaded = {lib for lib in IMPORT_S if started(lib)}
     names = candidates(bk, B, n * k, activation.name, worth_importing("torch", B, n, k, steps),
-                       worth_importing("numba", B, n, k, steps))
+                       worth_importing("numba", B, n, k, steps), d * k)
     if (key, names) not in _TIMED:
         path = _cache_file(key, names) if bk.device == "cpu" else None
         cached = _read_cache(path)

@@ -80,19 +80,22 @@ def _blas_controller():
     return ThreadpoolController()
 
 
-def parallel(parts, work) -> None:
+def parallel(parts, work, hold_blas: bool = True) -> None:
     """Run ``work(lo, hi, tid)`` on the ``parts`` (list of (lo, hi)), one per thread (the calling
     thread takes the first), with BLAS held to one thread meanwhile so the two levels of
-    threading do not oversubscribe the cores."""
-    with _blas_controller().limit(limits=1, user_api="blas"):
-        if len(parts) == 1:
-            work(*parts[0], 0)
-            return
-        futures = [_pool(len(parts) - 1).submit(work, lo, hi, t)
-                   for t, (lo, hi) in enumerate(parts[1:], start=1)]
+    threading do not oversubscribe the cores (``hold_blas`` False: work that calls no BLAS,
+    which saves threadpoolctl's 44 µs per call, profiled at B=32 n=40 k=128)."""
+    if hold_blas:
+        with _blas_controller().limit(limits=1, user_api="blas"):
+            return parallel(parts, work, hold_blas=False)
+    if len(parts) == 1:
         work(*parts[0], 0)
-        for fu in futures:
-            fu.result()
+        return
+    futures = [_pool(len(parts) - 1).submit(work, lo, hi, t)
+               for t, (lo, hi) in enumerate(parts[1:], start=1)]
+    work(*parts[0], 0)
+    for fu in futures:
+        fu.result()
 
 
 def split(size: int, threads: int, align: int = 1) -> list:

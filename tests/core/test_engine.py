@@ -52,7 +52,7 @@ def test_batched_equals_alone_for_every_method_schedule_and_label_function(activ
 
 @pytest.mark.skipif(not kernel_choice.numba_available(), reason="numba not installed")
 @pytest.mark.parametrize("kernel", ["batched:threads/numba", "batched:fused/numba",
-                                    "per-run:threads/numba"])
+                                    "per-run:threads/numba", "batched:numba"])
 def test_a_batch_on_numbas_compiled_tanh_equals_the_runs_alone(kernel, monkeypatch):
     """The compiled kernels, forced for the batch; each run alone on the array-API reference."""
     problems = [_problem(s) for s in range(3)]
@@ -68,6 +68,27 @@ def test_a_batch_on_numbas_compiled_tanh_equals_the_runs_alone(kernel, monkeypat
                          **{key: val[b] for key, val in kw.items()})
         assert batch[b].info.kernel == kernel and alone.info.kernel == "batched"
         _assert_same(batch[b], alone)
+
+
+@pytest.mark.skipif(not kernel_choice.numba_available(), reason="numba not installed")
+@pytest.mark.parametrize("kernel", ["batched:threads/numba", "batched:fused/numba",
+                                    "per-run:threads/numba", "batched:numba"])
+def test_numbas_kernels_in_float32_agree_with_the_reference(kernel):
+    bk = tl.resolve_backend("numpy", "cpu", "float32")
+    rng = np.random.default_rng(3)
+    X, W = bk.asarray(rng.standard_normal((3, 20, 5))), bk.asarray(rng.standard_normal((3, 16, 5)))
+    r, v = bk.asarray(rng.standard_normal((3, 20))), bk.asarray(tl.network.output_layer(16))
+    act = tl.get_activation("tanh")
+    ref = kernel_choice.BatchedStep(X.astype(np.float64), v.astype(np.float64), act, np)
+    f_ref = ref.forward(W.astype(np.float64))
+    W_ref, sq_ref = ref.descend(W.astype(np.float64), r.astype(np.float64))
+    st = kernel_choice.make_step(kernel, X, v, act, bk)
+    f = st.forward(W)
+    W_new, sq = st.descend(W, r)
+    assert f.dtype == W_new.dtype == np.float32 and st.name == kernel
+    np.testing.assert_allclose(f, f_ref, rtol=2e-5, atol=2e-6)
+    np.testing.assert_allclose(W_new, W_ref, rtol=2e-5, atol=2e-6)
+    np.testing.assert_allclose(sq, sq_ref, rtol=1e-4)
 
 
 def test_a_diverging_run_is_frozen_while_the_others_finish():
@@ -139,7 +160,7 @@ def test_every_kernel_candidate_agrees_with_the_reference(backend, activation, m
     for b in range(3):     # the reference itself against the network's analytic gradient
         net = tl.TwoLayerNet(W=tl.to_numpy(W[b]), v=tl.to_numpy(v), activation=act)
         np.testing.assert_allclose(f_ref[b], net.forward(tl.to_numpy(X[b])), rtol=1e-12)
-    names = kernel_choice.candidates(bk, 3, 20 * 16, act_name=activation)
+    names = kernel_choice.candidates(bk, 3, 20 * 16, act_name=activation, dk=5 * 16)
     assert ("batched:fused" in names) == (backend == "numpy" and activation != "erf")
     threads = kernel_choice.default_threads() > 1
     assert ("batched:threads" in names) == (backend == "numpy" and activation != "erf" and threads)
@@ -156,6 +177,9 @@ def test_every_kernel_candidate_agrees_with_the_reference(backend, activation, m
     assert ("batched:fused/numba" in names) == compiled                # numba's compiled tanh
     assert ("batched:threads/numba" in names) == (compiled and threads)
     assert ("per-run:threads/numba" in names) == compiled
+    assert ("batched:numba" in names) == compiled                      # the whole step compiled
+    assert "batched:numba" not in kernel_choice.candidates(
+        bk, 3, 20 * 16, act_name=activation, dk=kernel_choice.COMPILED_DK + 1)
     no_numba = kernel_choice.candidates(bk, 3, 20 * 16, act_name=activation, numba_ok=False)
     assert not any("numba" in name for name in no_numba)
     for name in names:
@@ -222,6 +246,7 @@ def test_the_pick_charges_a_librarys_start_up_to_the_candidates_that_need_it():
     assert kernel_choice.uses_torch("per-run:threads", bk, "erf")          # numpy's erf is torch's
     assert not kernel_choice.uses_torch("per-run:threads", bk, "tanh")
     assert kernel_choice.needs("per-run:threads/numba", bk, "tanh") == "numba"
+    assert kernel_choice.needs("batched:numba", bk, "tanh") == "numba"
     assert kernel_choice.needs("batched:fused/torch", bk, "tanh") == "torch"
     assert kernel_choice.needs("batched:fused/exp", bk, "tanh") is None
 
@@ -350,7 +375,7 @@ def test_bench_step_shows_every_candidate_the_phi_pass_and_the_choice(capsys):
     (row,) = json.loads(capsys.readouterr().out)["engine"]
     threads = {"batched:threads"} if kernel_choice.default_threads() > 1 else set()
     threads |= {"batched:threads/torch", "batched:threads/exp"} if threads else set()
-    numba = {"batched:fused/numba", "per-run:threads/numba"} | (
+    numba = {"batched:fused/numba", "per-run:threads/numba", "batched:numba"} | (
         {"batched:threads/numba"} if threads else set()) if kernel_choice.numba_available() else set()
     assert set(row["candidates_s"]) == {"batched", "batched:fused", "per-run:torch",
                                         "per-run:threads", "batched:fused/torch",
