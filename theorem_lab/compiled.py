@@ -1,4 +1,5 @@
-"""The tanh epilogue compiled by numba (optional: ``pip install theorem-lab[fast]``).
+"""tanh kernels compiled by numba (optional: ``pip install theorem-lab[fast]``): the step's
+epilogue, and the whole step of many small runs.
 
 numpy's float64 tanh and exp are scalar code on CPUs without AVX-512 (19 and 10 ns per element
 on a 2-core AVX2 EPYC, measured), and that pass costs more than the step's two GEMMs for small
@@ -21,7 +22,7 @@ are negative where q < 0 and |2^−m q| ≤ 0.21 against 2^−m − 1 ≤ −½ 
 z ∈ [−30, 30], ±[1e-300, 1] and the extremes: relative error ≤ 4.7e-16 in φ and absolute error
 ≤ 4.5e-16 in φ' (tests/core/test_step.py); φ(±inf) = ±1, φ(−0) = −0, NaN propagates.
 
-Every kernel is compiled on first use (about 1.3 s) and cached on disk by numba (``cache=True``:
+Every kernel is compiled on first use (about 1.4 s) and cached on disk by numba (``cache=True``:
 next to this file, or numba's user cache where that is read-only), so later processes load it.
 """
 
@@ -114,11 +115,10 @@ def tanh_epilogue(Z, v, f, S):
     tanh_rows(Z.reshape(-1, k), v.astype(Z.dtype, copy=False), f.reshape(-1))
 
 
-
 # --- the whole step for small runs (kernel_choice's ``batched:numba``) -------------------------
 # For many small runs BLAS's batched GEMMs and the numpy calls around them cost as much as the
-# tanh pass (B=32 n=40 d=8 k=128: 0.94 ms per batched step with BLAS and the compiled epilogue
-# against 0.73 ms here, two threads, measured). Here each run's row of Z = X Wᵀ is built in one
+# tanh pass (B=32 n=40 d=8 k=128: 0.90-0.94 ms per batched step with BLAS and the compiled
+# epilogue against 0.69-0.73 ms here, two threads, measured). Here each run's row of Z = X Wᵀ is built in one
 # k-vector and taken through the tanh pass while in L1, and GEMM 2 accumulates the (d, k)
 # gradient row by row. Meant for small d·k (the gradient and Wᵀ stay in cache).
 
