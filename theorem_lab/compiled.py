@@ -24,6 +24,7 @@ z ∈ [−30, 30], ±[1e-300, 1] and the extremes: relative error ≤ 4.7e-16 in
 
 Every kernel is compiled on first use (about 1.4 s) and cached on disk by numba (``cache=True``:
 next to this file, or numba's user cache where that is read-only), so later processes load it.
+Where neither is writable, they are compiled in every process instead (``_jit``).
 """
 
 from __future__ import annotations
@@ -42,6 +43,18 @@ A_MAX = 44.0                            # e^-44 = 7.8e-20: tanh = 1 and φ' < 1e
 C = tuple((-1.0) ** j / math.factorial(j) for j in range(1, 14))   # expm1(−r) = Σ C[j−1] r^j
 
 
+def _jit(**options):
+    """``numba.njit(nogil=True, cache=True, error_model="numpy", boundscheck=False, **options)``;
+    without a writable cache location (numba raises at decoration), the same without the cache."""
+    def decorate(fn):
+        kw = dict(nogil=True, error_model="numpy", boundscheck=False, **options)
+        try:
+            return numba.njit(cache=True, **kw)(fn)
+        except RuntimeError:               # "cannot cache function ...: no locator available"
+            return numba.njit(cache=False, **kw)(fn)
+    return decorate
+
+
 @intrinsic
 def _bits_as_float64(typingctx, bits):
     """The float64 whose IEEE bits are the int64 ``bits`` (an LLVM bitcast, vectorisable)."""
@@ -53,8 +66,7 @@ def _bits_as_float64(typingctx, bits):
     return sig, codegen
 
 
-@numba.njit(nogil=True, cache=True, fastmath={"contract"}, error_model="numpy",
-            boundscheck=False)
+@_jit(fastmath={"contract"})
 def _tanh_row(z_row, phi):
     """φ(z) into ``phi`` and φ'(z) over ``z_row`` in place, for one row (the module docstring).
     Of fastmath only contraction (FMA): reassociation would undo the Cody–Waite split."""
@@ -79,8 +91,7 @@ def _tanh_row(z_row, phi):
         z_row[i] = d if z == z else z
 
 
-@numba.njit(nogil=True, cache=True, fastmath={"reassoc"}, error_model="numpy",
-            boundscheck=False)
+@_jit(fastmath={"reassoc"})
 def _dot(a, b):
     acc = 0.0
     for i in range(a.shape[0]):
@@ -88,7 +99,7 @@ def _dot(a, b):
     return acc
 
 
-@numba.njit(nogil=True, cache=True, error_model="numpy", boundscheck=False)
+@_jit()
 def tanh_rows(Z, v, f):
     """Z (rows, k) → φ'(Z) in place, f (rows,) = φ(Z) v, row by row (φ in one row of scratch,
     so each row is read and written once, in cache)."""
@@ -98,7 +109,7 @@ def tanh_rows(Z, v, f):
         f[i] = _dot(phi, v)
 
 
-@numba.njit(nogil=True, cache=True, error_model="numpy", boundscheck=False)
+@_jit()
 def tanh_pass(Z, Phi):
     """Z (rows, k) → φ'(Z) in place and φ(Z) into Phi: the compiled pass alone (the bench's
     floor, bench_step.phi_pass_s)."""
@@ -122,8 +133,7 @@ def tanh_epilogue(Z, v, f, S):
 # k-vector and taken through the tanh pass while in L1, and GEMM 2 accumulates the (d, k)
 # gradient row by row. Meant for small d·k (the gradient and Wᵀ stay in cache).
 
-@numba.njit(nogil=True, cache=True, fastmath={"contract"}, error_model="numpy",
-            boundscheck=False)
+@_jit(fastmath={"contract"})
 def forward_runs(X, W, v, D, f, lo, hi):
     """Runs lo:hi of X (B, n, d), W (B, k, d): D[b] = φ'(X_b W_bᵀ) (n, k) and
     f[b] = φ(X_b W_bᵀ) v (n,)."""
@@ -151,8 +161,7 @@ def forward_runs(X, W, v, D, f, lo, hi):
                 row[c] = z[c]
 
 
-@numba.njit(nogil=True, cache=True, fastmath={"contract"}, error_model="numpy",
-            boundscheck=False)
+@_jit(fastmath={"contract"})
 def descend_runs(X, D, r, v, W, out, sq, lo, hi):
     """Runs lo:hi: ∇_b = diag(v) D_bᵀ (r_b ⊙ X_b) (k, d), out[b] = W[b] − ∇_b and
     sq[b] = Σ ∇_b² (pass r scaled by η for a step of size η)."""

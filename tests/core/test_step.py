@@ -320,3 +320,26 @@ def test_compiled_tanh_within_its_stated_error():
     np.testing.assert_allclose(Z3, expect_d, rtol=0, atol=4.5e-16)
     with pytest.raises(ValueError, match="C-contiguous"):
         compiled.tanh_epilogue(Z3[:, :, ::2], v[::2], f, [])
+
+
+@NEEDS_NUMBA
+def test_compiled_kernels_fall_back_to_no_cache_where_none_is_writable(monkeypatch):
+    """numba raises at decoration where no cache location is writable (a read-only install and
+    home); compiled._jit then compiles without the cache instead of failing."""
+    import numba
+
+    from theorem_lab import compiled
+    real = numba.njit
+
+    def njit(**kw):
+        if kw.get("cache"):
+            raise RuntimeError("cannot cache function 'add': no locator available for file 'x'")
+        return real(**kw)
+
+    monkeypatch.setattr(numba, "njit", njit)
+
+    @compiled._jit()
+    def add(a, b):
+        return a + b
+
+    assert add(1.0, 2.0) == 3.0 and type(add._cache).__name__ == "NullCache"
