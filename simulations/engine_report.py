@@ -2,7 +2,8 @@
 
 The floor of one GD step is its irreducible arithmetic: the two GEMMs, each in its fastest
 layout and library (``bench_step.measure``), plus one pass of φ over the (n, k) matrix
-(``bench_step.phi_pass_s``), both measured now, in this process, for each shape the sweep ran.
+(``bench_step.phi_pass_s``), both measured now, in this process, for each shape the sweep ran
+(on its device: on CUDA every timed call is synchronised).
 A trajectory that made T steps has the floor T·(GEMMs + φ pass); the gd and early-stop records
 of one seed share one trajectory (one task), and are counted once.
 """
@@ -13,8 +14,8 @@ SHAPE = ("n", "dim", "width", "activation", "backend", "device", "dtype")
 
 
 def trajectories(records) -> list:
-    """(shape, steps done, seconds) of every trajectory behind ``records`` (store rows of the
-    runs trained by this invocation), one per task."""
+    """(shape, steps done, seconds, kernel) of every trajectory behind ``records`` (store rows
+    of the runs trained by this invocation), one per task."""
     seen, out = set(), []
     for r in records:
         if r["task_id"] in seen or r["status"] == "error":
@@ -22,39 +23,38 @@ def trajectories(records) -> list:
         seen.add(r["task_id"])
         c = r["config"]
         out.append((tuple(c[f] for f in SHAPE), int(r["info"].get("steps_done") or 0),
-                    float(r["seconds"])))
+                    float(r["seconds"]), r["info"].get("kernel")))
     return out
 
 
 def floor_per_step(shape: tuple) -> float:
-    """Seconds per run-step of two GEMMs + one φ pass at ``shape`` (measured now)."""
+    """Seconds per run-step of two GEMMs + one φ pass at ``shape`` (measured now, on its
+    device)."""
     from .bench_step import measure, phi_pass_s
     n, d, k, activation, backend, device, dtype = shape
-    if device != "cpu":
-        raise ValueError("the floor is measured on the CPU only (bench step --device cuda)")
-    g = measure(n, d, k, activation, backend, dtype, repeats=3, settle=0.0, inner=2)
-    return g["gemms_s"] + phi_pass_s(n, k, activation, backend, dtype)
+    g = measure(n, d, k, activation, backend, dtype, repeats=3, settle=0.0, inner=2,
+                device=device)
+    return g["gemms_s"] + phi_pass_s(n, k, activation, backend, dtype, device=device)
 
 
 def report(records, wall_s: float) -> list[str]:
     """Lines: per shape, the engine's seconds against the floor, and the whole sweep's."""
     by_shape: dict = {}
-    for shape, steps, seconds in trajectories(records):
-        s = by_shape.setdefault(shape, [0, 0, 0.0])
+    for shape, steps, seconds, kernel in trajectories(records):
+        s = by_shape.setdefault(shape, [0, 0, 0.0, set()])
         s[0], s[1], s[2] = s[0] + 1, s[1] + steps, s[2] + seconds
+        s[3].add(kernel or "?")
     if not by_shape:
         return ["engine: no runs were trained by this invocation"]
     lines, total_floor, total_engine = [], 0.0, 0.0
-    for shape, (runs, steps, seconds) in by_shape.items():
+    for shape, (runs, steps, seconds, kernels) in by_shape.items():
         n, d, k, activation, backend, device, dtype = shape
-        try:
-            per = floor_per_step(shape)
-        except ValueError as exc:
-            lines.append(f"engine: n={n} d={d} k={k} on {device}: {exc}")
-            continue
+        per = floor_per_step(shape)
         floor = per * steps
         total_floor, total_engine = total_floor + floor, total_engine + seconds
-        lines.append(f"engine: n={n} d={d} k={k} {activation} {backend}/{dtype}: {runs} run(s), "
+        where = f"{backend}/{device}/{dtype}" if device != "cpu" else f"{backend}/{dtype}"
+        lines.append(f"engine: n={n} d={d} k={k} {activation} {where} (kernel "
+                     f"{', '.join(sorted(kernels))}): {runs} run(s), "
                      f"{steps} run-steps in {seconds:.3g} s; compute floor (2 GEMMs + 1 φ pass "
                      f"= {1e3 * per:.3g} ms per run-step, measured now) {floor:.3g} s: "
                      f"{seconds / floor:.2f}×")

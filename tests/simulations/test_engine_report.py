@@ -32,7 +32,9 @@ def test_verbose_counts_each_trajectory_once_against_the_measured_floor(tmp_path
     assert calls == [(30, 5, 16, "tanh", "numpy", "cpu", "float64")]
     (records,) = seen
     assert len(records) == 6                              # 3 methods × 2 seeds, 4 trajectories
-    engine_s = sum(s for _, _, s in engine_report.trajectories(records))
+    engine_s = sum(s for _, _, s, _ in engine_report.trajectories(records))
+    kernels = {kernel for *_, kernel in engine_report.trajectories(records)}
+    assert kernels and f"(kernel {', '.join(sorted(kernels))})" in line
     ratio = float(re.search(r": ([\d.]+)×$", line).group(1))
     assert ratio == pytest.approx(engine_s / (80 * 1e-4), abs=0.006)
     assert "the sweep took" in out
@@ -40,3 +42,9 @@ def test_verbose_counts_each_trajectory_once_against_the_measured_floor(tmp_path
     assert main(["sweep", *GRID, "--out", str(tmp_path / "s"), "--verbose"]) == 0
     assert "no runs were trained by this invocation" in capsys.readouterr().out
     assert len(calls) == 1
+
+
+def test_the_floor_is_measured_on_the_runs_backend():
+    """floor_per_step on torch tensors (what a CUDA sweep measures, on its device)."""
+    per = engine_report.floor_per_step((40, 4, 16, "tanh", "torch", "cpu", "float32"))
+    assert 0 < per < 1
