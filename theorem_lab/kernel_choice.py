@@ -73,8 +73,8 @@ WORTH = {"torch": 5e8,      # element-steps (steps·B·n·k) below which a libra
          "numba": 2.5e8}    # not timed. On a 2-core AVX2 EPYC, where numpy's float64 tanh is
                             # scalar code: torch's saved ≤ 3.5 ns per element-step (B=1 n=1000
                             # k=4096 and B=32 n=40 k=128) against an import of 2-4 s, ≥ 6e8 to
-                            # repay; numba's saved 3.5-5 ns (against /torch and /exp at those
-                            # shapes) against a start-up of 1.0-1.1 s, ≥ 2.2e8 (all measured)
+                            # repay; numba's saved 3.5-5.6 ns (against /torch and /exp at those
+                            # shapes) against a start-up of 1.0-1.1 s, ≥ 2e8 (all measured)
 IMPORT_S = {"torch": 2.0, "numba": 1.2}   # start-up assumed where no measurement is cached
 TIMED = "forward+descend, warm"   # what a timing measures (part of the disk cache's key)
 TIMING_ROUNDS = 2           # alternating rounds over the candidates (the minimum counts) of
