@@ -24,8 +24,9 @@ callback asks for. On the CPU, where reading a value costs nothing, the per-run 
 (``_select``): a ``where`` over the weights every step cost more than the rest of the
 bookkeeping. With torch on CUDA the plain steps (no logging, observing or τ) are recorded
 once as a CUDA graph and replayed (step_graph.py): ``advance``, one step, is what both run.
-The step kernels (kernel_choice.py) do the arithmetic: ``forward`` and ``descend`` (W − η∇ and
-its squared norm). Nothing here knows about experiments, files or plots.
+The step kernels (batched_steps.py, chosen by kernel_choice.py) do the arithmetic: ``forward``
+and ``descend`` (W − η∇ and its squared norm). Nothing here knows about experiments, files or
+plots.
 """
 
 from __future__ import annotations
@@ -40,8 +41,9 @@ import numpy as np
 from . import step_graph
 from .activations import Activation
 from .backend import Backend, to_numpy
+from .batched_steps import make_step, sumsq, sumsq_runs
 from .errors import ParameterError
-from .kernel_choice import batched_step, make_step, sumsq, sumsq_runs
+from .kernel_choice import batched_step
 from .trajectory import COLUMNS
 
 DIVERGE_FACTOR = 1e6   # a loss above this multiple of max(initial loss, 1) counts as exploding

@@ -483,7 +483,7 @@ class GradientStep:
             G = (Xr.T @ D[:, lo:hi]).T                               # (cols, d) view
             np.multiply(G, self.v[lo:hi, None], out=G)
             np.subtract(W[lo:hi], G, out=out[lo:hi])
-            sq[tid] = float(np.einsum("ij,ij->", G, G))              # not BLAS (kernel_choice.sumsq)
+            sq[tid] = float(np.einsum("ij,ij->", G, G))              # not BLAS (batched_steps.sumsq)
 
         parallel(parts, work)
         return out, np.asarray(sum(sq), dtype=D.dtype)

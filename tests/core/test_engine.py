@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import theorem_lab as tl
-from theorem_lab import kernel_choice
+from theorem_lab import batched_steps, kernel_choice
 from theorem_lab import step as step_module
 from theorem_lab.step import GradientStep
 from theorem_lab.train import train_many
@@ -79,7 +79,7 @@ def test_numbas_kernels_in_float32_agree_with_the_reference(kernel):
     X, W = bk.asarray(rng.standard_normal((3, 20, 5))), bk.asarray(rng.standard_normal((3, 16, 5)))
     r, v = bk.asarray(rng.standard_normal((3, 20))), bk.asarray(tl.network.output_layer(16))
     act = tl.get_activation("tanh")
-    ref = kernel_choice.BatchedStep(X.astype(np.float64), v.astype(np.float64), act, np)
+    ref = batched_steps.BatchedStep(X.astype(np.float64), v.astype(np.float64), act, np)
     f_ref = ref.forward(W.astype(np.float64))
     W_ref, sq_ref = ref.descend(W.astype(np.float64), r.astype(np.float64))
     st = kernel_choice.make_step(kernel, X, v, act, bk)
@@ -154,7 +154,7 @@ def test_every_kernel_candidate_agrees_with_the_reference(backend, activation, m
     r = bk.asarray(rng.standard_normal((3, 20)))
     v = bk.asarray(tl.network.output_layer(16))
     act = tl.get_activation(activation)
-    ref = kernel_choice.BatchedStep(X, v, act, bk.xp)
+    ref = batched_steps.BatchedStep(X, v, act, bk.xp)
     f_ref = tl.to_numpy(ref.forward(W))
     G_ref = tl.to_numpy(ref.gradient(r))
     for b in range(3):     # the reference itself against the network's analytic gradient

@@ -37,12 +37,12 @@ def test_engine_kernels_on_cuda_agree_with_numpy(backend, activation):
     against the numpy float64 batched reference."""
     if backend == "cupy":
         pytest.importorskip("cupy")
-    from theorem_lab import kernel_choice
+    from theorem_lab import batched_steps, kernel_choice
     rng = np.random.default_rng(0)
     X, W, r = (rng.standard_normal(s) for s in ((3, 20, 5), (3, 16, 5), (3, 20)))
     v, act = tl.network.output_layer(16), tl.get_activation(activation)
     ref_bk = tl.resolve_backend("numpy", "cpu", "float64")
-    ref = kernel_choice.BatchedStep(X, v, act, ref_bk.xp)
+    ref = batched_steps.BatchedStep(X, v, act, ref_bk.xp)
     f_ref = ref.forward(W)
     G_ref = ref.gradient(r)
     bk = tl.resolve_backend(backend, "cuda", "float64")
