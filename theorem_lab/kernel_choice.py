@@ -32,7 +32,7 @@ CANDIDATES = ("batched", "batched:fused", "batched:threads", "per-run:torch", "p
               "batched:fused/torch", "batched:threads/torch", "per-run:threads/torch",
               "batched:fused/exp", "batched:threads/exp", "per-run:threads/exp",
               "batched:fused/numba", "batched:threads/numba", "per-run:threads/numba",
-              "batched:numba")
+              "batched:numba", "per-run:units", "per-run:units/exp", "per-run:units/numba")
 COMPILED_DK = 8192          # d·k up to which ``batched:numba`` is timed: its (d, k) gradient and
                             # Wᵀ (64 KiB each in float64) stay in L2
 WORTH = {"torch": 5e8,      # element-steps (steps·B·n·k) below which a library's candidates are
@@ -97,8 +97,9 @@ def candidates(bk: Backend, B: int = 1, nk: int = 1 << 30, act_name: str = "tanh
         return tuple(batched)
     per_run = ["per-run:torch", "per-run:threads", "per-run:threads/torch"] if torch_ok \
         else ["per-run:threads"]
-    return tuple(batched + per_run + (["per-run:threads/exp"] if exp else [])
-                 + (["per-run:threads/numba"] if compiled else []))
+    per_run += ["per-run:units"]
+    return tuple(batched + per_run + (["per-run:threads/exp", "per-run:units/exp"] if exp else [])
+                 + (["per-run:threads/numba", "per-run:units/numba"] if compiled else []))
 
 
 def worth_importing(lib: str, B: int, n: int, k: int, steps: "int | None") -> bool:

@@ -52,7 +52,8 @@ def test_batched_equals_alone_for_every_method_schedule_and_label_function(activ
 
 @pytest.mark.skipif(not kernel_choice.numba_available(), reason="numba not installed")
 @pytest.mark.parametrize("kernel", ["batched:threads/numba", "batched:fused/numba",
-                                    "per-run:threads/numba", "batched:numba"])
+                                    "per-run:threads/numba", "batched:numba",
+                                    "per-run:units/numba"])
 def test_a_batch_on_numbas_compiled_tanh_equals_the_runs_alone(kernel, monkeypatch):
     """The compiled kernels, forced for the batch; each run alone on the array-API reference."""
     problems = [_problem(s) for s in range(3)]
@@ -72,7 +73,8 @@ def test_a_batch_on_numbas_compiled_tanh_equals_the_runs_alone(kernel, monkeypat
 
 @pytest.mark.skipif(not kernel_choice.numba_available(), reason="numba not installed")
 @pytest.mark.parametrize("kernel", ["batched:threads/numba", "batched:fused/numba",
-                                    "per-run:threads/numba", "batched:numba"])
+                                    "per-run:threads/numba", "batched:numba",
+                                    "per-run:units/numba"])
 def test_numbas_kernels_in_float32_agree_with_the_reference(kernel):
     bk = tl.resolve_backend("numpy", "cpu", "float32")
     rng = np.random.default_rng(3)
@@ -178,6 +180,9 @@ def test_every_kernel_candidate_agrees_with_the_reference(backend, activation, m
     assert ("batched:threads/numba" in names) == (compiled and threads)
     assert ("per-run:threads/numba" in names) == compiled
     assert ("batched:numba" in names) == compiled                      # the whole step compiled
+    assert ("per-run:units" in names) == (backend == "numpy")          # threads over hidden units
+    assert ("per-run:units/exp" in names) == ("batched:fused/exp" in names)
+    assert ("per-run:units/numba" in names) == compiled
     assert "batched:numba" not in kernel_choice.candidates(
         bk, 3, 20 * 16, act_name=activation, dk=kernel_choice.COMPILED_DK + 1)
     no_numba = kernel_choice.candidates(bk, 3, 20 * 16, act_name=activation, numba_ok=False)
@@ -375,12 +380,14 @@ def test_bench_step_shows_every_candidate_the_phi_pass_and_the_choice(capsys):
     (row,) = json.loads(capsys.readouterr().out)["engine"]
     threads = {"batched:threads"} if kernel_choice.default_threads() > 1 else set()
     threads |= {"batched:threads/torch", "batched:threads/exp"} if threads else set()
-    numba = {"batched:fused/numba", "per-run:threads/numba", "batched:numba"} | (
+    numba = {"batched:fused/numba", "per-run:threads/numba", "batched:numba",
+             "per-run:units/numba"} | (
         {"batched:threads/numba"} if threads else set()) if kernel_choice.numba_available() else set()
     assert set(row["candidates_s"]) == {"batched", "batched:fused", "per-run:torch",
                                         "per-run:threads", "batched:fused/torch",
                                         "per-run:threads/torch", "batched:fused/exp",
-                                        "per-run:threads/exp"} | threads | numba
+                                        "per-run:threads/exp", "per-run:units",
+                                        "per-run:units/exp"} | threads | numba
     assert row["chosen"] in row["candidates_s"] and row["B"] == 3
     assert row["phi_pass_s"] > 0 and row["gemms_s"] > 0
     assert row["overhead"] == pytest.approx(row["chosen_s"] / (3 * (row["gemms_s"] + row["phi_pass_s"])))
