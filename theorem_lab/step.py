@@ -32,6 +32,9 @@ Engines, measured with ``theorem-lab bench step`` on a 2-core AVX-512 machine:
   and torch would not repay its import; ``ufuncs="numba"``: tanh in one compiled, vectorised
   pass (compiled.py, 3.4 ns per element there against 8.9 for the exp form).
 * ``generic`` (``fast=False``, and CuPy): the straightforward array-API lines, the reference.
+
+step_units.UnitsStep is the threaded engine with the threads over hidden units instead (φ' kept
+as (k, n), both GEMMs in the other layout), a candidate of its own for kernel_choice.py.
 """
 
 from __future__ import annotations
