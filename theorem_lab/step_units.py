@@ -59,8 +59,8 @@ def _relu_numpy(Z, P, T):
     np.greater(Z, 0, out=Z)                  # φ' = 1{z > 0}
 
 
-_PASSES = {("tanh", "numpy"): _tanh_numpy, ("relu", "numpy"): _relu_numpy, ("tanh", "exp"): _tanh_exp,
-           ("tanh", "numba"): _tanh_numba}
+_PASSES = {("tanh", "numpy"): _tanh_numpy, ("tanh", "exp"): _tanh_exp,
+           ("tanh", "numba"): _tanh_numba, ("relu", "numpy"): _relu_numpy}
 
 
 class UnitsStep:
@@ -131,7 +131,7 @@ class UnitsStep:
                 j = min(i + rows, hi)
                 P = S[0, : j - i]
                 self._phi_dphi(DT[i:j], P, S[1, : j - i])
-                np.matmul(v[i:j], P, out=contribution)      # v[c]ᵀ φ(Zᵀ[c])
+                np.matmul(v[i:j], P, out=contribution)               # v[c]ᵀ φ(Zᵀ[c])
                 f_parts[tid] += contribution
 
         parallel(parts, work)
