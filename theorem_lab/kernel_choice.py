@@ -42,9 +42,15 @@ WORTH = {"torch": 5e8,      # element-steps (steps·B·n·k) below which a libra
                             # repay; numba's saved 3.5-5.6 ns (against /torch and /exp at those
                             # shapes) against a start-up of 1.0-1.1 s, ≥ 2e8 (all measured)
 IMPORT_S = {"torch": 2.0, "numba": 1.2}   # start-up assumed where no measurement is cached
-TIMED = "forward+descend, warm"   # what a timing measures (part of the disk cache's key)
+TIMED = "forward+descend, settled"   # what a timing measures (part of the disk cache's key)
 TIMING_ROUNDS = 2           # alternating rounds over the candidates (the minimum counts) of
-TIMING_REPEATS = 2          # consecutive timed calls per candidate, after an untimed one
+TIMING_REPEATS = 2          # consecutive timed calls per candidate, after untimed ones:
+SETTLE_S = 0.1              # for this long or SETTLE_CALLS calls, whichever comes first. The
+SETTLE_CALLS = 10           # previous candidate's BLAS threads spin on for ~0.1 s: after
+                            # batched:fused (2 OpenBLAS threads), per-run:torch took 32, 34, 24,
+                            # 17, then 10 ms per step, and one untimed call had timed it at 19-25
+                            # ms instead of its 9.6-10 (2-core Xeon, n=1000 d=50 k=4096). At
+                            # B=32 n=40 k=128 one call absorbed it (OpenBLAS runs those on one thread)
 PRUNE = 2.0                 # after round 1, candidates slower than this × the fastest drop out
 _TIMED: dict = {}           # (key, candidate names) -> (seconds per candidate, torch import s)
 
@@ -175,10 +181,11 @@ def time_candidates(X, v, activation: Activation, bk: Backend, names=None,
                     repeats: int = TIMING_REPEATS, rounds: int = TIMING_ROUNDS) -> dict:
     """Seconds per step (forward + descend, what the engine runs) of each candidate on these
     inputs, the minimum over ``rounds`` alternating rounds (robust to drifting load) of
-    ``repeats`` consecutive calls after an untimed one (after the first round, a candidate
-    slower than ``PRUNE`` × the fastest is not timed again). The untimed call absorbs what the
-    previous candidate left behind: its BLAS or OpenMP threads spin on for up to ~0.1 s and
-    slowed the next candidate by 14-40 % when candidates alternated call by call (measured)."""
+    ``repeats`` consecutive calls after untimed ones (after the first round, a candidate
+    slower than ``PRUNE`` × the fastest is not timed again). The untimed calls (``SETTLE_S`` or
+    ``SETTLE_CALLS``) absorb what the previous candidate left behind: its BLAS or OpenMP threads
+    spin on for up to ~0.1 s, and slowed the next candidate by 14-40 % when candidates
+    alternated call by call, by up to 2.5× in its first calls after a switch (measured)."""
     xp = bk.xp
     B, n, d = X.shape
     W = bk.asarray(np.random.default_rng(0).standard_normal((B, v.shape[0], d)))
@@ -192,15 +199,24 @@ def time_candidates(X, v, activation: Activation, bk: Backend, names=None,
         for name, st in steps.items():
             if round_ and best[name] > PRUNE * fastest:
                 continue                 # cannot win: not timed again
-            for i in range(repeats + 1):
-                _sync(bk)
-                t0 = time.perf_counter()
-                st.forward(W)
-                st.descend(W, r)
-                _sync(bk)
-                if i:                    # call 0 warms caches, allocators and thread pools
-                    best[name] = min(best[name], time.perf_counter() - t0)
+            settle = time.perf_counter() + SETTLE_S
+            for _ in range(SETTLE_CALLS):    # warm caches, allocators and this candidate's
+                _step(st, W, r, bk)          # threads while the previous one's go idle
+                if time.perf_counter() > settle:
+                    break
+            for _ in range(repeats):
+                best[name] = min(best[name], _step(st, W, r, bk))
     return best
+
+
+def _step(st, W, r, bk) -> float:
+    """Seconds of one forward + descend of step ``st``, synchronised on a device."""
+    _sync(bk)
+    t0 = time.perf_counter()
+    st.forward(W)
+    st.descend(W, r)
+    _sync(bk)
+    return time.perf_counter() - t0
 
 
 def choose(X, v, activation: Activation, bk: Backend, steps: "int | None" = None) -> Choice:

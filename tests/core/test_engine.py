@@ -315,12 +315,53 @@ def test_a_candidate_far_slower_than_the_fastest_is_not_timed_again(monkeypatch)
             pass
 
     monkeypatch.setattr(kernel_choice, "make_step", lambda name, *a: Fake(name))
+    monkeypatch.setattr(kernel_choice, "SETTLE_CALLS", 3)
+    monkeypatch.setattr(kernel_choice, "SETTLE_S", 10.0)
     bk = tl.resolve_backend("numpy", "cpu", "float64")
     X, v = bk.asarray(np.zeros((1, 4, 2))), bk.asarray(np.ones(3))
     seconds = kernel_choice.time_candidates(X, v, tl.get_activation("tanh"), bk,
                                             names=("slow", "fast"), repeats=2, rounds=2)
-    assert calls == {"slow": 3, "fast": 6}                 # one round of 1 + 2 calls, and two
+    assert calls == {"slow": 5, "fast": 10}                # one round of 3 + 2 calls, and two
     assert seconds["slow"] > kernel_choice.PRUNE * seconds["fast"]
+
+
+class _Spun:
+    """A fake candidate slowed for its first ``slowed`` calls after another candidate ran, as
+    the previous candidate's spinning BLAS threads slow the next one (see SETTLE_S)."""
+
+    last = None
+
+    def __init__(self, name, slowed):
+        self.name, self.slowed, self.calls = name, slowed, []
+
+    def forward(self, W):
+        import time
+        if _Spun.last is not self:
+            _Spun.last, self.since = self, 0
+        self.since += 1
+        self.calls.append(self.since)
+        time.sleep(2e-2 if self.since <= self.slowed else 2e-3)
+
+    def descend(self, W, r):
+        pass
+
+
+@pytest.mark.parametrize("settle_s, settle_calls, measured_fast", [
+    (10.0, 4, True),       # four untimed calls absorb a slowdown of three calls
+    (10.0, 1, False),      # one untimed call does not
+    (0.0, 4, False),       # the time limit stops the untimed calls after the first
+])
+def test_untimed_calls_absorb_what_the_previous_candidate_left_behind(
+        monkeypatch, settle_s, settle_calls, measured_fast):
+    fakes = {"a": _Spun("a", 3), "b": _Spun("b", 3)}
+    monkeypatch.setattr(kernel_choice, "make_step", lambda name, *a: fakes[name])
+    monkeypatch.setattr(kernel_choice, "SETTLE_S", settle_s)
+    monkeypatch.setattr(kernel_choice, "SETTLE_CALLS", settle_calls)
+    bk = tl.resolve_backend("numpy", "cpu", "float64")
+    X, v = bk.asarray(np.zeros((1, 4, 2))), bk.asarray(np.ones(3))
+    seconds = kernel_choice.time_candidates(X, v, tl.get_activation("tanh"), bk,
+                                            names=("a", "b"), repeats=2, rounds=2)
+    assert (max(seconds.values()) < 1e-2) is measured_fast
 
 
 def test_machines_with_one_model_name_but_other_instruction_sets_do_not_share_a_choice():
