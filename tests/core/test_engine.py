@@ -434,6 +434,25 @@ def test_bench_step_shows_every_candidate_the_phi_pass_and_the_choice(capsys):
     assert row["overhead"] == pytest.approx(row["chosen_s"] / (3 * (row["gemms_s"] + row["phi_pass_s"])))
 
 
+@pytest.mark.parametrize("B", [1, 3])
+def test_the_jax_peer_takes_the_same_gd_step_as_ours(B):
+    """The bench's JAX peer (one run jitted as it is, several through vmap) computes
+    W − lr·∇ of the same loss as GradientStep."""
+    pytest.importorskip("jax")
+    from theorem_lab.simulations.bench_step import jax_step
+    from theorem_lab.step import GradientStep
+    rng = np.random.default_rng(0)
+    X, v = rng.standard_normal((B, 30, 4)), rng.standard_normal(16) / 4
+    step, (W, Xj, y) = jax_step(X, v, "tanh", "float64", lr=0.1)
+    ours = []
+    for b in range(B):
+        Wb = np.asarray(W if B == 1 else W[b])
+        g = GradientStep(X[b], v, "tanh", fast=False)
+        ours.append(Wb - 0.1 * g.gradient(g.forward(Wb) - np.sign(X[b, :, 0])))
+    np.testing.assert_allclose(np.asarray(step(W, Xj, y)).reshape(B, 16, 4), np.stack(ours),
+                               rtol=1e-12, atol=1e-14)
+
+
 def test_torch_batch_agrees_with_numpy_runs_alone():
     """The same batched code path on torch tensors (what runs on CUDA), float64."""
     problems = [_problem(s) for s in range(3)]
