@@ -24,7 +24,7 @@ import re
 from pathlib import Path
 
 from theorem_lab.simulations.store import ResultStore
-from theorem_lab.simulations.sweep import COLUMNS, fmt
+from theorem_lab.simulations.sweep import COLUMNS, SECONDS_NOTE, fmt
 
 POINT_FIELDS = (("n", "n"), ("clusters", "K"), ("dim", "d"), ("eps", "ε"), ("rho", "ρ"),
                 ("width", "k"), ("activation", "φ"), ("steps", "steps"), ("lr", "η"),
@@ -48,13 +48,10 @@ OTHER_FIGURES = (("vacuity", "width_search.json", "The vacuity picture (width-se
 
 
 def findings() -> list:
-    """[(id, title, verdict)] of the headed findings in the packaged FINDINGS.md."""
-    from importlib.resources import files
-    text = (files("theorem_lab.proofs_check") / "FINDINGS.md").read_text(encoding="utf-8")
-    out = []
-    for m in re.finditer(r"^### (I-\d+) — (.+?)\. ([A-Z][A-Z ]+[A-Z])\b(.*)$", text, re.M):
-        out.append((m.group(1), m.group(2), m.group(3).capitalize() + m.group(4)))
-    return out
+    """[(id, severity, verdict)] of all 23 issues of the spec, as FINDINGS.md's table states them
+    (``proofs_check.verdict.VERDICTS``, which tests/proofs/test_issues.py keeps equal to it)."""
+    from theorem_lab.proofs_check.verdict import VERDICTS
+    return [(issue, sev, verdict) for issue, (sev, verdict, _) in VERDICTS.items()]
 
 
 def blocks(summary: dict, environment: "dict | None", figures: "list[tuple]") -> list:
@@ -79,6 +76,8 @@ def blocks(summary: dict, environment: "dict | None", figures: "list[tuple]") ->
         out += [("table", head, rows), ("p", f"**Verdict.** {cell['verdict']}")]
         if "hypotheses" in cell:
             out.append(("p", f"**Vacuity.** {requirements_line(cell['hypotheses'])} (seed-0 data)."))
+    if summary["cells"]:
+        out.append(("p", SECONDS_NOTE + "."))
     if figures:
         out.append(("h2", "Figures"))
         out += [("img", path, caption) for path, caption in figures]
@@ -86,7 +85,7 @@ def blocks(summary: dict, environment: "dict | None", figures: "list[tuple]") ->
     if found:
         out += [("h2", "Findings on Theorem 1"),
                 ("p", "From proofs_check/FINDINGS.md (each with a reproducing command there):"),
-                ("table", ["id", "statement", "verdict"], [list(f) for f in found])]
+                ("table", ["id", "severity", "verdict"], [list(f) for f in found])]
     if environment:
         out += [("h2", "Environment"),
                 ("p", ", ".join(f"{k} {environment[k]}" for k in ENV_KEYS

@@ -132,7 +132,9 @@ def run(args) -> int:
             bad += not chk.holds
             print(f"lemma {rec['lemma']} | {rec['statement']}: lhs={chk.lhs:.6g} rhs={chk.rhs:.6g} "
                   f"ratio={chk.ratio:.6g} holds={chk.holds} {chk.note}  [{_fmt_cfg(rec['config'])}]")
-        print(f"{bad} of {len(records)} replayed checks fail")
+        n = len(records)
+        print(f"reproduced: {bad} of {n} recorded violation(s) fail again, as recorded" if bad == n
+              else f"{bad} of {n} recorded violation(s) fail again; {n - bad} now hold (not reproduced)")
         return 0
     samples = check_int("--samples", args.samples, "check", low=1)
     lemmas = LEMMAS if args.lemma == "all" else tuple(parse_list(
@@ -140,7 +142,8 @@ def run(args) -> int:
     seed = check_int("--seed", args.seed, "check", low=0)
     save = check_output_file("--save", args.save, "check")     # before any sampling
     from tqdm import tqdm
-    bar = tqdm(total=samples * len(lemmas), file=sys.stderr, disable=args.json, leave=False)
+    bar = tqdm(total=samples * len(lemmas), file=sys.stderr, disable=True if args.json else None,
+               leave=False)
     written = [0]
     log = SampleLog(seed=seed, samples=samples, lemmas=list(lemmas))
 

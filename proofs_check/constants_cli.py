@@ -16,7 +16,7 @@ import math
 import numpy as np
 
 from theorem_lab.activations import ACTIVATIONS, get_activation
-from theorem_lab.errors import check_choice, check_int, check_real, fail
+from theorem_lab.errors import check_choice, check_int, check_real, fail, reword
 from theorem_lab.output import strict_json
 
 from . import constants as C
@@ -121,7 +121,7 @@ def run(args) -> int:
         try:
             parse_schedule(args.schedule, steps)
         except ValueError as exc:
-            raise fail("--schedule", _OWNER, f"a valid α_t spec ({exc})", args.schedule) from None
+            raise reword(exc, "--schedule", _OWNER, "a valid α_t spec", args.schedule) from None
     vals, notes = resolve_values(args)
     if args.reading == "repaired":
         return run_repaired(args, vals, notes, steps)
@@ -236,7 +236,7 @@ def run_repaired(args, vals: dict, notes: dict, steps: int) -> int:
           "T2 = each one's lower bound):")
     print(f"{'n':>8s} {'eps* repaired':>14s} {'eps* printed':>13s} {'k repaired':>11s} "
           f"{'k printed':>10s}  binding (repaired)")
-    for r in rows:
+    for r in sorted(rows, key=lambda r: r["n"]):
         print(f"{r['n']:8d} {r['repaired']['eps_max']:14.3g} {r['printed']['eps_max']:13.3g} "
               f"{r['repaired']['width']:11.3g} {r['printed']['width']:10.3g}  "
               f"{r['repaired']['width_binding_term']}")

@@ -44,9 +44,11 @@ def configure(parser) -> None:
 
 
 def print_verdicts(file=None) -> None:
+    """The 23-issue table: id, severity and the whole verdict on one line, what pins it below."""
     file = sys.stdout if file is None else file
     for issue, (sev, verdict, pin) in VERDICTS.items():
-        print(f"{issue:5s} {sev:9s} {verdict[:70]:70s} {pin}", file=file)
+        print(f"{issue:5s} {sev:9s} {verdict}", file=file)
+        print(f"{'':15s} pinned by: {pin}", file=file)
 
 
 def run(args) -> int:

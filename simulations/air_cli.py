@@ -23,7 +23,8 @@ from pathlib import Path
 import numpy as np
 
 from theorem_lab.activations import ACTIVATIONS
-from theorem_lab.errors import check_choice, check_fits, fail, parse_int, parse_list, parse_real
+from theorem_lab.errors import (check_choice, check_fits, fail, parse_int, parse_list, parse_real,
+                                reword)
 from theorem_lab.output import check_output_dir, strict_json
 
 _OWNER = "air"
@@ -99,7 +100,7 @@ def validated(args):
     try:
         schedule = parse_schedule(args.schedule, iterations).spec
     except Exception as exc:
-        raise fail("--schedule", _OWNER, f"a valid α_t spec ({exc})", args.schedule) from None
+        raise reword(exc, "--schedule", _OWNER, "a valid α_t spec", args.schedule) from None
     label_fn = check_choice("--label-fn", args.label_fn, _OWNER, LABEL_FUNCTIONS)
     lr = None if args.lr is None else parse_real(args.lr, "--lr", _OWNER, low=0.0, low_open=True)
     figs = parse_list(args.figure, "--figure", _OWNER,

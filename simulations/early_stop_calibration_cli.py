@@ -75,7 +75,8 @@ def run(args) -> int:
     out = check_output_file("--out", args.out, _OWNER)
     command = "theorem-lab " + " ".join(shlex.quote(a) for a in sys.argv[1:]) \
         if sys.argv[1:2] == [_OWNER] else f"theorem-lab {_OWNER} (from Python)"
-    bar = tqdm(total=len(grid.cells()) * grid.seeds, file=sys.stderr, leave=False, desc="runs")
+    bar = tqdm(total=len(grid.cells()) * grid.seeds, file=sys.stderr, leave=False, desc="runs",
+               disable=None)
     try:
         record = calibrate(grid, command, progress=lambda: bar.update(1))
     except ValueError as exc:

@@ -30,7 +30,7 @@ from theorem_lab.activations import ACTIVATIONS
 from theorem_lab.data import check_rho_realisable
 from theorem_lab.backend import DEVICES, DTYPES, cuda_available, resolve_backend
 from theorem_lab.errors import (ParameterError, check_choice, check_real, check_unique, fail,
-                               parse_list)
+                               parse_list, reword)
 from theorem_lab.errors import parse_int as _parse_int
 from theorem_lab.errors import parse_real as _parse_real
 from theorem_lab.network import init_seed  # noqa: F401  (the one W₀ seed rule; re-exported)
@@ -228,8 +228,8 @@ def _check_point(p: dict, remote: bool = False) -> dict:
     try:
         p["schedule"] = parse_schedule(p["schedule"], p["steps"]).spec
     except ParameterError as exc:
-        raise fail("--schedule", OWNER, f"a valid α_t spec for --steps {p['steps']} ({exc})",
-                   p["schedule"]) from None
+        raise reword(exc, "--schedule", OWNER, f"a valid α_t spec for --steps {p['steps']}",
+                     p["schedule"]) from None
     p["backend"], p["device"], p["dtype"] = resolve_engine(p["backend"], p["device"], p["dtype"],
                                                            remote)
     return p

@@ -517,7 +517,9 @@ def _hypotheses(point: dict) -> dict:
 # The summary table's columns: (summary key, heading); shared by the CLI's table and the report.
 COLUMNS = (("l2_clean", "‖f−ỹ‖₂"), ("l2_noisy", "‖f−y‖₂"), ("acc_clean", "train acc"),
            ("test_acc", "test acc"), ("T1", "T1"), ("margin", "min margin"),
-           ("dist_init", "‖W−W₀‖_F"), ("seconds", "time [s]"), ("step", "at step"))
+           ("dist_init", "‖W−W₀‖_F"), ("seconds", "s/run"), ("step", "at step"))
+SECONDS_NOTE = ("s/run: each run's share of its batch's wall time (runs trained together split it "
+                "evenly; early-stop is read off its GD run)")
 
 
 def fmt(mean: float, std: float, count: int, digits: int = 3) -> str:

@@ -22,7 +22,7 @@ from theorem_lab.errors import ParameterError, check_fits, fail
 from theorem_lab.output import check_output_dir, strict_json
 
 from . import grid as G
-from .sweep import COLUMNS
+from .sweep import COLUMNS, SECONDS_NOTE
 
 # Evidence for the default step count: `theorem-lab sweep --steps 200,400,600,1000,1600
 # --methods self-distill --seeds 3` (n=1000, K=10, d=50, ε=0.05, ρ=0.3, k=4096, tanh, lr=auto,
@@ -183,10 +183,11 @@ def _run(args, points, varying, methods, seeds, workers, out) -> int:
     log.write(f"sweep: {len(points)} cell(s) × {len(methods)} method(s) × {seeds} seed(s) = "
               f"{plan.total_runs} run(s); {plan.skipped} already stored, {plan.pending_runs} to run "
               f"as {len(plan.tasks)} task(s) on {type(executor).__name__} -> {out}\n")
+    quiet = True if not plan.tasks else None     # None: tqdm draws only on a terminal
     runs_bar = tqdm(total=plan.pending_runs, desc="runs ", unit="run", file=log, position=0,
-                    disable=not plan.tasks, dynamic_ncols=True)
+                    disable=quiet, dynamic_ncols=True)
     steps_bar = tqdm(total=sum(task_steps(t) for t in plan.tasks), desc="steps", unit="step",
-                     file=log, position=1, disable=not plan.tasks, dynamic_ncols=True)
+                     file=log, position=1, disable=quiet, dynamic_ncols=True)
     try:
         execute(plan, executor, store, runs_bar.update, steps_bar.update)
     except KeyboardInterrupt:
@@ -278,6 +279,8 @@ def render(cells: list, summary: dict) -> str:
         if "hypotheses" in cell:
             from theorem_lab.proofs_check.requirements import requirements_line
             lines.append(f"   {requirements_line(cell['hypotheses'])} (seed-0 data)")
+    if cells:
+        lines.append(f"\n{SECONDS_NOTE}.")
     lines.append(f"\n{summary['runs_total']} run(s), {summary['runs_skipped']} reused from the "
                  f"store, {summary['runs_failed']} failed; {summary['seconds']:.1f} s. "
                  f"Results: {summary['store']}"

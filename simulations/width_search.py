@@ -29,7 +29,7 @@ from typing import Callable, Optional
 
 import theorem_lab as tl
 from theorem_lab.data import check_rho_realisable
-from theorem_lab.errors import check_choice, check_fits, check_int, check_real, fail
+from theorem_lab.errors import check_choice, check_fits, check_int, check_real, fail, reword
 
 from .sweep import CONVERGED_FRACTION
 
@@ -82,7 +82,7 @@ class WidthSearch:
         try:
             tl.parse_schedule(self.schedule, self.steps)
         except tl.ParameterError as exc:
-            raise fail(nm["schedule"], _OWNER, f"a valid α_t spec ({exc})", self.schedule) from None
+            raise reword(exc, nm["schedule"], _OWNER, "a valid α_t spec", self.schedule) from None
         return self
 
     def widths(self) -> list:

@@ -88,7 +88,7 @@ def run(args) -> int:
     out = check_output_dir("--out", default_out(cfgs) if args.out is None else args.out, _OWNER)
     total = sum(len(c.widths()) * c.seeds for c in cfgs)
     with StoreLock(out, "--out", _OWNER):                   # one writer per store
-        bar = tqdm(total=total, file=sys.stderr, desc="runs", leave=False)
+        bar = tqdm(total=total, file=sys.stderr, desc="runs", leave=False, disable=None)
         results = search_all(cfgs, out, on_runs=bar.update)
         bar.close()
     args.run = str(out)                # where the composition root draws the vacuity figure

@@ -399,6 +399,7 @@ def test_bad_command_line_exits_2_naming_the_option(argv, option, workspace, cap
     command = argv[0] if argv[0] not in ("bench", "cifar") else " ".join(argv[:2])
     assert err.startswith(f"theorem-lab {command}: error: "), err
     assert f"The '{option}' parameter of {command} must be " in err, err
+    assert err.count(" parameter of ") == 1, err      # no inner error quoted inside the message
     assert re.search(r"Got .+ instead\.", err), err
 
 
@@ -500,3 +501,19 @@ def test_bad_python_call_raises_parameter_error_naming_it(f, args, kwargs, name,
     msg = str(exc.value)
     assert msg.startswith(f"The '{name}' parameter of "), msg
     assert " must be " in msg and re.search(r"Got .+ instead\.$", msg), msg
+
+
+def test_reword_states_an_inner_error_as_the_outer_option():
+    from theorem_lab.errors import ParameterError, fail, reword
+    same = fail("schedule", "train", "one of 'a', 'b'", "c")
+    assert str(reword(same, "--schedule", "sweep", "a valid α_t spec", "c")) == (
+        "The '--schedule' parameter of sweep must be a valid α_t spec: one of 'a', 'b'. "
+        "Got 'c' instead.")
+    inner = fail("end", "linear", "an integer in [1, 50]", 0)
+    assert str(reword(inner, "--schedule", "sweep", "a valid α_t spec", "linear:end=0")) == (
+        "The '--schedule' parameter of sweep must be a valid α_t spec ('end' must be an integer "
+        "in [1, 50]; got 0). Got 'linear:end=0' instead.")
+    other = ParameterError("no such schedule")
+    assert str(reword(other, "--schedule", "air", "a valid α_t spec", "x")) == (
+        "The '--schedule' parameter of air must be a valid α_t spec (no such schedule). "
+        "Got 'x' instead.")

@@ -95,6 +95,8 @@ def build_parser(command: "str | None" = None) -> argparse.ArgumentParser:
                      description="Put Theorem 1 of 'Distillation ≈ Early Stopping?' on the bench.",
                      epilog="Exit codes: 0 ok, 1 a run failed, 2 bad input, 130 interrupted. "
                             "Every command has --help.")
+    from . import __version__
+    parser.add_argument("--version", action="version", version=f"theorem-lab {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name, (module, help_) in COMMANDS.items():
         p = sub.add_parser(name, help=help_, description=help_)

@@ -11,6 +11,7 @@ The CLI turns a ``ParameterError`` into that one line and exit code 2.
 from __future__ import annotations
 
 import math
+import re
 import tempfile
 from numbers import Integral, Real
 from pathlib import Path
@@ -23,6 +24,22 @@ class ParameterError(ValueError):
 
 def fail(name: str, owner: str, allowed: str, got: object) -> ParameterError:
     return ParameterError(f"The '{name}' parameter of {owner} must be {allowed}. Got {got!r} instead.")
+
+
+_FAILED = re.compile(r"The '(.+?)' parameter of .+? must be (.+)\. Got (.+) instead\.", re.S)
+
+
+def reword(exc: ParameterError, name: str, owner: str, what: str, got: object) -> ParameterError:
+    """``exc``, raised for an inner parameter (say train's 'schedule'), as the error of the option
+    ``name`` of ``owner`` that supplied ``got``: 'must be {what}: {exc's allowed range}', or, where
+    the inner value differs from ``got``, '{what} ('inner' must be …; got …)'."""
+    m = _FAILED.fullmatch(str(exc))
+    if m is None:
+        return fail(name, owner, f"{what} ({exc})", got)
+    inner, allowed, inner_got = m.groups()
+    if inner_got == repr(got):
+        return fail(name, owner, f"{what}: {allowed}", got)
+    return fail(name, owner, f"{what} ('{inner}' must be {allowed}; got {inner_got})", got)
 
 
 def _interval(low, high, low_open, high_open) -> str:

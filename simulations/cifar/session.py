@@ -108,7 +108,7 @@ class Session:
         bar = None
         if cfg.progress and state["epoch"] < cfg.epochs:
             from tqdm import tqdm
-            bar = tqdm(total=0, unit="step", leave=False, dynamic_ncols=True)
+            bar = tqdm(total=0, unit="step", leave=False, dynamic_ncols=True, disable=None)
         try:
             train(cfg, split, model, opt, state, on_epoch, bar, self.loss)
         except KeyboardInterrupt:

@@ -223,7 +223,7 @@ def _run(args, plan: dict) -> int:
     log.write(f"cifar table1: {len(plan['cells'])} cell(s); {len(plan['cells']) - len(tasks)} "
               f"already stored, {len(tasks)} to train on {type(executor).__name__} "
               f"(profile {args.profile}, data {plan['data']}) -> {out}\n")
-    quiet = args.no_progress or not tasks
+    quiet = True if args.no_progress or not tasks else None   # None: bars only on a terminal
     runs_bar = tqdm(total=len(tasks), desc="runs  ", unit="run", file=log, position=0,
                     disable=quiet, dynamic_ncols=True)
     epochs_bar = tqdm(total=sum(c["config"]["epochs"] for c in tasks), desc="epochs", unit="ep",

@@ -22,3 +22,11 @@ def test_unknown_or_missing_command_is_exit_2(capsys):
     assert "Traceback" not in err and err.count("\n") == 1
     assert main([]) == 2
     assert "COMMAND" in capsys.readouterr().out
+
+
+def test_version_is_the_package_version(capsys):
+    import theorem_lab
+    with pytest.raises(SystemExit) as exc:
+        main(["--version"])
+    assert exc.value.code == 0
+    assert capsys.readouterr().out == f"theorem-lab {theorem_lab.__version__}\n"

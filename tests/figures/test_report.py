@@ -47,10 +47,13 @@ def test_html_report_is_standalone_and_its_images_decode(tmp_path, capsys):
     assert "<strong>Verdict.</strong>" in page
 
 
-def test_findings_are_read_from_the_package():
-    ids = [f[0] for f in findings()]
-    assert {"I-4", "I-5", "I-6", "I-7", "I-8", "I-9", "I-11"} <= set(ids)
-    assert all(verdict for _, _, verdict in findings())
+def test_findings_list_every_issue_with_its_whole_verdict():
+    found = findings()
+    assert [f[0] for f in found] == [f"I-{i}" for i in range(1, 24)]     # none left out
+    assert {sev for _, sev, _ in found} <= {"minor", "major", "critical"}
+    verdicts = dict((issue, verdict) for issue, _, verdict in found)
+    assert verdicts["I-1"].endswith("radius ≥ 208")                        # not cut short
+    assert "80 only under B" in verdicts["I-11"]
 
 
 def test_report_needs_a_sweep_directory(tmp_path, capsys):

@@ -75,7 +75,7 @@ def test_check_saves_every_sample_replays_and_draws(tmp_path, capsys):
     assert len(blob["records"]) == len(violated)                  # --replay's records, as before
     assert (save.parent / "slack.png").stat().st_size > 0          # drawn by default
     assert main(["check", "--replay", str(save)]) == 0
-    assert f"of {len(blob['records'])} replayed checks fail" in capsys.readouterr().out
+    assert f"of {len(blob['records'])} recorded violation(s) fail again" in capsys.readouterr().out
     (save.parent / "slack.png").unlink()
     assert main(["figures", str(save.parent), "--which", "slack", "--format", "png"]) == 0
     assert (save.parent / "slack.png").stat().st_size > 0

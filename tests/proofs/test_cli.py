@@ -15,7 +15,7 @@ def test_check_json_and_replay(tmp_path, capsys):
     records = json.loads(out.read_text())["records"]
     assert records and all(r["lemma"] in ("2", "3") for r in records)
     assert main(["check", "--replay", str(out)]) == 0
-    assert f"{len(records)} of {len(records)} replayed checks fail" in capsys.readouterr().out
+    assert f"reproduced: {len(records)} of {len(records)} recorded violation(s) fail again" in capsys.readouterr().out
 
 
 def test_check_writes_violations_as_found_and_keeps_them_on_error(tmp_path, capsys, monkeypatch):
@@ -84,8 +84,22 @@ def test_replay_a_packaged_finding_by_id(capsys):
     from any directory): it still violates the printed F7."""
     assert main(["check", "--replay", "I-8"]) == 0
     out = capsys.readouterr().out
-    assert "F7" in out and "holds=False" in out and "1 of 1 replayed checks fail" in out
+    assert "F7" in out and "holds=False" in out and "reproduced: 1 of 1 recorded violation(s) fail again" in out
 
+
+
+def test_replay_says_when_a_recorded_violation_no_longer_fails(capsys, monkeypatch):
+    """A counterexample that now holds (say, after a fix to the checker) is reported as not
+    reproduced, not as reproduced."""
+    import dataclasses
+    from theorem_lab.proofs_check import check_cli
+    real = check_cli._evaluate
+    monkeypatch.setattr(check_cli, "_evaluate", lambda lemma, config: {
+        k: dataclasses.replace(chk, holds=True) for k, chk in real(lemma, config).items()})
+    assert main(["check", "--replay", "I-8"]) == 0
+    out = capsys.readouterr().out
+    assert "0 of 1 recorded violation(s) fail again; 1 now hold (not reproduced)" in out
+    assert "reproduced:" not in out
 
 def test_replay_unknown_id_names_the_packaged_ones(capsys):
     assert main(["check", "--replay", "I-99"]) == 2

@@ -44,6 +44,17 @@ def test_all_23_issues_have_a_verdict_in_code_findings_and_readme():
         assert re.search(rf"^\| {issue} \|", readme, re.M), f"{issue} missing from the README table"
 
 
+
+def test_verdict_table_prints_every_verdict_whole():
+    import io
+    from theorem_lab.proofs_check.verdict_cli import print_verdicts
+    out = io.StringIO()
+    print_verdicts(out)
+    text = out.getvalue()
+    for issue, (sev, verdict, pin) in VERDICTS.items():
+        assert re.search(rf"^{issue} +{sev} +{re.escape(verdict)}$", text, re.M), issue
+        assert f"pinned by: {pin}" in text
+
 # --- I-1, I-3 ----------------------------------------------------------------------------------
 
 def test_I1_the_two_Rs_cannot_be_one_quantity():

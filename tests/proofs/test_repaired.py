@@ -93,3 +93,11 @@ def test_constants_cli_text(reading, capsys):
     assert main(["constants", "--reading", reading, "--n", "200", "--clusters", "4"]) == 0
     text = capsys.readouterr().out
     assert ("unsatisfiable at every n" in text) == (reading == "repaired")
+
+
+def test_constants_cli_repaired_table_across_n_is_in_increasing_n(capsys):
+    assert main(["constants", "--reading", "repaired", "--n", "1000", "--clusters", "10",
+                 "--across-n", "100,1000,10000"]) == 0
+    text = capsys.readouterr().out
+    table = text.split("across n (both readings")[1].split("\n\n")[0].splitlines()[2:]
+    assert [int(line.split()[0]) for line in table] == [100, 1000, 10000]

@@ -121,7 +121,7 @@ def test_table_output_and_relu_note(capsys, tmp_path):
     assert "OUTSIDE Theorem 1's hypothesis" in stdout
     assert "self-distill" in stdout and "verdict:" in stdout and "‖W−W₀‖_F" in stdout
     assert "Theorem 1's hypotheses (δ = 0.1, measured Λ = " in stdout and "required (" in stdout
-    assert "runs" in err          # the progress bar went to stderr
+    assert "sweep: 1 cell(s)" in err and "run/s" not in stdout   # the log goes to stderr
     assert not (tmp_path / "r" / "trajectories.png").exists()
 
 
@@ -167,3 +167,10 @@ def test_export_csv(capsys, tmp_path):
     assert main(["export", str(out), "--format", "parquet"]) == 2
     assert "'--format'" in capsys.readouterr().err
     assert main(["export", str(tmp_path / "nothing")]) == 2
+
+
+def test_no_progress_bars_when_stderr_is_not_a_terminal(capsys, tmp_path):
+    """Redirected logs get the plan line, not tqdm's carriage returns and cursor moves."""
+    rc, out, err = sweep(capsys, tmp_path / "r", "--seeds", "2", "--no-figure")
+    assert rc == 0 and "sweep: 1 cell(s)" in err
+    assert "\r" not in err and "\x1b[" not in err, err
