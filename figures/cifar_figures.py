@@ -112,12 +112,13 @@ def table1_build(plt, table: dict):
             if lab not in handles:
                 handles[lab] = h
                 labels.append(lab)
-    fig.legend([handles[lab] for lab in labels], labels, loc="upper center", ncol=3,
-               bbox_to_anchor=(0.5, 0.0), fontsize=6.5)
     profile = next((s[1] for s in table["settings"] if s[0] == "profile"), "")
     sep = "\n" if n == 1 else "; "               # one column is too narrow for one line
     fig.suptitle(f"Table 1 — ours: filled, mean ± sd over {len(table['seeds'])} seed(s){sep}"
-                 f"paper: hollow; profile {profile.split(':')[0]}", fontsize=7.5, y=1.04 if n == 1 else 1.02)
+                 f"paper: hollow; profile {profile.split(':')[0]}", fontsize=7.5)
+    fig.tight_layout()             # room for the suptitle and x labels; the legend under them
+    fig.legend([handles[lab] for lab in labels], labels, loc="upper center", ncol=3,
+               bbox_to_anchor=(0.5, 0.0), fontsize=6.5)
     return fig
 
 
@@ -136,13 +137,16 @@ def epochs_build(plt, pair: dict):
                   label=rf"clean share $1-\hat p$ = {100 * (1 - realised):.1f}%")
     from matplotlib.ticker import MaxNLocator
     a.set_ylabel("test accuracy (%)")
-    b.set_ylabel("accuracy on the noisy training labels (%)")
+    b.set_ylabel("accuracy on the noisy\ntraining labels (%)")   # one line is taller than the panel
     for ax in (a, b):
         ax.set_xlabel("epoch")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.legend(loc="lower right")   # early epochs sit low on the left; the right is free
     fig.suptitle(f"Figure 4: {pair['label']}, noise rate p = {pair['rate']:g}, seed {pair['seed']}, "
                  f"profile {pair['profile']}", fontsize=7.5)
+    fig.tight_layout()
+    handles, labels = b.get_legend_handles_labels()   # both methods and the clean share
+    fig.legend(handles, labels, loc="upper center", ncol=3,   # under the panels: the curves
+               bbox_to_anchor=(0.5, 0.0))                      # can pass anywhere in them
     return fig
 
 

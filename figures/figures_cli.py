@@ -11,7 +11,8 @@ Figures, each where RUN holds what it needs:
   samples, or its directory (``violations.json``, check's default name).
 Without ``--which``, every figure that applies is drawn. ``--out``: a file stem when one figure
 is drawn (``--out fig`` writes fig.png, fig.pdf), otherwise a directory (default RUN, or the
-check file's directory).
+check file's directory). ``trajectories`` shows at most 6 settings a page; further pages are
+saved beside the first as ``trajectories-2``, ``trajectories-3``, … (``fig-2``, … with ``--out``).
 
   ``table1`` (test accuracy vs noise rate beside the paper's) and ``epochs`` (Figure 4: CE vs
   self-distillation along training; when the store holds such a pair): a cifar store
@@ -39,6 +40,9 @@ NEEDS = {"phase": "two varying fields: ε and T₂, or ρ and k",
          "table1": "stored runs of Table 1 cells",
          "epochs": "a CE and a self-distillation run that differ only in the method"}
 FORMATS = ("png", "pdf", "svg")
+# figures drawn on several pages (stem, stem-2, …): their builder takes the stem's name and the
+# first format (for the pages' titles) and returns the list of pages
+PAGED = ("trajectories",)
 # figures of the image experiments that write one JSON result: name -> that file
 JSON_FIGURES = {"teacher_epochs": "teacher_epochs.json", "ntk_air_figure2": "ntk_air.json",
                 "ntk_air_figure5": "ntk_air.json"}
@@ -90,6 +94,7 @@ def applicable(run: Path) -> list:
 
 def run(args) -> int:
     from . import style
+    from .trajectory_figure import page_stem
 
     run_path = Path(args.run)
     if str(args.run).strip() == "" or not run_path.exists():
@@ -117,7 +122,8 @@ def run(args) -> int:
                                                      tuple("." + f for f in formats))
         with style.context() as plt:
             try:
-                fig = builders[name](plt)
+                fig = (builders[name](plt, stem.name, formats[0]) if name in PAGED
+                       else builders[name](plt))
             except sqlite3.DatabaseError as exc:
                 raise fail("RUN", _OWNER, f"a readable results store ({exc})", str(run_path)) from None
             except (ValueError, KeyError, TypeError) as exc:       # JSON that is not ours
@@ -127,8 +133,13 @@ def run(args) -> int:
                     sys.stderr.write(f"figures: {name}: does not apply to this store "
                                      f"(it needs {NEEDS[name]})\n")
                 continue
+            pages = fig if name in PAGED else [fig]
+            targets = [stem] + [check_output_stem("--out", page_stem(stem, page), _OWNER,
+                                                  tuple("." + f for f in formats))
+                                for page in range(2, len(pages) + 1)]
             try:
-                paths += style.save(fig, stem, formats)
+                for page_fig, target in zip(pages, targets):
+                    paths += style.save(page_fig, target, formats)
             except OSError as exc:
                 raise fail("--out", _OWNER, f"a writable path ({exc.strerror})", str(args.out)) from None
     sys.stderr.write("figures: " + ", ".join(str(p) for p in paths) + "\n")
@@ -147,7 +158,7 @@ def _builders(run_path: Path) -> dict:
     from .t1_figure import build as build_t1
     from .t1_figure import load_cells
     from .teacher_figure import build as build_teacher
-    from .trajectory_figure import build as build_trajectories
+    from .trajectory_figure import build_pages as build_trajectories
     from .trajectory_figure import load
     from .vacuity_figure import build as build_vacuity
     from theorem_lab.simulations.width_search import RESULT_NAME
@@ -166,7 +177,7 @@ def _builders(run_path: Path) -> dict:
         samples = json.loads(source(run_path).read_text()).get("samples")
         return build_slack(plt, samples) if samples else None
 
-    return {"trajectories": lambda plt: build_trajectories(plt, *sweep()),
+    return {"trajectories": lambda plt, name, ext: build_trajectories(plt, *sweep(), name, ext),
             "phase": lambda plt: build_phase(plt, sweep()[0]),
             "t1": lambda plt: build_t1(plt, sweep()[0], load_cells(run_path)),
             "vacuity": lambda plt: build_vacuity(plt, json.loads((run_path / RESULT_NAME).read_text())),

@@ -40,7 +40,6 @@ def build_figure2(plt, result: dict):
     ax.set_ylim(0, 1.02)
     ax.set_title(f"(a) {c['model']}, binary {c['dataset']}, $n_B$={c['ntk_batch']} "
                  f"[{result['profile']}]", loc="left")
-    ax.legend(loc="lower left")
     if air:
         K = result["air"]["K"]
         ax2 = axes[1]
@@ -50,8 +49,9 @@ def build_figure2(plt, result: dict):
         ax2.set_ylabel(rf"$\rho_{{{K}}}(y)$")
         ax2.set_ylim(0, 1.02)
         ax2.set_title(f"(b) synthetic: theorem-lab air ($K$={K} clusters)", loc="left")
-        ax2.legend(loc="lower left")
     fig.tight_layout()
+    for a in axes:                       # under the panel: the error bars span 0 to 1
+        style.legend_below(a, ncol=2)
     return fig
 
 

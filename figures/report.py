@@ -1,8 +1,8 @@
 """The report of a stored sweep, as Markdown and as one standalone HTML page.
 
 Per cell: the setting, the table (mean ± sd over seeds), the verdict and the vacuity line; then
-every figure that applies to the stored runs (trajectories; T₁ against the theorem's when k or ρ
-varies; the phase diagram when ε and T₂, or ρ and k, vary), the findings on Theorem 1 (from the packaged FINDINGS.md) and the environment.
+every figure that applies to the stored runs (trajectories, all its pages; T₁ against the
+theorem's when k or ρ varies; the phase diagram when ε and T₂, or ρ and k, vary), the findings on Theorem 1 (from the packaged FINDINGS.md) and the environment.
 Both renderings are made from one list of blocks, so they say the same thing. The HTML page
 embeds its images (base64), needs no network and reflows on a phone.
 
@@ -156,15 +156,16 @@ def _figures(run_dir: Path) -> list:
     """[(png path, caption)] of the figures that apply to the store, drawn if missing."""
     from .phase_figure import phase_figure
     from .t1_figure import t1_figure
-    from .trajectory_figure import trajectory_figure
+    from .trajectory_figure import page_paths, trajectory_figure
     draw = {"trajectories": trajectory_figure, "phase": phase_figure, "t1": t1_figure}
     out = []
     for name, caption in FIGURES:
-        png = run_dir / f"{name}.png"
-        if not png.exists():
+        pngs = page_paths(run_dir) if name == "trajectories" else [run_dir / f"{name}.png"]
+        if not all(png.exists() for png in pngs):
             draw[name](run_dir)
-        if png.exists():
-            out.append((png, caption))
+        for page, png in enumerate(pngs, 1):        # every page of a paged figure
+            if png.exists():
+                out.append((png, caption if len(pngs) == 1 else f"{caption} (page {page} of {len(pngs)})"))
     return out + _other_figures(run_dir)
 
 

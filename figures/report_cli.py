@@ -48,6 +48,7 @@ def run(args) -> int:
     out = check_output_file("--out", run_dir / "report.md" if args.out is None else args.out, _OWNER)
     inputs = [run_dir / "summary.json", run_dir / "results.sqlite"] + [
         run_dir / f"{name}.png" for name in ("trajectories", "phase", "t1", "table1", "epochs")]
+    inputs += sorted(run_dir.glob("trajectories-*.png"))   # the trajectory figure's further pages
     check_not_input("--out", out, _OWNER, inputs)
     check_not_input("--out", out.with_suffix(".html"), _OWNER, inputs)
     try:

@@ -79,6 +79,17 @@ def context():
         yield plt
 
 
+def legend_below(ax, pad_pt: float = 4.0, **kwargs):
+    """The axes' legend centred under its x label and tick labels, where it covers no data.
+    Call once the layout is final (after ``fig.tight_layout()``): the place is measured from the
+    drawn labels; ``savefig.bbox = "tight"`` keeps it in the saved file."""
+    renderer = ax.figure.canvas.get_renderer()
+    below = ax.xaxis.get_tightbbox(renderer)                 # ticks, tick labels, x label (px)
+    bottom = min(ax.bbox.y0, below.y0 if below is not None else ax.bbox.y0)
+    y = (bottom - ax.bbox.y0 - pad_pt * ax.figure.dpi / 72) / ax.bbox.height   # axes fraction
+    return ax.legend(loc="upper center", bbox_to_anchor=(0.5, y), **kwargs)
+
+
 def save(fig, stem, formats=("png", "pdf")) -> list[Path]:
     """Write ``stem.png`` (200 dpi) and ``stem.pdf`` (vector; or the ``formats`` asked for);
     close the figure; return the paths. No dates or versions in the files: the same store

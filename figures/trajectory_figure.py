@@ -5,7 +5,8 @@ Panels (x: step t; mean over seeds, band mean ± sample sd):
       ‖f(W_t, X) − y‖₂ dashed; reference levels in the right margin: ‖ỹ‖₂ = √n, 2ρ√n (where
       GD settles: it fits P_{S₊}y = (1 − 2ρ)ỹ, not ỹ) and 2√#flipped (a network that memorised
       the noise); early stopping ends at its stopping time τ, marked with a dot;
-  (b) training accuracy against ỹ (solid) and against y (dashed), test accuracy (dotted);
+  (b) training accuracy against ỹ (solid) and against y (dashed), test accuracy (dotted, with
+      hollow markers staggered per method, so it shows where it equals the training accuracy);
   (c) the minimum margin min_i ỹ_i f(W_t, x_i) (> 0: every training sign is the clean one).
 T₁ (observed: first step with every training sign equal to ỹ's, mean over seeds) is a triangle
 on the step axis in the method's colour; T₂ (first t with α_t < 1/(24√n), self-distillation)
@@ -13,7 +14,11 @@ a dotted vertical line. A setting is the run config without method, seed and the
 method-only fields (self-distillation's schedule and h, early-stop's c), so GD appears beside
 every schedule it is compared with.
 
-    python -m theorem_lab.figures.trajectory_figure runs/NAME     # writes runs/NAME/trajectories.png/.pdf
+At most ``MAX_ROWS`` settings go on one page; the others go on further pages, saved beside the
+first as ``trajectories-2.png``, ``trajectories-3.png``, … (``page_stem``), each titled with the
+settings it shows and where the rest are. Nothing is left out.
+
+    python -m theorem_lab.figures.trajectory_figure runs/NAME     # writes runs/NAME/trajectories.png/.pdf (+ pages)
 """
 
 from __future__ import annotations
@@ -26,12 +31,15 @@ import numpy as np
 
 from . import style
 
-MAX_ROWS = 6
+MAX_ROWS = 6                         # settings (rows) per page: 6 rows fill a page at 7 in wide
 PANEL_IGNORES = ("method", "seed", "data_seed", "init_seed", "schedule", "label_fn", "rho_h",
                  "early_stop_constant")   # early-stop's c: carried by its configs only
 SD_FIELDS = ("schedule", "label_fn", "rho_h")
 ORDER = tuple(style.METHOD_COLORS)   # self-distill, gd, early-stop
+# test accuracy often equals the training accuracy (1.0): hollow markers keep it visible there
+TEST_MARKER = {"marker": "o", "ms": 3, "mfc": "white", "mew": 0.8}
 LABEL_PT = 6                         # font size of the reference-level labels
+LABEL_AIR_PT = 1.5                   # space between two stacked reference-level labels
 
 
 def settings(runs: list) -> dict:
@@ -43,6 +51,34 @@ def settings(runs: list) -> dict:
         variant = tuple(str(cfg.get(f)) for f in SD_FIELDS) if r["method"] == "self-distill" else ()
         out.setdefault(key, {}).setdefault((r["method"], variant), []).append(r)
     return out
+
+
+def page_keys(runs: list, per_page: int = MAX_ROWS) -> list:
+    """The setting keys of ``runs`` in display order, cut into pages of at most ``per_page``;
+    one (empty) page when there is no finished run."""
+    keys = sorted(settings(runs), key=_numeric_order)
+    return [keys[i:i + per_page] for i in range(0, len(keys), per_page)] or [[]]
+
+
+def page_stem(stem, page: int) -> Path:
+    """Page ``page`` (1-based) of the figure at ``stem``: ``stem`` itself, then ``stem-2``, …"""
+    stem = Path(stem)
+    return stem if page == 1 else stem.with_name(f"{stem.name}-{page}")
+
+
+def page_title(page: int, sizes: list, name: str = "trajectories", ext: str = "png") -> str:
+    """The title of page ``page`` (1-based), e.g. 'settings 1–6 of 18 (page 1 of 3); the rest in
+    trajectories-2.png, trajectories-3.png'; '' when one page holds every setting.
+    ``sizes``: settings per page; ``name``, ``ext``: how the pages are saved."""
+    if len(sizes) < 2:
+        return ""
+    first, total = sum(sizes[:page - 1]) + 1, sum(sizes)
+    last = first + sizes[page - 1] - 1
+    shown = f"setting {first}" if first == last else f"settings {first}–{last}"
+    others = ", ".join(f"{page_stem(name, i).name}.{ext}" for i in range(1, len(sizes) + 1)
+                       if i != page)
+    rest = "the rest" if page == 1 else "the others"
+    return f"{shown} of {total} (page {page} of {len(sizes)}); {rest} in {others}"
 
 
 def band(trajs: list, quantity: str):
@@ -127,17 +163,37 @@ def load(store_dir, trajectories: bool = True) -> tuple:
     return runs, trajs
 
 
-def trajectory_figure(store_dir, stem=None) -> list:
-    """Draw the figure for the store in ``store_dir``; returns [png, pdf] paths."""
+def trajectory_figure(store_dir, stem=None, formats=("png", "pdf")) -> list:
+    """Draw every page of the figure for the store in ``store_dir``; returns the paths
+    ([png, pdf] of page 1, then of page 2, …)."""
     runs, trajs = load(store_dir)
+    stem = Path(stem or Path(store_dir) / "trajectories")
+    paths = []
     with style.context() as plt:
-        return style.save(build(plt, runs, trajs), stem or Path(store_dir) / "trajectories")
+        for page, fig in enumerate(build_pages(plt, runs, trajs, stem.name, formats[0]), 1):
+            paths += style.save(fig, page_stem(stem, page), formats)
+    return paths
 
 
-def build(plt, runs: list, trajs: dict):
-    """The matplotlib figure (call inside ``style.context()``)."""
+def page_paths(store_dir, name: str = "trajectories", ext: str = "png") -> list:
+    """The files every page of the figure of ``store_dir`` is saved in (drawn or not)."""
+    runs, _ = load(store_dir, trajectories=False)
+    count = len(page_keys(runs))
+    return [Path(f"{page_stem(Path(store_dir) / name, i)}.{ext}") for i in range(1, count + 1)]
+
+
+def build_pages(plt, runs: list, trajs: dict, name: str = "trajectories", ext: str = "png") -> list:
+    """Every page of the figure, in order (call inside ``style.context()``); ``name`` and ``ext``:
+    the file names the pages are saved as, for their titles."""
+    return [build(plt, runs, trajs, page, name, ext) for page in range(1, len(page_keys(runs)) + 1)]
+
+
+def build(plt, runs: list, trajs: dict, page: int = 1, name: str = "trajectories",
+          ext: str = "png"):
+    """Page ``page`` (1-based) of the figure (call inside ``style.context()``)."""
     groups = settings(runs)
-    keys = sorted(groups, key=_numeric_order)[:MAX_ROWS]
+    pages = page_keys(runs)
+    keys = pages[page - 1]
     varying = sorted({k for key in groups for k, v in key
                       if len({dict(o).get(k) for o in groups}) > 1})
     rows = max(1, len(keys))
@@ -148,8 +204,9 @@ def build(plt, runs: list, trajs: dict):
             ax.set_axis_off()
         axes[0, 1].text(0.5, 0.5, "no finished runs", ha="center", va="center",
                         transform=axes[0, 1].transAxes)
+    labelled = []
     for row, key in zip(axes, keys):
-        draw_row(row, groups[key], trajs)
+        labelled.append((row[0], draw_row(row, groups[key], trajs)))
         row[0].set_title(_title(key, varying), loc="left", fontweight="bold")
     for ax in axes[-1]:
         ax.set_xlabel(style.LABELS["step"])
@@ -162,36 +219,44 @@ def build(plt, runs: list, trajs: dict):
     if keys:
         from matplotlib.lines import Line2D
         handles += [Line2D([], [], color="0.3", ls="-"), Line2D([], [], color="0.3", ls="--"),
-                    Line2D([], [], color="0.3", ls=":"),
+                    Line2D([], [], color="0.3", ls=":", **TEST_MARKER),
                     Line2D([], [], color="0.3", marker="^", ls="none", ms=5),
                     Line2D([], [], color="0.4", ls=":", lw=0.9)]
         labels += [r"solid: against $\tilde y$ (clean)", r"dashed: against $y$ (noisy)",
-                   "dotted: test accuracy", r"$T_1$ (observed)",
+                   "dotted, ○: test accuracy", r"$T_1$ (observed)",
                    r"$T_2$: $\alpha_t<1/(24\sqrt{n})$"]
-    if len(groups) > MAX_ROWS:
-        fig.suptitle(f"first {MAX_ROWS} of {len(groups)} settings", y=1.06)
     fig.tight_layout(h_pad=1.2, w_pad=1.0)
-    if handles:
-        fig.legend(handles, labels, loc="lower center", ncol=4, bbox_to_anchor=(0.5, 1.0))
+    for ax, texts in labelled:                   # the panel heights are final now
+        _stack_labels(ax, texts)
+    title = page_title(page, [len(p) for p in pages], name, ext)
+    if handles:                                  # the page's title heads its legend
+        fig.legend(handles, labels, loc="lower center", ncol=4, bbox_to_anchor=(0.5, 1.0),
+                   title=title or None, title_fontproperties={"weight": "bold", "size": 8})
+    elif title:
+        fig.suptitle(title, y=1.02)
     return fig
 
 
-def draw_row(axes, curves: dict, trajs: dict) -> None:
-    """The three panels of one setting: residuals, accuracies, margin (see the module doc)."""
+def draw_row(axes, curves: dict, trajs: dict) -> list:
+    """The three panels of one setting: residuals, accuracies, margin (see the module doc).
+    Returns the reference-level labels of the residual panel [(text, axes fraction of its level)],
+    which ``_stack_labels`` spaces once the layout is final."""
     ax_r, ax_a, ax_m = axes
     refs, T1s, T2s = {}, [], []
-    for method, label, color, shift, runs in _curves(curves):
+    for i, (method, label, color, shift, runs) in enumerate(_curves(curves)):
         tr = [trajs[r["run_id"]] for r in runs if trajs[r["run_id"]].get("step")]
         if not tr:
             continue
         dash = style.LINESTYLES[shift % len(style.LINESTYLES)]
+        test_marks = dict(TEST_MARKER, markevery=(0.04 + 0.09 * i, 0.3), zorder=3)
         for ax, quantity, ls, lab in ((ax_r, "l2_clean", dash, label), (ax_r, "l2_noisy", "--", None),
                                       (ax_a, "acc_clean", dash, None), (ax_a, "acc_noisy", "--", None),
                                       (ax_a, "test_acc", ":", None), (ax_m, "margin", dash, None)):
             steps, mean, std = band(tr, quantity)
             if not len(steps):
                 continue
-            ax.plot(steps, mean, color=color, ls=ls, label=lab)
+            marks = test_marks if quantity == "test_acc" and np.isfinite(mean).any() else {}
+            ax.plot(steps, mean, color=color, ls=ls, label=lab, **marks)
             lo = np.maximum(mean - std, 1e-12) if ax is ax_r else mean - std
             ax.fill_between(steps, lo, mean + std, color=color, alpha=0.18, lw=0)
         if method == "early-stop":
@@ -214,29 +279,44 @@ def draw_row(axes, curves: dict, trajs: dict) -> None:
     ax_m.set_ylabel(style.LABELS["margin"])
     ax_m.axhline(0.0, color="0.5", lw=0.6)
     ax_a.set_ylim(min(0.45, ax_a.get_ylim()[0]), 1.02)
-    _reference_levels(ax_r, refs)
+    labels = _reference_levels(ax_r, refs)
     for ax in axes:
         _mark_times(ax, T1s, [t for t in T2s if t is not None])
+    return labels
 
 
-def _reference_levels(ax, refs: dict) -> None:
-    """Horizontal reference lines, labelled in the right margin without collisions."""
+def _reference_levels(ax, refs: dict) -> list:
+    """Horizontal reference lines, labelled in the right margin at their levels; returns
+    [(label, axes fraction of its level)] for ``_stack_labels``."""
     items = [(refs.get("sqrt_n"), r"$\sqrt{n}$", ":"),
              (refs.get("gd_level"), r"$2\rho\sqrt{n}$", (0, (1, 2))),
-             (refs.get("noise"), r"$2\sqrt{\#\mathrm{flip}}$", "-.")]
+             (refs.get("noise"), r"$2\sqrt{\#\mathrm{flipped}}$", "-.")]
     items = [it for it in items if it[0]]
     if not items:
-        return
+        return []
     lo, hi = ax.get_ylim()
     hi = max(hi, 1.25 * max(v for v, _, _ in items))
     ax.set_ylim(lo, hi)
-    frac = [(math.log(v) - math.log(lo)) / (math.log(hi) - math.log(lo)) for v, _, _ in items]
-    height_pt = ax.get_position().height * ax.figure.get_figheight() * 72
-    gap = 1.6 * LABEL_PT / height_pt        # one label height and some air (tight_layout shrinks)
-    for (v, text, ls), y in zip(items, spread(frac, gap=gap)):
+    out = []
+    for v, text, ls in items:
+        frac = (math.log(v) - math.log(lo)) / (math.log(hi) - math.log(lo))
         ax.axhline(v, color="0.55", ls=ls, lw=0.8)
-        ax.annotate(text, (1.01, y), xycoords="axes fraction", ha="left", va="center",
-                    fontsize=LABEL_PT, color="0.35", annotation_clip=False)
+        out.append((ax.text(1.01, frac, text, transform=ax.transAxes, ha="left", va="center",
+                            fontsize=LABEL_PT, color="0.35", clip_on=False), frac))
+    return out
+
+
+def _stack_labels(ax, labelled: list) -> None:
+    """Move the margin labels apart by their drawn height plus ``LABEL_AIR_PT`` (measured, so
+    tall labels such as 2√#flipped do not touch √n), keeping their order; call after the
+    layout (the gap is a fraction of the panel's final height)."""
+    if not labelled:
+        return
+    renderer = ax.figure.canvas.get_renderer()
+    tall = max(t.get_window_extent(renderer).height for t, _ in labelled) / ax.bbox.height
+    gap = tall + LABEL_AIR_PT * ax.figure.dpi / 72 / ax.bbox.height            # axes fraction
+    for (t, _), y in zip(labelled, spread([f for _, f in labelled], gap=gap)):
+        t.set_y(y)
 
 
 def _mark_times(ax, T1s: list, T2s: list) -> None:

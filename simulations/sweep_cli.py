@@ -284,5 +284,6 @@ def render(cells: list, summary: dict) -> str:
     lines.append(f"\n{summary['runs_total']} run(s), {summary['runs_skipped']} reused from the "
                  f"store, {summary['runs_failed']} failed; {summary['seconds']:.1f} s. "
                  f"Results: {summary['store']}"
-                 + (f"; figure: {summary['figure'][0]}" if summary["figure"] else ""))
+                 + (f"; figure: {', '.join(f for f in summary['figure'] if f.endswith('.png'))}"
+                    if summary["figure"] else ""))
     return "\n".join(lines).lstrip("\n") + "\n"

@@ -121,3 +121,24 @@ def test_report_includes_an_air_run_under_run_and_redraws_its_modes(tmp_path, sm
     assert "(air/air_figure2.png)" in text and "(air/air_modes.png)" in text
     assert "air_figure5" not in text                          # not computed: not claimed
     assert (run / "air" / "air_modes.png").stat().st_size > 0
+
+
+def test_every_page_of_the_trajectory_figure_is_printed_drawn_and_reported(tmp_path, capsys):
+    """Seven settings: six on trajectories.png, the seventh on trajectories-2.png; the sweep, the
+    figures command and the report name both pages."""
+    run = tmp_path / "sweep"
+    seven = [*TINY[:-1], "0.05,0.1,0.15,0.2,0.25,0.3,0.35"]          # TINY's --rho, seven values
+    assert main(["sweep", *seven, "--methods", "gd", "--out", str(run)]) == 0
+    out = capsys.readouterr().out
+    assert f"{run}/trajectories.png, {run}/trajectories-2.png" in out
+    assert (run / "trajectories-2.png").stat().st_size > 0
+    assert main(["figures", str(run), "--which", "trajectories", "--out", str(tmp_path / "fig"),
+                 "--format", "png"]) == 0
+    assert "fig.png" in (err := capsys.readouterr().err) and "fig-2.png" in err
+    assert (tmp_path / "fig-2.png").exists() and not (tmp_path / "fig-3.png").exists()
+    (run / "trajectories-2.png").unlink()                             # the report redraws it
+    assert main(["report", str(run)]) == 0
+    text = (run / "report.md").read_text()
+    assert "(trajectories.png)" in text and "(trajectories-2.png)" in text
+    assert "(page 2 of 2)" in text
+    assert (run / "report.html").read_text().count("<figure>") == text.count("![")
