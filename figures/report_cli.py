@@ -42,6 +42,11 @@ def run(args) -> int:
         sys.stderr.write("report: " + ", ".join(str(p) for p in paths) + "\n")
         return 0
     has_store = (run_dir / "results.sqlite").is_file()
+    if has_store and not (run_dir / "summary.json").is_file() and not _is_cifar(run_dir):
+        raise fail("RUN", _OWNER, "a finished sweep's directory (its summary.json is written when "
+                   "the sweep ends; this one has results.sqlite only, so the sweep was interrupted "
+                   "or is still running: re-run the same sweep command to finish it, the stored "
+                   "runs are reused)", str(run_dir))
     if not has_store or not ((run_dir / "summary.json").is_file() or _is_cifar(run_dir)):
         raise fail("RUN", _OWNER, "a directory written by 'theorem-lab sweep' (summary.json and "
                    "results.sqlite) or by 'theorem-lab cifar' (results.sqlite)", str(run_dir))

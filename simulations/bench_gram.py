@@ -10,7 +10,7 @@ Same network, same process, float64 (defaults n = 512, d = 128, k = 4096: the is
               (jacrev of f(W, X) = vᵀφ(WXᵀ) with vmap over the samples, then einsum of J Jᵀ);
               it forms J, n × k·d float64 numbers (2 GiB at the default size)
 
-Each is run ``--repeats`` times, interleaved, and the minimum wall time is reported; the
+Each is run once untimed, then ``--repeats`` times, interleaved, and the minimum wall time is reported; the
 results must agree to ``--rtol`` (max entrywise |Δ| / max |G|). Peak memory: each method runs
 in a fresh child process (``multiprocessing``, spawn), warmed up on a 2-sample problem, then
 the kernel's peak-RSS mark is reset (Linux: ``/proc/self/clear_refs``) and the peak (VmHWM)
@@ -46,7 +46,8 @@ def configure(parser):
     parser.add_argument("--activation", default="tanh", help="tanh, softplus, erf or relu")
     parser.add_argument("--backend", default="torch",
                         help="arrays given to jacobian_gram for the target: torch (default) or numpy")
-    parser.add_argument("--repeats", type=int, default=3, help="timed rounds per method (min reported)")
+    parser.add_argument("--repeats", type=int, default=3, help="timed rounds per method, after one untimed warm-up round (the minimum is "
+                             "reported; default 3)")
     parser.add_argument("--rtol", type=float, default=1e-10, help="agreement required (default 1e-10)")
     parser.add_argument("--no-memory", action="store_true", help="skip the per-process peak-memory runs")
     parser.add_argument("--json", action="store_true", help="print a machine-readable summary")
@@ -162,6 +163,8 @@ def run(args) -> int:
              "torch.func": torch_func_ntk}
     times = {name: [] for name in names}
     results = {}
+    for fn in names.values():                   # untimed: torch's first call costs 1.4 s (its
+        fn(W, X, v, act)                        # start-up), 28x a warm one (--repeats 1, measured)
     for _ in range(repeats):                    # interleaved: every method sees the same load
         for name, fn in names.items():
             t, results[name] = _timed(fn, W, X, v, act)

@@ -232,7 +232,8 @@ def configure(parser):
                         help="row-block size of the numpy threads engine (default: ~1 MiB blocks)")
     parser.add_argument("--engine", default="auto",
                         help="numpy step kernels, comma list of " + ", ".join(ENGINES)
-                             + " (default auto = torch kernels on numpy memory)")
+                             + " (default auto: GradientStep's fixed default, torch kernels on numpy memory; "
+                             "the engine's own choice by measurement is the second table)")
     parser.add_argument("--batch", type=int, default=1,
                         help="runs per batched step in the engine-candidates table (default 1)")
     parser.add_argument("--seed", type=int, default=0)

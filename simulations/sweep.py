@@ -293,7 +293,8 @@ UNSTABLE_FACTOR = 10.0
 
 
 def instability(rows: list, lr: float, lr_rule: str) -> "str | None":
-    """The 'unstable' message of a logged trajectory, or None when its loss stayed in range."""
+    """The 'unstable' message of a logged trajectory, or None when its loss stayed in range.
+    The step named is the first logged one above the limit (the loss may have risen earlier)."""
     losses = [(r["step"], r.get("loss")) for r in rows]
     losses = [(t, x) for t, x in losses if x is not None and math.isfinite(x)]
     if len(losses) < 2:
@@ -301,9 +302,12 @@ def instability(rows: list, lr: float, lr_rule: str) -> "str | None":
     start = max(losses[0][1], 1e-12)
     for t, x in losses[1:]:
         if x > UNSTABLE_FACTOR * start:
+            fix = ("lower --lr (the default, auto, is 1/λ_max(J₀J₀ᵀ))" if lr_rule == "fixed"
+                   else "lower --lr")
             return (f"unstable: the loss rose from {losses[0][1]:.4g} to {x:.4g} "
-                    f"({x / start:.3g}× its start) by step {int(t)} with lr={lr:.4g} ({lr_rule}); "
-                    "lower --lr")
+                    f"({x / start:.3g}× its start) by step {int(t)} (the first recorded step above "
+                    f"{UNSTABLE_FACTOR:g}×) with lr={lr:.4g} "
+                    f"({lr_rule}); {fix}")
     return None
 
 
@@ -316,7 +320,11 @@ def _summarise_run(method: str, traj, rows: list, steps: int):
     """(summary, status, error, trajectory rows) of one record from a trajectory."""
     summary, status, error, kept = _summarise_trajectory(method, traj, rows)
     if status == "finished":
-        why = instability(kept, traj.info.lr, traj.info.lr_rule)
+        seen = kept
+        if method == "early-stop" and summary.get("step") is not None:    # GD's loss at τ too:
+            seen = kept + [{"step": summary["step"],                      # ½‖f − y‖² (α_t = 1)
+                            "loss": 0.5 * summary["l2_noisy"] ** 2}]
+        why = instability(seen, traj.info.lr, traj.info.lr_rule)
         if why is not None:
             status, error = "unstable", why
     return summary, status, error, kept

@@ -71,7 +71,8 @@ def configure(parser):
     r.add_argument("--batch", default="auto", metavar="B",
                    help="runs of one shape trained together: auto (as many as fit memory), off "
                         "(one at a time) or a number (default auto)")
-    r.add_argument("--out", default=None, help="output directory (default runs/<name>)")
+    r.add_argument("--out", default=None, help="output directory (default runs/NAME with --name, else "
+                   "runs/sweep-<hash of the grid>)")
     r.add_argument("--name", default=None, help="sweep name for the default --out (letters, "
                    "digits, '.', '_', '-')")
     r.add_argument("--wait", default="0", metavar="SECONDS",

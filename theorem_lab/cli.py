@@ -4,7 +4,8 @@ Each command lives in its own module with two functions, ``configure(parser)`` (
 options) and ``run(args) -> int`` (the exit code); this file maps names to modules and imports
 only the module of the command being run, so ``theorem-lab --help`` stays fast.
 
-Exit codes: 0 ok, 1 a run failed, 2 bad input (one line on stderr, no traceback), 130 interrupted.
+Exit codes: 0 ok, 1 a run failed, 2 bad input (one line on stderr, no traceback), 130 interrupted
+(Ctrl-C or SIGTERM; what finished is kept).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import errno
 import importlib
 import os
 import re
+import signal
 import sys
 
 # name -> (module, one-line help). Modules live in whichever layer owns the command; the layers
@@ -56,9 +58,25 @@ FIGURES = {
 }
 
 
+class _HelpWithDefaults(argparse.HelpFormatter):
+    """--help names every option's default: '(default X)' is added where the help text does not
+    already say it (flags and options without a default are left as they are)."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        if (not action.option_strings or "default" in text or action.nargs == 0
+                or action.default in (None, argparse.SUPPRESS, "")):
+            return text
+        return f"{text} (default %(default)s)"
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse, but a usage error is one line naming the option, then exit 2; a value argparse
     itself rejects (``--n x``) gets the project's one message template."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("formatter_class", _HelpWithDefaults)
+        super().__init__(*args, **kwargs)
 
     def error(self, message):
         sys.stderr.write(f"{self.prog}: error: {_templated(self.prog, message)}\n")
@@ -93,7 +111,8 @@ def _templated(prog: str, message: str) -> str:
 def build_parser(command: "str | None" = None) -> argparse.ArgumentParser:
     parser = _Parser(prog="theorem-lab",
                      description="Put Theorem 1 of 'Distillation ≈ Early Stopping?' on the bench.",
-                     epilog="Exit codes: 0 ok, 1 a run failed, 2 bad input, 130 interrupted. "
+                     epilog="Exit codes: 0 ok, 1 a run failed, 2 bad input, 130 interrupted (Ctrl-C "
+                            "or SIGTERM: finished work is kept). "
                             "Every command has --help.")
     from . import __version__
     parser.add_argument("--version", action="version", version=f"theorem-lab {__version__}")
@@ -109,7 +128,24 @@ def build_parser(command: "str | None" = None) -> argparse.ArgumentParser:
     return parser
 
 
+def _on_sigterm(signum, frame):
+    """SIGTERM (a batch scheduler's time limit, ``kill``) stops a command as Ctrl-C does: what
+    is finished is kept, the rest is resumed by running the same command again."""
+    raise KeyboardInterrupt("SIGTERM")
+
+
 def main(argv=None) -> int:
+    try:
+        previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    except ValueError:              # not the main thread: leave the signals alone
+        return _main(argv)
+    try:
+        return _main(argv)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     command = next((a for a in argv if not a.startswith("-")), None)
     parser = build_parser(command)

@@ -143,9 +143,25 @@ def train(data: ClusterableData, net: TwoLayerNet, method: str = "self-distill",
           early_stop_constant="calibrated") -> Trajectory:
     """Run one of ``METHODS`` from ``net.W`` on ``data``; return the ``Trajectory``.
 
-    The B = 1 case of ``train_many`` (the engine, engine.py). A non-finite or exploding loss
-    stops the run with status 'diverged' at that step; Ctrl-C stops it with status
-    'interrupted'. Either way the trajectory so far is returned. ``track_every=m`` adds, every
+    ``method``: 'self-distill' (Algorithm 1: labels α_t y + (1 − α_t) h(f(W_t, X))), 'gd'
+    (α_t = 1: plain GD on the noisy labels) or 'early-stop' (GD, with the LSO19 stopping time τ
+    and its iterate in ``traj.early_stop``). ``steps`` GD steps of size ``lr``: 'auto'
+    (1/λ_max(J₀J₀ᵀ)), 'theorem' (1/(2Γ²n)) or a number. ``schedule``: the α_t spec of
+    ``parse_schedule`` ('linear', 'linear:start=0,end=500', 'exponential:tau=…',
+    'inverse-time:tau=…', 'constant:value=…', 'adaptive:lam=…'). ``label_fn`` h: 'clipped' (the
+    theorem's, slope 4/(1 − 2ρ_h); ``rho_h`` None = the data's realised max ρ_l), 'sign' or
+    'identity'. ``backend`` numpy, torch or cupy on ``device`` in ``dtype``. A row of
+    ``trajectory.COLUMNS`` (ℓ2 residuals, accuracies, margin, ‖W − W₀‖, path length, test
+    error, …) is logged every ``log_every`` steps: ``traj.l2_clean``, ``traj.step``, …;
+    ``traj.T1``, ``traj.T2``, ``traj.oracle`` (the best clean-ℓ2 iterate), ``traj.status``.
+
+    The B = 1 case of ``train_many`` (the engine, engine.py). A non-finite loss, or one above
+    10⁶ × max(its start, 1), stops the run with status 'diverged' at that step; Ctrl-C stops it
+    with status 'interrupted'. Either way the trajectory so far is returned. A loss that jumps
+    and stays finite below that (a too-large ``lr`` with a bounded activation such as tanh)
+    does not stop the run: its status stays 'finished', and ``traj.loss`` shows it; the sweep
+    stores such runs as 'unstable' (loss above 10× its start, ``simulations.sweep.instability``).
+    ``track_every=m`` adds, every
     m steps, the spectral quantities of ``kernels.track_spectrum`` (σ_min(J(W_t, X̃), S₊),
     λ_min(J_tJ_tᵀ), the top-K NTK eigenvalues) to ``traj.tracked``; they cost an n×n
     eigendecomposition each. ``progress(t)`` is called for every step t (in bursts).
@@ -163,12 +179,15 @@ def train_many(datas: Sequence[ClusterableData], nets: Sequence[TwoLayerNet],
                rho_h=None, track_every: Optional[int] = None,
                progress: Optional[Callable[[int], None]] = None,
                early_stop_constant="calibrated") -> list:
-    """``train`` for B runs of one shape at once: run b trains ``nets[b]`` on ``datas[b]``.
+    """``train`` for B runs of one shape at once: run b trains ``nets[b]`` on ``datas[b]``;
+    returns the B ``Trajectory`` objects in that order (the arguments are ``train``'s).
 
     ``method``, ``lr``, ``schedule``, ``label_fn``, ``rho_h`` and ``early_stop_constant`` may
     be one value or one per run; the data (n, d, n_test), the width, the activation, ``steps``
-    and the backend are shared. Each run's ``Trajectory`` equals the one ``train`` gives it alone (to rounding:
-    the engine may pick different step kernels for different batch sizes, kernel_choice.py).
+    and the backend are shared. The runs are stepped as one batch, with the step's kernels
+    chosen by timing them on this machine (kernel_choice.py); a diverged run is frozen while
+    the others go on. Each run's ``Trajectory`` equals the one ``train`` gives it alone, to
+    rounding (different batch sizes may get different kernels). ``track_every`` is for one run.
     """
     for data, net in zip(datas, nets):
         check_train_args(data, net)

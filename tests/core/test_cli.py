@@ -1,5 +1,7 @@
 """The composition root: every command has --help; an unknown command or none is bad input."""
 
+import re
+
 import pytest
 
 from theorem_lab.cli import COMMANDS, main
@@ -30,3 +32,16 @@ def test_version_is_the_package_version(capsys):
         main(["--version"])
     assert exc.value.code == 0
     assert capsys.readouterr().out == f"theorem-lab {theorem_lab.__version__}\n"
+
+
+
+@pytest.mark.parametrize("command", ["check", "sweep", "constants", "air"])
+def test_help_names_each_option_default_once(command, capsys):
+    with pytest.raises(SystemExit):
+        main([command, "--help"])
+    text = capsys.readouterr().out
+    options = [" ".join(block.split()) for block in re.split(r"\n  (?=-)", text)[1:]]
+    assert options and all(opt.count("(default") <= 1 for opt in options), options
+    assert not any("(default False)" in o or "(default None)" in o for o in options)
+    if command == "check":
+        assert any("configurations per lemma (default 20)" in o for o in options)   # was missing

@@ -62,6 +62,17 @@ def test_report_needs_a_sweep_directory(tmp_path, capsys):
     assert "'RUN' parameter of report" in err and err.count("\n") == 1
 
 
+
+def test_report_of_an_unfinished_sweep_says_to_rerun_it(tmp_path, capsys):
+    """An interrupted sweep leaves its store but no summary.json: the message says why and what
+    to do, not that the directory is not a sweep's."""
+    from theorem_lab.simulations.store import ResultStore
+    ResultStore(tmp_path / "cut").close()
+    assert main(["report", str(tmp_path / "cut")]) == 2
+    err = capsys.readouterr().err
+    assert "interrupted or is still running" in err and "re-run the same sweep command" in err
+    assert err.count("\n") == 1
+
 def test_figures_redraws_from_the_store(tmp_path, capsys):
     run = tmp_path / "sweep"
     assert main(["sweep", *TINY, "--out", str(run), "--no-figure"]) == 0

@@ -116,3 +116,32 @@ def test_ctrl_c_keeps_finished_runs_and_exits_130(tmp_path):
     assert "Traceback" not in stderr and "re-run the same command to resume" in stderr
     stored = _runs(db)
     assert 2 <= len(stored) < SEEDS and all(s == "finished" for s, _, _ in stored.values())
+
+
+def test_sigterm_to_the_sweep_alone_stops_it_like_ctrl_c(tmp_path):
+    """A batch scheduler's time limit sends SIGTERM to the job's process, not to its workers:
+    the sweep keeps what finished, stops its workers, says how to resume and exits 130."""
+    out = tmp_path / "sweep"
+    db = out / "results.sqlite"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "theorem_lab.cli", *ARGS, "--out", str(out), "--workers", "2"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        start_new_session=True)
+    deadline = time.monotonic() + 60
+    while _count(db) < 2 and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGTERM)                    # the parent only
+    _, stderr = proc.communicate(timeout=30)
+    assert proc.returncode == 130, stderr
+    assert "Traceback" not in stderr and "re-run the same command to resume" in stderr
+    stored = _runs(db)
+    assert 2 <= len(stored) < SEEDS and all(s == "finished" for s, _, _ in stored.values())
+    deadline = time.monotonic() + 10                    # a worker left in its group? (an
+    while time.monotonic() < deadline:                  # exited one stays a zombie until
+        try:                                            # init reaps it, about a second)
+            os.killpg(proc.pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.1)
+    else:
+        raise AssertionError("a worker process outlived the sweep by 10 s")

@@ -55,7 +55,7 @@ def test_instability_names_the_step_and_the_fix():
     rows = [{"step": 0, "loss": 32.6}, {"step": 3, "loss": 40.0},
             {"step": 6, "loss": 32.6 * UNSTABLE_FACTOR * 1.01}]
     why = instability(rows, 1000.0, "fixed")
-    assert why is not None and "by step 6" in why and "lower --lr" in why
+    assert why is not None and "by step 6 (the first recorded step above 10×)" in why and "lower --lr (the default, auto," in why
     assert instability(rows[:2], 0.1, "auto") is None                 # a 1.2× creep is not
     assert instability([{"step": 0, "loss": 1.0}, {"step": 3, "loss": float("nan")}], 1, "x") is None
 
@@ -70,6 +70,21 @@ def test_a_run_whose_loss_jumps_and_stays_is_unstable_not_finished(tmp_path, cap
     assert "lower --lr" in bad["error"]
     with ResultStore(out, readonly=True) as store:                   # final: a resume skips it
         assert bad["run_id"] in store.final_ids()
+
+
+
+def test_early_stop_read_off_an_unstable_gd_run_is_unstable_too(tmp_path, capsys):
+    """With lr = 1000 the loss is ~100× its start after one step, and the LSO19 τ is 1: the
+    early-stopped iterate is GD's W₁, as unstable as the rest of the run (it was stored as
+    'finished' and its ‖f−ỹ‖₂ entered the verdict)."""
+    out = tmp_path / "e"
+    rc = main([*TINY, "--out", str(out), "--methods", "gd,early-stop", "--lr", "1000", "--json"])
+    runs = _strict(capsys.readouterr().out)["runs"]
+    assert rc == 1
+    es = next(r for r in runs if r["method"] == "early-stop")
+    assert es["summary"]["step"] >= 1 and es["status"] == "unstable", es
+    assert f"by step {es['summary']['step']} " in es["error"]
+    assert all(r["status"] == "unstable" for r in runs)
 
 
 @pytest.fixture
