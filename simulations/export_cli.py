@@ -4,7 +4,7 @@
     theorem-lab export runs/NAME --table runs --out -          # one row per run, on stdout
 
 Tables (tidy: one observation per row, one variable per column):
-    trajectory  one row per (run, logged step): run_id, cell, method, seed, the resolved config
+    trajectory  one row per (run, logged step): run_id, cell, method, seed, status, the resolved config
                 (``cfg_*`` columns), step, then one column per quantity (l2_clean, l2_noisy, …)
     runs        one row per run: status, error, seconds, config (``cfg_*``), summary (``sum_*``)
 Empty cells are missing values (NaN, or a quantity that does not apply).

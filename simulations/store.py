@@ -179,8 +179,9 @@ class ResultStore:
     def export_csv(self, handle, table: str = "trajectory") -> int:
         """Write tidy CSV to an open text handle; return the number of data rows.
 
-        ``trajectory``: one row per (run, logged step): run_id, method, seed, every config
-        field (``cfg_`` prefix), then step and one column per quantity.
+        ``trajectory``: one row per (run, logged step): run_id, method, seed, the run's status
+        (finished, unstable, diverged, …: its rows are kept either way), every config field
+        (``cfg_`` prefix), then step and one column per quantity.
         ``runs``: one row per run: run_id, method, seed, status, error, seconds, the config
         fields (``cfg_``) and the summary numbers (``sum_``).
         """
@@ -202,11 +203,12 @@ class ResultStore:
                 count += 1
             return count
         quantities = [c for c in self.trajectory_columns() if c not in ("run_id", "step")]
-        writer.writerow(["run_id", "cell", "method", "seed"] + [f"cfg_{k}" for k in cfg_keys]
-                        + ["step"] + quantities)
+        writer.writerow(["run_id", "cell", "method", "seed", "status"]
+                        + [f"cfg_{k}" for k in cfg_keys] + ["step"] + quantities)
         for r in runs:
             cfg = r["config"] or {}
-            head = [r["run_id"], r["cell"], r["method"], r["seed"]] + [_csv(cfg.get(k)) for k in cfg_keys]
+            head = ([r["run_id"], r["cell"], r["method"], r["seed"], r["status"]]
+                    + [_csv(cfg.get(k)) for k in cfg_keys])
             traj = self.trajectory(r["run_id"])
             for i, step in enumerate(traj.get("step", [])):
                 writer.writerow(head + [int(step)] + [_csv(traj[q][i]) for q in quantities])

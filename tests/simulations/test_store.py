@@ -76,7 +76,7 @@ def test_a_failed_write_leaves_nothing(tmp_path):
 def test_export_csv_tidy(tmp_path):
     with ResultStore(tmp_path) as s:
         s.write(_record())
-        s.write(_record(run_id="b" * 16, steps=(0, 10)))
+        s.write(_record(run_id="b" * 16, steps=(0, 10), status="unstable"))
         buf = io.StringIO()
         assert s.export_csv(buf, "trajectory") == 5
         runs_buf = io.StringIO()
@@ -84,6 +84,7 @@ def test_export_csv_tidy(tmp_path):
     rows = list(csv.DictReader(io.StringIO(buf.getvalue())))
     assert len(rows) == 5 and len({(r["run_id"], r["step"]) for r in rows}) == 5
     assert rows[0]["cfg_width"] == "64" and rows[0]["method"] == "gd"
+    assert {r["run_id"][0]: r["status"] for r in rows} == {"a": "finished", "b": "unstable"}
     assert set(COLUMNS) <= set(rows[0])
     assert rows[2]["test_acc"] == ""                     # NaN -> empty cell
     runs = list(csv.DictReader(io.StringIO(runs_buf.getvalue())))
