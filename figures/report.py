@@ -73,7 +73,10 @@ def blocks(summary: dict, environment: "dict | None", figures: "list[tuple]") ->
         rows = [[method, f"{m['finished']}/{m['runs']}"]
                 + [fmt(m["mean"][k], m["std"][k], m["count"][k]) for k, _ in COLUMNS]
                 for method, m in cell["methods"].items()]
-        out += [("table", head, rows), ("p", f"**Verdict.** {cell['verdict']}")]
+        out.append(("table", head, rows))
+        out += [("p", f"**{method} did not finish:** {err}")       # as the sweep printed them
+                for method, m in cell["methods"].items() for err in m.get("errors", [])]
+        out.append(("p", f"**Verdict.** {cell['verdict']}"))
         if "hypotheses" in cell:
             out.append(("p", f"**Vacuity.** {requirements_line(cell['hypotheses'])} (seed-0 data)."))
     if summary["cells"]:

@@ -56,6 +56,16 @@ def test_findings_list_every_issue_with_its_whole_verdict():
     assert "80 only under B" in verdicts["I-11"]
 
 
+def test_report_says_why_runs_did_not_finish(tmp_path, capsys):
+    run = tmp_path / "unstable"
+    main(["sweep", "--n", "40", "--clusters", "4", "--dim", "6", "--width", "32", "--steps", "30",
+          "--methods", "gd", "--lr", "1000", "--no-figure", "--out", str(run)])
+    printed = capsys.readouterr().out
+    assert main(["report", str(run)]) == 0
+    text = (run / "report.md").read_text()
+    why = re.search(r"gd failed: (unstable: .*)", printed).group(1)
+    assert f"**gd did not finish:** {why}" in text                     # the sweep's own words
+
 def test_report_needs_a_sweep_directory(tmp_path, capsys):
     assert main(["report", str(tmp_path)]) == 2
     err = capsys.readouterr().err
