@@ -374,19 +374,22 @@ def device_phi_pass_s(n, k, activation, backend, dtype, repeats, device="cuda") 
 
 def engine_candidates(n, d, k, activation, backend, dtype, B=1, repeats=5, seed=0,
                       device="cpu") -> dict:
-    """Seconds per batched step (B runs) of every kernel candidate, the engine's choice, the
-    φ pass, the GEMMs, and overhead = chosen / (B · (GEMMs + φ pass)); plus, on the CPU, the
-    jitted JAX step when jax is importable (an optional peer, not a dependency)."""
+    """Seconds per batched step (B runs) of every kernel candidate, timed in the engine's loop
+    (engine.timing_drive: its host work included), the engine's choice, the φ pass, the GEMMs,
+    and overhead = chosen / (B · (GEMMs + φ pass)); plus, on the CPU, the jitted JAX step when
+    jax is importable (an optional peer, not a dependency)."""
     import theorem_lab as tl
-    from theorem_lab import kernel_choice
+    from theorem_lab import engine, kernel_choice
 
     bk = tl.resolve_backend(backend, device, dtype, owner=_OWNER)
     rng = np.random.default_rng(seed)
     X = rng.standard_normal((B, n, d))
     X /= np.linalg.norm(X, axis=2, keepdims=True)
-    Xb, v, act = bk.asarray(X), bk.asarray(output_layer(k)), tl.get_activation(activation)
-    chosen = kernel_choice.choose(Xb, v, act, bk).chosen   # what the engine uses (maybe cached)
-    seconds = kernel_choice.time_candidates(Xb, v, act, bk, repeats=repeats)   # measured now
+    v, act = output_layer(k), tl.get_activation(activation)
+    bt = engine.Batch(engine_runs(X, k, rng), v, act, 1, bk)
+    chosen = engine.choose_kernel(bt, None)            # what the engine uses (maybe cached)
+    seconds = kernel_choice.time_candidates(bt.X, bt.v, act, bk, repeats=repeats,
+                                            drive=engine.timing_drive(bt))      # measured now
     g = measure(n, d, k, activation, backend, dtype, repeats=2, settle=0.0, inner=2,
                 device=device)
     phi = phi_pass_s(n, k, activation, backend, dtype, device=device)
@@ -395,10 +398,21 @@ def engine_candidates(n, d, k, activation, backend, dtype, B=1, repeats=5, seed=
            "candidates_s": seconds, "chosen": chosen, "chosen_s": seconds.get(chosen, float("nan")),
            "fastest": min(seconds, key=seconds.get), "gemms_s": g["gemms_s"], "phi_pass_s": phi,
            "overhead": seconds.get(chosen, float("nan")) / floor}
-    jax_s = _jax_step_s(X, output_layer(k), activation, dtype, repeats) if device == "cpu" else None
+    jax_s = _jax_step_s(X, v, activation, dtype, repeats) if device == "cpu" else None
     if jax_s is not None:
         out["jax_s"] = jax_s
     return out
+
+
+def engine_runs(X, k, rng) -> list:
+    """B engine runs on X (B, n, d): labels ±1, W₀ ~ N(0, 1) (k, d), η = 1e-3, α_t = 1
+    (plain GD), no test set."""
+    from theorem_lab.engine import RunInputs
+    B, n, d = X.shape
+    y = np.where(np.arange(n) % 2 == 0, 1.0, -1.0)
+    return [RunInputs(X=X[b], y=y, y_true=y, X_test=np.zeros((0, d)), y_test=np.zeros(0),
+                      U=np.zeros((n, 1)), W0=rng.standard_normal((k, d)), lr=1e-3,
+                      alpha=np.ones(2)) for b in range(B)]
 
 
 def _jax_step_s(X, v, activation, dtype, repeats):
@@ -448,8 +462,8 @@ def jax_step(X, v, activation, dtype, lr=1e-3):
 
 
 def format_engine(rows) -> str:
-    lines = ["engine kernels (kernel_choice.py): ms per batched step; overhead = chosen / "
-             "(B·(GEMMs + φ pass))"]
+    lines = ["engine kernels (kernel_choice.py): ms per batched step in the engine's loop (its "
+             "host work included); overhead = chosen / (B·(GEMMs + φ pass))"]
     for r in rows:
         cands = "  ".join(f"{name} {1e3 * s:.2f}" for name, s in r["candidates_s"].items())
         jax = f"  jax.jit {1e3 * r['jax_s']:.2f}" if "jax_s" in r else "  (jax not installed)"

@@ -43,7 +43,7 @@ from .activations import Activation
 from .backend import Backend, to_numpy
 from .batched_steps import make_step, sumsq, sumsq_runs
 from .errors import ParameterError
-from .kernel_choice import batched_step
+from .kernel_choice import choose
 from .trajectory import COLUMNS
 
 DIVERGE_FACTOR = 1e6   # a loss above this multiple of max(initial loss, 1) counts as exploding
@@ -126,9 +126,9 @@ def _pad_columns(Us: list) -> list:
 
 
 class Batch:
-    """The device state of B runs: inputs stacked, bookkeeping as (B,) arrays. The step
-    kernels are chosen for the training data and ``steps`` (kernel_choice.choose); the test
-    forward, run at the logged steps only, takes the same kernel rather than timing its own."""
+    """The device state of B runs: inputs stacked, bookkeeping as (B,) arrays. Its step kernel
+    is set by ``use_kernel`` (``run``: ``choose_kernel``); the test forward, run at the logged
+    steps only, takes the same kernel rather than timing its own."""
 
     def __init__(self, runs: Sequence[RunInputs], v, activation: Activation, steps: int,
                  bk: Backend):
@@ -161,9 +161,13 @@ class Batch:
         taus = np.array([-1 if r.tau is None else r.tau for r in runs])
         self.tau = col(taus)
         self.stop_runs = {int(t): bk.asarray(taus == t) == 1.0 for t in set(taus) if 0 <= t <= steps}
-        self.step = batched_step(self.X, self.v, activation, bk, steps + 1)
-        self.test_step = (make_step(self.step.name, self.X_test, self.v, activation, bk)
-                          if m else None)
+        self.step = self.test_step = None
+
+    def use_kernel(self, name: str) -> None:
+        """Step with kernel ``name`` (kernel_choice.CANDIDATES), the test forward too."""
+        self.step = make_step(name, self.X, self.v, self.activation, self.bk)
+        self.test_step = (make_step(name, self.X_test, self.v, self.activation, self.bk)
+                          if self.X_test.shape[1] else None)
 
     def forward_test(self, W):
         """f(W_b, X_test,b) per run (B, m), with the training step's kernel."""
@@ -272,6 +276,7 @@ def run(runs: Sequence[RunInputs], v, activation: Activation, steps: int, bk: Ba
     reported (the weights and the oracle may have moved on to the end of that chunk).
     """
     bt = Batch(runs, v, activation, steps, bk)
+    bt.use_kernel(choose_kernel(bt, steps + 1))
     xp, B, dev, dt = bt.xp, bt.B, _device(bt.X), bt.X.dtype
     host = on_host(bk)
     row_of = np.full(steps + 1, -1, dtype=np.int64)
@@ -279,12 +284,7 @@ def run(runs: Sequence[RunInputs], v, activation: Activation, steps: int, bk: Ba
     observe_at = set(observe_at) if observe is not None else set()
     buf = xp.zeros((B, log_at.size, len(COLUMNS)), dtype=dt, device=dev)    # logged rows
     alphas = xp.zeros((B, steps + 1), dtype=dt, device=dev)                 # α_b,t used
-    s = _State(T1=_ints(xp, B, -1, dev), T1_stable=_ints(xp, B, -1, dev),
-               div_step=_ints(xp, B, -1, dev), best_step=_ints(xp, B, 0, dev),
-               active=xp.ones((B,), dtype=xp.bool, device=dev),
-               best_l2=xp.full((B,), math.inf, dtype=dt, device=dev),
-               path=xp.zeros((B,), dtype=dt, device=dev), W=xp.asarray(bt.W0, copy=True))
-    s.W_best, s.W_stop = s.W, xp.zeros_like(s.W)
+    s = _State.initial(bt)
     graph = _graph(bt, alphas, host)
     reported, status, t = 0, "finished", 0
 
@@ -321,17 +321,40 @@ def run(runs: Sequence[RunInputs], v, activation: Activation, steps: int, bk: Ba
     return outcomes
 
 
+def choose_kernel(bt: Batch, steps: "int | None") -> str:
+    """The step kernel for this batch: kernel_choice's measured pick for a run of ``steps``
+    steps (None: the fastest step), its candidates timed in this loop (``timing_drive``)."""
+    return choose(bt.X, bt.v, bt.activation, bt.bk, steps, timing_drive(bt)).chosen
+
+
+def timing_drive(bt: Batch) -> Callable:
+    """``drive(step)``: one plain step of this batch's loop (``advance`` at t = 1, no logging)
+    with kernel ``step``, on a scratch state: how kernel_choice times the candidates, with the
+    host work between their calls. Timed back to back instead, the threaded kernels looked
+    faster than they run here, where their worker threads idle through that work: B=32 n=40
+    k=128, 2-core AVX-512 EPYC, batched:threads 0.59 ms per step against batched:fused's 0.80
+    back to back, 1.3-1.7× slower than it in the engine (measured)."""
+    s, t = _State.initial(bt), min(1, bt.steps)
+    alphas = bt.xp.zeros((bt.B, t + 1), dtype=bt.X.dtype, device=_device(bt.X))
+    host = on_host(bt.bk)
+
+    def drive(step):
+        advance(bt, s, t, alphas, host, step=step)
+    return drive
+
+
 def advance(bt: Batch, s: "_State", t, alphas, host: bool, stop=None,
-            record: Optional[Callable] = None, last: bool = False) -> None:
+            record: Optional[Callable] = None, last: bool = False, step=None) -> None:
     """Step t of Algorithm 1 for every run, in place on the state ``s``: f, the target ŷ_t and
-    the bookkeeping at W_t, then (unless ``last``) W_t+1 for the runs still active.
+    the bookkeeping at W_t, then (unless ``last``) W_t+1 for the runs still active, with the
+    batch's kernel (``step``: another, for timing it).
 
     ``t`` is the step as an int, or as a (1,) integer device array (a recorded CUDA graph reads
     it there, step_graph.py). ``stop``: the (B,) mask of runs whose τ is t (None: none).
     ``record(t, f, target, r, α, acc_noisy, loss, l2_clean)`` sees the step's quantities before
     the divergence mask freezes anything (logging, ``observe``)."""
-    xp = bt.xp
-    f = bt.step.forward(s.W)                                                   # (B, n)
+    xp, step = bt.xp, step or bt.step
+    f = step.forward(s.W)                                                      # (B, n)
     acc_noisy = _accuracy(xp, f, bt.y) if record is not None or bt.any_adaptive else None
     alpha = bt.alpha(t, acc_noisy)                                             # (B,)
     target = bt.target(f, alpha)                                               # ŷ_t
@@ -347,7 +370,7 @@ def advance(bt: Batch, s: "_State", t, alphas, host: bool, stop=None,
     s.active = s.active & ~newly                      # a diverged run is frozen from here
     if last:
         return
-    W_new, sq = bt.step.descend(s.W, bt.eta[:, None] * r)      # W − η∇, Σ(η∇)² per run
+    W_new, sq = step.descend(s.W, bt.eta[:, None] * r)         # W − η∇, Σ(η∇)² per run
     s.W = _select(xp, host, s.active, W_new, s.W)
     s.path = s.path + _select(xp, host, s.active, xp.sqrt(sq), xp.zeros_like(s.path))
 
@@ -396,6 +419,18 @@ class _State:
     W_best: object = None
     W_stop: object = None
     limit: object = None       # the divergence threshold, DIVERGE_FACTOR·max(loss₀, 1)
+
+    @classmethod
+    def initial(cls, bt: "Batch") -> "_State":
+        """The state at step 0: W = W₀, nothing recorded yet, every run active."""
+        xp, B, dev, dt = bt.xp, bt.B, _device(bt.X), bt.X.dtype
+        s = cls(T1=_ints(xp, B, -1, dev), T1_stable=_ints(xp, B, -1, dev),
+                div_step=_ints(xp, B, -1, dev), best_step=_ints(xp, B, 0, dev),
+                active=xp.ones((B,), dtype=xp.bool, device=dev),
+                best_l2=xp.full((B,), math.inf, dtype=dt, device=dev),
+                path=xp.zeros((B,), dtype=dt, device=dev), W=xp.asarray(bt.W0, copy=True))
+        s.W_best, s.W_stop = s.W, xp.zeros_like(s.W)
+        return s
 
     def bookkeep(self, bt: "Batch", t, f, l2_clean, loss, host: bool, stop=None):
         """T1, T1_stable, the oracle, W at τ (``stop``: the runs whose τ is t) and divergence

@@ -19,6 +19,7 @@ import os
 import sys
 import time
 from dataclasses import dataclass, field
+from typing import Callable
 
 import numpy as np
 
@@ -42,17 +43,22 @@ WORTH = {"torch": 5e8,      # element-steps (steps·B·n·k) below which a libra
                             # repay; numba's saved 3.5-5.6 ns (against /torch and /exp at those
                             # shapes) against a start-up of 1.0-1.1 s, ≥ 2e8 (all measured)
 IMPORT_S = {"torch": 2.0, "numba": 1.2}   # start-up assumed where no measurement is cached
-TIMED = "forward+descend, settled"   # what a timing measures (part of the disk cache's key)
+TIMED = "settled, burst mean"   # how a timing measures (part of the disk cache's key)
 TIMING_ROUNDS = 2           # alternating rounds over the candidates (the minimum counts) of
-TIMING_REPEATS = 2          # consecutive timed calls per candidate, after untimed ones:
+TIMING_REPEATS = 2          # a burst of at least this many timed calls per candidate lasting at
+BURST_S = 0.01              # least BURST_S, whose mean per call counts, after untimed calls
 SETTLE_S = 0.1              # for this long or SETTLE_CALLS calls, whichever comes first. The
 SETTLE_CALLS = 10           # previous candidate's BLAS threads spin on for ~0.1 s: after
                             # batched:fused (2 OpenBLAS threads), per-run:torch took 32, 34, 24,
                             # 17, then 10 ms per step, and one untimed call had timed it at 19-25
                             # ms instead of its 9.6-10 (2-core Xeon, n=1000 d=50 k=4096). At
                             # B=32 n=40 k=128 one call absorbed it (OpenBLAS runs those on one thread)
+                            # The fastest single call favoured threaded kernels, whose calls are
+                            # fast only while the other core happens to be free: on the AVX-512
+                            # EPYC (B=32 n=40 k=128) it rated batched:threads 0.59 ms per step
+                            # against batched:fused's 0.80, which in the engine ran 1.3-1.7× slower
 PRUNE = 2.0                 # after round 1, candidates slower than this × the fastest drop out
-_TIMED: dict = {}           # (key, candidate names) -> (seconds per candidate, torch import s)
+_TIMED: dict = {}           # (key, candidate names, loop) -> (seconds per candidate, import s)
 
 
 @dataclass(frozen=True)
@@ -178,22 +184,28 @@ def _sync(bk: Backend):
 
 
 def time_candidates(X, v, activation: Activation, bk: Backend, names=None,
-                    repeats: int = TIMING_REPEATS, rounds: int = TIMING_ROUNDS) -> dict:
-    """Seconds per step (forward + descend, what the engine runs) of each candidate on these
-    inputs, the minimum over ``rounds`` alternating rounds (robust to drifting load) of
-    ``repeats`` consecutive calls after untimed ones (after the first round, a candidate
-    slower than ``PRUNE`` × the fastest is not timed again). The untimed calls (``SETTLE_S`` or
-    ``SETTLE_CALLS``) absorb what the previous candidate left behind: its BLAS or OpenMP threads
-    spin on for up to ~0.1 s, and slowed the next candidate by 14-40 % when candidates
-    alternated call by call, by up to 2.5× in its first calls after a switch (measured)."""
+                    repeats: int = TIMING_REPEATS, rounds: int = TIMING_ROUNDS,
+                    drive: "Callable | None" = None) -> dict:
+    """Seconds per step of each candidate on these inputs: the minimum over ``rounds``
+    alternating rounds (robust to drifting load) of the mean per call of a burst of at least
+    ``repeats`` calls and ``BURST_S`` seconds, after untimed calls (after the first round, a
+    candidate slower than ``PRUNE`` × the fastest is not timed again). The untimed calls
+    (``SETTLE_S`` or ``SETTLE_CALLS``) absorb what the previous candidate left behind: its BLAS
+    or OpenMP threads spin on for up to ~0.1 s, and slowed the next candidate by 14-40 % when
+    candidates alternated call by call, by up to 2.5× in its first calls after a switch
+    (measured). ``drive(step)`` runs one step of the caller's loop with candidate ``step``
+    (engine.timing_drive: the host work between the kernel calls included, during which a
+    threaded kernel's workers go idle); None: its forward and descend back to back."""
     xp = bk.xp
     B, n, d = X.shape
-    W = bk.asarray(np.random.default_rng(0).standard_normal((B, v.shape[0], d)))
     names = names or candidates(bk, B, n * v.shape[0], activation.name, dk=d * v.shape[0])
     steps = {name: make_step(name, X, v, activation, bk) for name in names}
+    if drive is None:
+        W = bk.asarray(np.random.default_rng(0).standard_normal((B, v.shape[0], d)))
+        r = xp.zeros((B, n), dtype=X.dtype) if bk.name == "numpy" else xp.zeros(
+            (B, n), dtype=X.dtype, device=X.device)
+        drive = lambda st: (st.forward(W), st.descend(W, r))          # noqa: E731
     best = {name: math.inf for name in steps}
-    r = xp.zeros((B, n), dtype=X.dtype) if bk.name == "numpy" else xp.zeros(
-        (B, n), dtype=X.dtype, device=X.device)
     for round_ in range(rounds):
         fastest = min(best.values())
         for name, st in steps.items():
@@ -201,29 +213,33 @@ def time_candidates(X, v, activation: Activation, bk: Backend, names=None,
                 continue                 # cannot win: not timed again
             settle = time.perf_counter() + SETTLE_S
             for _ in range(SETTLE_CALLS):    # warm caches, allocators and this candidate's
-                _step(st, W, r, bk)          # threads while the previous one's go idle
+                drive(st)                    # threads while the previous one's go idle
                 if time.perf_counter() > settle:
                     break
-            for _ in range(repeats):
-                best[name] = min(best[name], _step(st, W, r, bk))
+            best[name] = min(best[name], _burst(drive, st, bk, repeats))
     return best
 
 
-def _step(st, W, r, bk) -> float:
-    """Seconds of one forward + descend of step ``st``, synchronised on a device."""
+def _burst(drive, st, bk, repeats: int) -> float:
+    """Seconds per call of ``drive(st)`` over a burst of at least ``repeats`` calls lasting at
+    least ``BURST_S``, synchronised on a device."""
     _sync(bk)
     t0 = time.perf_counter()
-    st.forward(W)
-    st.descend(W, r)
+    calls = 0
+    while calls < repeats or time.perf_counter() - t0 < BURST_S:
+        drive(st)
+        calls += 1
     _sync(bk)
-    return time.perf_counter() - t0
+    return (time.perf_counter() - t0) / calls
 
 
-def choose(X, v, activation: Activation, bk: Backend, steps: "int | None" = None) -> Choice:
+def choose(X, v, activation: Activation, bk: Backend, steps: "int | None" = None,
+           drive: "Callable | None" = None) -> Choice:
     """The choice for these inputs' key: the candidates' step times, measured on first use and
     cached (process, disk), and the pick for a run of ``steps`` steps (``pick``: a candidate
     that needs torch or numba where it has not started yet pays that start-up, measured too;
-    None: the fastest step)."""
+    None: the fastest step). ``drive``: as in ``time_candidates`` (the engine's loop); times
+    with and without one are cached apart."""
     B, n, d = X.shape
     k = v.shape[0]
     key = (bk.name, bk.device, bk.dtype, activation.name, shape_class(B, n, d, k))
@@ -234,25 +250,26 @@ def choose(X, v, activation: Activation, bk: Backend, steps: "int | None" = None
     loaded = {lib for lib in IMPORT_S if started(lib)}
     names = candidates(bk, B, n * k, activation.name, worth_importing("torch", B, n, k, steps),
                        worth_importing("numba", B, n, k, steps), d * k)
-    if (key, names) not in _TIMED:
-        path = _cache_file(key, names) if bk.device == "cpu" else None
+    loop = "engine loop" if drive is not None else "back to back"
+    if (key, names, loop) not in _TIMED:
+        path = _cache_file(key, names, loop) if bk.device == "cpu" else None
         cached = _read_cache(path)
         if cached is None:
             libs = {needs(name, bk, activation.name) for name in names} - {None}
             import_s = {lib: _start(lib) for lib in sorted(libs)}
             if "numba" in libs and NUMBA_FAILED:    # offer what runs: no numba candidates
-                return choose(X, v, activation, bk, steps)
+                return choose(X, v, activation, bk, steps, drive)
             import_s = {lib: import_s.get(lib) or IMPORT_S[lib] for lib in IMPORT_S}
-            cached = time_candidates(X, v, activation, bk, names), import_s
+            cached = time_candidates(X, v, activation, bk, names, drive=drive), import_s
             _write_cache(path, key, *cached)
-        _TIMED[key, names] = cached
-    seconds, import_s = _TIMED[key, names]
+        _TIMED[key, names, loop] = cached
+    seconds, import_s = _TIMED[key, names, loop]
     import_s = {lib: s for lib, s in import_s.items() if lib not in loaded}
     chosen = pick(seconds, steps, import_s, bk, activation.name)
     if needs(chosen, bk, activation.name) == "numba" and "numba" not in loaded:
         _start("numba")                  # a choice read from disk: numba must start here too
         if NUMBA_FAILED:
-            return choose(X, v, activation, bk, steps)
+            return choose(X, v, activation, bk, steps, drive)
     return Choice(key, seconds, chosen)
 
 
@@ -297,7 +314,7 @@ def cpu_id(cpuinfo: str) -> str:
                      fields.get("model", ""), fields.get("stepping", ""), flags])
 
 
-def _cache_file(key: tuple, names: tuple):
+def _cache_file(key: tuple, names: tuple, loop: str = "back to back"):
     import hashlib
     import json
     from pathlib import Path
@@ -305,7 +322,7 @@ def _cache_file(key: tuple, names: tuple):
     where = os.environ.get(CACHE_ENV) or str(Path.home() / ".cache" / "theorem-lab")
     if where == "off":
         return None
-    text = json.dumps([machine_id(), list(key), list(names), TIMED])
+    text = json.dumps([machine_id(), list(key), list(names), TIMED, loop])
     return Path(where) / "kernels" / (hashlib.sha256(text.encode()).hexdigest()[:20] + ".json")
 
 
@@ -341,6 +358,7 @@ def _write_cache(path, key: tuple, seconds: dict, import_s: dict) -> None:
         pass                               # a read-only home: the choice stays per process
 
 
-def batched_step(X, v, activation: Activation, bk: Backend, steps: "int | None" = None):
+def batched_step(X, v, activation: Activation, bk: Backend, steps: "int | None" = None,
+                 drive: "Callable | None" = None):
     """The batched step for X (B, n, d) and v (k,), with the measured kernels of its key."""
-    return make_step(choose(X, v, activation, bk, steps).chosen, X, v, activation, bk)
+    return make_step(choose(X, v, activation, bk, steps, drive).chosen, X, v, activation, bk)

@@ -317,12 +317,84 @@ def test_a_candidate_far_slower_than_the_fastest_is_not_timed_again(monkeypatch)
     monkeypatch.setattr(kernel_choice, "make_step", lambda name, *a: Fake(name))
     monkeypatch.setattr(kernel_choice, "SETTLE_CALLS", 3)
     monkeypatch.setattr(kernel_choice, "SETTLE_S", 10.0)
+    monkeypatch.setattr(kernel_choice, "BURST_S", 0.0)      # bursts of ``repeats`` calls
     bk = tl.resolve_backend("numpy", "cpu", "float64")
     X, v = bk.asarray(np.zeros((1, 4, 2))), bk.asarray(np.ones(3))
     seconds = kernel_choice.time_candidates(X, v, tl.get_activation("tanh"), bk,
                                             names=("slow", "fast"), repeats=2, rounds=2)
     assert calls == {"slow": 5, "fast": 10}                # one round of 3 + 2 calls, and two
     assert seconds["slow"] > kernel_choice.PRUNE * seconds["fast"]
+
+
+class _Paced:
+    """A fake candidate whose calls take ``pattern`` seconds in turn (a threaded kernel is fast
+    only while the other core happens to be free)."""
+
+    def __init__(self, name, pattern):
+        self.name, self.pattern, self.calls = name, pattern, 0
+
+    def forward(self, W):
+        import time
+        time.sleep(self.pattern[self.calls % len(self.pattern)])
+        self.calls += 1
+
+    def descend(self, W, r):
+        pass
+
+
+def test_a_candidate_is_rated_by_its_mean_over_a_burst_not_by_its_luckiest_call(monkeypatch):
+    """Steady 4 ms calls beat calls of 1 and 20 ms in turn (10.5 ms on average), though the
+    fastest single call is the second's."""
+    fakes = {"steady": _Paced("steady", [4e-3]), "lucky": _Paced("lucky", [1e-3, 2e-2])}
+    monkeypatch.setattr(kernel_choice, "make_step", lambda name, *a: fakes[name])
+    monkeypatch.setattr(kernel_choice, "SETTLE_CALLS", 1)
+    bk = tl.resolve_backend("numpy", "cpu", "float64")
+    X, v = bk.asarray(np.zeros((1, 4, 2))), bk.asarray(np.ones(3))
+    seconds = kernel_choice.time_candidates(X, v, tl.get_activation("tanh"), bk,
+                                            names=("lucky", "steady"), repeats=2, rounds=2)
+    assert seconds["steady"] < seconds["lucky"]
+    assert 4e-3 <= seconds["steady"] < 1e-2 and seconds["lucky"] > 5e-3
+    assert fakes["steady"].calls >= 1 + kernel_choice.BURST_S / 4e-3    # a burst of BURST_S
+
+
+def test_the_engine_times_its_candidates_in_its_own_loop(monkeypatch, tmp_path):
+    """engine.run passes kernel_choice a drive that runs one step of the batch's loop (advance
+    on a scratch state) with each candidate: the batch's own state and kernel are untouched, and
+    these timings are cached apart from back-to-back ones."""
+    from theorem_lab import engine
+    bk = tl.resolve_backend("numpy", "cpu", "float64")
+    data = tl.make_clusterable(n=20, K=2, d=4, eps=0.1, rho=0.1, seed=0, n_test=5)
+    net = tl.TwoLayerNet.init(d=4, k=16, activation="tanh", seed=0)
+    seen = []
+    real = kernel_choice.time_candidates
+
+    def spying(X, v, act, bk_, names=None, **kw):
+        seen.append(kw.get("drive"))
+        return real(X, v, act, bk_, names, **kw)
+
+    monkeypatch.setattr(kernel_choice, "time_candidates", spying)
+    monkeypatch.setattr(kernel_choice, "_TIMED", {})
+    monkeypatch.setenv("THEOREM_LAB_CACHE_DIR", str(tmp_path))
+    ref = tl.train(data, net, method="self-distill", steps=30, log_every=10)
+    assert len(seen) == 1 and callable(seen[0])
+    import importlib
+    runs = [importlib.import_module("theorem_lab.train")._resolve(
+        tl.TrainConfig(method="self-distill", steps=30), data, net)[0]]
+    bt = engine.Batch(runs, net.v, net.activation, 30, bk)
+    assert bt.step is None
+    drive = engine.timing_drive(bt)
+    st = kernel_choice.make_step("batched", bt.X, bt.v, net.activation, bk)
+    calls = []
+    st.forward = (lambda f: lambda W: calls.append(1) or f(W))(st.forward)
+    drive(st)
+    drive(st)
+    assert calls == [1, 1] and bt.step is None              # the candidate stepped, not the batch
+    again = tl.train(data, net, method="self-distill", steps=30, log_every=10)
+    np.testing.assert_array_equal(again.columns["loss"], ref.columns["loss"])
+    X, v = bt.X, bt.v
+    kernel_choice.choose(X, v, net.activation, bk)            # back to back: timed anew
+    assert len(seen) == 2 and seen[1] is None
+    assert len(list((tmp_path / "kernels").iterdir())) == 2
 
 
 class _Spun:
