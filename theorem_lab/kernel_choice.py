@@ -2,7 +2,7 @@
 machine at hand.
 
 Which is fastest depends on the CPU (STYLE.md, "Performance claims": numpy's tanh is 2× faster
-than torch's on one machine and slower on another), on B and on n·k, so ``batched_step`` times
+than torch's on one machine and slower on another), on B and on n·k, so ``choose`` times
 each candidate once per (backend, device, dtype, activation, shape class) and caches the timings
 (and torch's and numba's start-up times) for the process and, on the CPU, on disk in
 ``$THEOREM_LAB_CACHE_DIR/kernels`` (default ~/.cache/theorem-lab; 'off' disables it), keyed by
@@ -46,17 +46,18 @@ IMPORT_S = {"torch": 2.0, "numba": 1.2}   # start-up assumed where no measuremen
 TIMED = "settled, burst mean"   # how a timing measures (part of the disk cache's key)
 TIMING_ROUNDS = 2           # alternating rounds over the candidates (the minimum counts) of
 TIMING_REPEATS = 2          # a burst of at least this many timed calls per candidate lasting at
-BURST_S = 0.01              # least BURST_S, whose mean per call counts, after untimed calls
+BURST_S = 0.01              # least BURST_S, whose mean per call counts (the fastest single call
+                            # favoured threaded kernels, whose calls are fast only while the
+                            # other core happens to be free: on the AVX-512 EPYC, B=32 n=40
+                            # k=128, it rated batched:threads 0.59 ms per step against
+                            # batched:fused's 0.80, which ran 1.3-1.7× faster in the engine),
+                            # after untimed calls
 SETTLE_S = 0.1              # for this long or SETTLE_CALLS calls, whichever comes first. The
 SETTLE_CALLS = 10           # previous candidate's BLAS threads spin on for ~0.1 s: after
                             # batched:fused (2 OpenBLAS threads), per-run:torch took 32, 34, 24,
                             # 17, then 10 ms per step, and one untimed call had timed it at 19-25
                             # ms instead of its 9.6-10 (2-core Xeon, n=1000 d=50 k=4096). At
                             # B=32 n=40 k=128 one call absorbed it (OpenBLAS runs those on one thread)
-                            # The fastest single call favoured threaded kernels, whose calls are
-                            # fast only while the other core happens to be free: on the AVX-512
-                            # EPYC (B=32 n=40 k=128) it rated batched:threads 0.59 ms per step
-                            # against batched:fused's 0.80, which in the engine ran 1.3-1.7× slower
 PRUNE = 2.0                 # after round 1, candidates slower than this × the fastest drop out
 _TIMED: dict = {}           # (key, candidate names, loop) -> (seconds per candidate, import s)
 
@@ -356,9 +357,3 @@ def _write_cache(path, key: tuple, seconds: dict, import_s: dict) -> None:
         os.replace(tmp, path)
     except OSError:
         pass                               # a read-only home: the choice stays per process
-
-
-def batched_step(X, v, activation: Activation, bk: Backend, steps: "int | None" = None,
-                 drive: "Callable | None" = None):
-    """The batched step for X (B, n, d) and v (k,), with the measured kernels of its key."""
-    return make_step(choose(X, v, activation, bk, steps, drive).chosen, X, v, activation, bk)
