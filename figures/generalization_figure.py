@@ -1,8 +1,9 @@
 """Theorem 2 / I-16 from ``<run>/theorem2.json`` (written by `theorem-lab generalization`).
 
-(a) clean test error E|f(W_T, x) − ỹ|² against n, log–log, one line per (activation, method);
+(a) clean test error E|f(W_T, x) − ỹ|² against n, log–log, one line per (activation, method) and
+    setting (what the sweep varies beyond n, steps and the method: --width, --rho, …);
 (b) the norm-based capacity term Γ‖W_T − W₀‖_F/√n of self-distillation against T₂, log–log,
-    one line per (activation, n), with the slope-1 growth that the proof's bound d_{T₂} = O(√n T₂) allows (I-16) for
+    one line per (activation, n) (colour: activation; line style: n, in the legend), with the slope-1 growth that the proof's bound d_{T₂} = O(√n T₂) allows (I-16) for
     reference. Fitted slopes in the legends, which sit under the panels (no line is covered).
 """
 
@@ -17,34 +18,45 @@ MARKERS = ("o", "s", "^", "D", "v")
 
 
 def build(plt, result: dict):
-    rows, trends = result["groups"], {(t["activation"], t["method"]): t for t in result["trends"]}
+    rows = result["groups"]
+    trends = {(t["activation"], t["method"], t.get("setting", "")): t for t in result["trends"]}
     fig, (ax_e, ax_c) = plt.subplots(1, 2, figsize=style.size("two", 1, 2))
-    acts = sorted({r["activation"] for r in rows})
-    for i, act in enumerate(acts):
+    # one series per (activation, setting): a setting is what the sweep varies beyond n, steps
+    # and the method (--width, --rho, …), never pooled
+    series = sorted({(r["activation"], r.get("setting", "")) for r in rows})
+    cap_ns = sorted({r["n"] for r in rows if r["method"] == "self-distill" and r["T2"]
+                     and r["capacity"]})      # (b): colour = series, line style = n
+    for i, (act, setting) in enumerate(series):
+        name = act + (f" [{setting}]" if setting else "")
+        mine = [r for r in rows if r["activation"] == act and r.get("setting", "") == setting]
         for method in ("self-distill", "gd", "early-stop"):
-            sel = sorted((r for r in rows if r["activation"] == act and r["method"] == method
-                          and r["test_mse"] is not None), key=lambda r: (r["n"], r["T2"] or 0))
+            sel = sorted((r for r in mine if r["method"] == method and r["test_mse"] is not None),
+                         key=lambda r: (r["n"], r["T2"] or 0))
             if not sel:
                 continue
             by_n = {}
             for r in sel:
                 by_n.setdefault(r["n"], []).append(r["test_mse"])
             ns = sorted(by_n)
-            t = trends.get((act, method), {}).get("test_mse_vs_n")
-            label = f"{act}, {method}" + (f" (s={t[0]:.2f})" if t else "")
+            t = trends.get((act, method, setting), {}).get("test_mse_vs_n")
+            label = f"{name}, {method}" + (f" (s={t[0]:.2f})" if t else "")
             ax_e.plot(ns, [np.mean(by_n[n]) for n in ns], marker=MARKERS[i % len(MARKERS)],
                       color=style.method_color(method), ls=style.LINESTYLES[i % 4], ms=3.5,
                       label=label)
-        sd = [r for r in rows if r["activation"] == act and r["method"] == "self-distill"
-              and r["T2"] and r["capacity"]]
+        sd = [r for r in mine if r["method"] == "self-distill" and r["T2"] and r["capacity"]]
         if sd:
-            t = trends.get((act, "self-distill"), {}).get("capacity_vs_T2")
-            label = act + (f" (s={t[0]:.2f}±{t[1]:.2f} at fixed n)" if t else "")
+            t = trends.get((act, "self-distill", setting), {}).get("capacity_vs_T2")
+            label = name + (f" (s={t[0]:.2f}±{t[1]:.2f} at fixed n)" if t else "")
             for n in sorted({r["n"] for r in sd}):          # one line per n: the T₂ trend at fixed n
                 pts = sorted((r["T2"], r["capacity"]) for r in sd if r["n"] == n)
                 ax_c.plot(*zip(*pts), marker=MARKERS[i % len(MARKERS)], ms=4, lw=0.8,
+                          ls=style.LINESTYLES[cap_ns.index(n) % len(style.LINESTYLES)],
                           color=style.SERIES[i % len(style.SERIES)], label=label)
                 label = None
+    if len(cap_ns) > 1:                # which line is which n (else the lines of one colour are alike)
+        for j, n in enumerate(cap_ns):
+            ax_c.plot([], [], color="0.3", lw=0.8, ls=style.LINESTYLES[j % len(style.LINESTYLES)],
+                      label=f"$n = {n}$")
     T2s = [r["T2"] for r in rows if r["T2"] and r["method"] == "self-distill"]
     caps = [r["capacity"] for r in rows if r["T2"] and r["method"] == "self-distill" and r["capacity"]]
     if T2s and caps:

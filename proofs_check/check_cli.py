@@ -16,12 +16,17 @@ import sys
 
 import numpy as np
 
-from theorem_lab.errors import check_choice, check_int, parse_list
+from theorem_lab.errors import check_choice, check_fits, check_int, parse_list
 from theorem_lab.output import check_output_file, strict_json
 
 from .check import (Check, SampleLog, Summary, load_violations, packaged_findings,
                     save_violations)
 from .statements import LEMMAS, PROBABILISTIC, evaluate, sample
+
+# Memory kept per (lemma, sample) until --save is written: its rows (≈ 10 statements a lemma) and
+# configuration as Python dicts. Evidence: 7 rows + 1 configuration of lemma 1 are 2.1 kB of JSON;
+# dicts take ≈ 3× their JSON, so ≈ 6 kB; 16 KiB leaves room for the lemmas with more statements.
+SAMPLE_BYTES = 16 * 1024
 
 
 def configure(parser) -> None:
@@ -139,6 +144,8 @@ def run(args) -> int:
     samples = check_int("--samples", args.samples, "check", low=1)
     lemmas = LEMMAS if args.lemma == "all" else tuple(parse_list(
         args.lemma, "--lemma", "check", item=lambda s: check_choice("--lemma", s, "check", LEMMAS)))
+    check_fits("--samples", samples, "check", SAMPLE_BYTES * samples * len(lemmas),
+               f"every sample's rows, kept for --save ({samples} samples x {len(lemmas)} lemmas)")
     seed = check_int("--seed", args.seed, "check", low=0)
     save = check_output_file("--save", args.save, "check")     # before any sampling
     from tqdm import tqdm

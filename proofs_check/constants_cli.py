@@ -23,6 +23,7 @@ from . import constants as C
 from .requirements import schedule_report
 
 _OWNER = "constants"
+ACROSS_N_DEFAULT = "100,1000,10000,100000,1000000"     # 10² … 10⁶, the README's table
 
 
 def configure(parser) -> None:
@@ -40,10 +41,13 @@ def configure(parser) -> None:
     parser.add_argument("--c4", type=float, default=1.0, help="Bernstein constant c₄ (free, F9)")
     parser.add_argument("--reading", default="A", choices=C.READINGS + ("repaired",),
                         help="α_I reading (spec §1.10), or 'repaired': every repair of FINDINGS.md")
-    parser.add_argument("--across-n", default="100,1000,10000,100000,1000000",
-                        help="n values of the repaired reading's table (default 10^2 … 10^6)")
+    parser.add_argument("--across-n", default=None,
+                        help="with --reading repaired: n values of its table (default "
+                        f"{ACROSS_N_DEFAULT})")
     parser.add_argument("--width-search", default=None,
-                        help="a 'theorem-lab width-search --json' result to print beside the repaired width")
+                        help="with --reading repaired: a width-search result at this instance "
+                        "(its --out folder, the width_search.json there, or its --json output) to "
+                        "print beside the repaired width")
     parser.add_argument("--from-data", action="store_true", help="measure Λ, λ(C), c_low, ρ, ε on generated data")
     parser.add_argument("--seed", type=int, default=0, help="data seed (with --from-data)")
     parser.add_argument("--schedule", default=None, help="α_t spec; checks the slow-decay conditions")
@@ -70,6 +74,9 @@ def resolve_values(args) -> "tuple[dict, dict]":
     notes = {}
     c_low = check_real("--c-low", args.c_low, _OWNER, low=0.0, high=1.0, low_open=True)
     if args.from_data:
+        for opt, given in (("--lambda-C", args.lambda_C), ("--Lambda", args.Lambda)):
+            if given is not None:    # it would be replaced by the measured value, silently
+                raise fail(opt, _OWNER, "left out with --from-data (which measures it)", given)
         from theorem_lab.data import check_rho_realisable, make_clusterable
         from theorem_lab.sizes import check_size, eigh_bytes
         from .lemmas_jacobian import data_constants
@@ -79,6 +86,11 @@ def resolve_values(args) -> "tuple[dict, dict]":
         data = make_clusterable(n=n, K=K, d=d, eps=eps, rho=rho, seed=seed, n_test=0)
         m = data_constants(data, act)
         lamC, Lam, c_low, rho, eps = m["lambda_C"], m["Lambda"], m["c_low"], m["rho"], m["eps_obs"]
+        if not Lam > 0:      # Σ(X) singular to rounding: T₁ and the widths have no value
+            raise fail("--from-data", _OWNER, f"given data whose measured Λ = min(λ(C), λ(X)) is > 0 "
+                       f"(measured λ(C) = {lamC:.3g}, λ(X) = {m['lambda_X']:.3g} at n={n}, "
+                       f"clusters={K}, dim={d}, eps={args.eps:g}); raise --eps or --dim, lower --n, "
+                       "or leave --from-data out and give --Lambda", True)
         notes["source"] = f"measured on make_clusterable(n={n}, K={K}, d={d}, eps={args.eps}, seed={seed})"
     else:
         from theorem_lab.covariance import dphi_correlation
@@ -123,6 +135,10 @@ def run(args) -> int:
         except ValueError as exc:
             raise reword(exc, "--schedule", _OWNER, "a valid α_t spec", args.schedule) from None
     vals, notes = resolve_values(args)
+    for opt, given in (("--width-search", args.width_search), ("--across-n", args.across_n)):
+        if given is not None and args.reading != "repaired":      # it would be ignored
+            raise fail(opt, _OWNER, "given only with --reading repaired (the only reading that "
+                       "uses it)", given)
     if args.reading == "repaired":
         return run_repaired(args, vals, notes, steps)
     sched = schedule_report(args.schedule, steps, vals, args.reading) if args.schedule else None
@@ -165,15 +181,43 @@ WIDTH_SEARCH_COMMAND = ("theorem-lab width-search --n {n} --clusters {K} --dim {
                         "--rho {rho} --activation {act} --json > width_search.json")
 
 
-def _width_search(path) -> dict:
+# the instance keys a width-search result must share with constants' instance to stand beside it
+_WS_KEYS = (("n", "--n"), ("K", "--clusters"), ("d", "--dim"), ("eps", "--eps"), ("rho", "--rho"),
+            ("activation", "--activation"))
+
+
+def _width_search(path, instance: dict) -> dict:
+    """The width-search result (``--json`` output, one instance or a list, or the
+    ``width_search.json`` that width-search keeps in its ``--out`` folder, or that folder) whose
+    instance is ``instance`` ({"n": …, "K": …, …}; keys a result's config lacks are not compared)."""
     import json
+    from pathlib import Path
+    src = Path(path) / "width_search.json" if Path(path).is_dir() else Path(path)
     try:
-        with open(path) as fh:
+        with open(src) as fh:
             blob = json.load(fh)
-        return {"empirical_width": blob["empirical_width"], "config": blob["config"]}
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise fail("--width-search", _OWNER, "a JSON file written by 'theorem-lab width-search "
-                   f"--json' (reading it failed: {exc})", path) from None
+        found = [{"empirical_width": b["empirical_width"], "config": b["config"]}
+                 for b in (blob["instances"] if "instances" in blob else [blob])]
+        for b in found:
+            b["config"].get("n")
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise fail("--width-search", _OWNER, "a width-search result: its --out folder, the "
+                   "width_search.json there, or what 'theorem-lab width-search --json' prints "
+                   f"(reading it failed: {type(exc).__name__}: {exc})", path) from None
+
+    def same(cfg):
+        return all(cfg[k] == v if isinstance(v, str) else math.isclose(float(cfg[k]), v)
+                   for k, v in instance.items() if k in cfg)
+
+    for b in found:
+        if same(b["config"]):
+            return b
+    held = "; ".join(", ".join(f"{k}={b['config'][k]}" for k, _ in _WS_KEYS if k in b["config"])
+                     for b in found)
+    wanted = ", ".join(f"{opt} {instance[k]}" for k, opt in _WS_KEYS)
+    raise fail("--width-search", _OWNER, f"a width-search result at this instance ({wanted}); "
+               f"the file holds {held}: run width-search at this instance or pass its options",
+               str(path))
 
 
 def run_repaired(args, vals: dict, notes: dict, steps: int) -> int:
@@ -181,9 +225,13 @@ def run_repaired(args, vals: dict, notes: dict, steps: int) -> int:
     n, beside the printed reading (A) and the empirical width (a stored width-search)."""
     from theorem_lab.errors import parse_int, parse_list
     from . import repaired as R
-    across = parse_list(args.across_n, "--across-n", _OWNER,
+    across = parse_list(ACROSS_N_DEFAULT if args.across_n is None else args.across_n, "--across-n", _OWNER,
                         item=lambda t: parse_int(t, "--across-n", _OWNER, low=4, high=10**9))
-    ws = _width_search(args.width_search) if args.width_search is not None else None
+    ws = None
+    if args.width_search is not None:
+        ws = _width_search(args.width_search, {
+            "n": int(vals[C.n]), "K": int(vals[C.K]), "d": int(vals[C.d]), "eps": float(args.eps),
+            "rho": float(args.rho), "activation": args.activation})
     if args.schedule:
         sched = schedule_report(args.schedule, steps, vals, "A")
         if sched["T2"] is not None:

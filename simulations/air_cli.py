@@ -41,7 +41,7 @@ def configure(parser):
     a("--eps", default="0.3", help="cluster radius ε (default 0.3)")
     a("--width", default="1024", help="hidden width k of the empirical NTK (default 1024)")
     a("--activation", default="tanh", help="tanh, softplus, erf or relu (default tanh)")
-    a("--seeds", default="5", metavar="S", help="seeds 0..S-1, as in sweep (default 5)")
+    a("--seeds", default=None, metavar="S", help="seeds 0..S-1, as in sweep (default 5)")
     a("--seed-list", default=None, metavar="LIST", help="explicit comma list of seeds (instead of --seeds)")
     a("--topk", default=None, metavar="LIST", help="extra K values for the top-K fraction, comma list")
     a("--ntk", default="empirical", help="'empirical' (J Jᵀ at a step) or 'infinite' (Σ(X))")
@@ -62,8 +62,14 @@ def configure(parser):
 
 def _seeds(args) -> tuple:
     if args.seed_list is not None:
-        return tuple(parse_list(args.seed_list, "--seed-list", _OWNER,
-                                item=lambda t: parse_int(t, "--seed-list", _OWNER, low=0)))
+        seeds = tuple(parse_list(args.seed_list, "--seed-list", _OWNER,
+                                 item=lambda t: parse_int(t, "--seed-list", _OWNER, low=0)))
+        if args.seeds is not None:     # one of them would be ignored silently
+            raise fail("--seeds", _OWNER, "left out when --seed-list names the seeds (give one "
+                       "of the two)", args.seeds)
+        return seeds
+    if args.seeds is None:
+        args.seeds = "5"
     if "," in str(args.seeds):
         raise fail("--seeds", _OWNER, "a count S (seeds 0..S-1, as in sweep); name seeds "
                    "explicitly with --seed-list 0,1,2", args.seeds)

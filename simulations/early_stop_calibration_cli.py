@@ -11,8 +11,10 @@ pass ``--out theorem_lab/early_stop_calibration.json`` from a checkout.
 
 from __future__ import annotations
 
+import json
 import shlex
 import sys
+from pathlib import Path
 
 from theorem_lab.activations import ACTIVATIONS
 from theorem_lab.errors import check_choice, check_int, fail, parse_int, parse_list, parse_real
@@ -65,14 +67,36 @@ def validated(args) -> CalibrationGrid:
                [(b * seeds, fs + [("--seeds", seeds, 2)]) for b, fs in train_bytes(max(n), d, max(width))],
                trajectory_bytes(steps, 1),
                what=f"the largest cell (n={max(n)}, k={max(width)}, {seeds} seeds, {steps} steps)")
-    return CalibrationGrid(n=n, K=K, rho=rho, eps=eps, width=width, d=d,
+    grid = CalibrationGrid(n=n, K=K, rho=rho, eps=eps, width=width, d=d,
                            activation=args.activation, seeds=seeds, steps=steps)
+    runs = len(grid.cells()) * seeds
+    if runs < 2:            # the fit needs two runs; found out only after training, before
+        raise fail("--seeds", _OWNER, f"large enough for at least 2 runs to fit c (the grid has "
+                   f"{len(grid.cells())} cell(s) x {seeds} seed(s)); raise --seeds or give more "
+                   "values of --n, --width, …", seeds)
+    return grid
+
+
+def _check_replaceable(out: Path) -> None:
+    """``--out`` may replace an earlier calibration (rerunning, or the packaged file from a
+    checkout), never some other file: it is refused before the runs start."""
+    from .early_stop_calibration import FORMAT
+    if not out.exists():
+        return
+    try:
+        ok = json.loads(out.read_text()).get("format") == FORMAT
+    except (OSError, ValueError, AttributeError):
+        ok = False
+    if not ok:
+        raise fail("--out", _OWNER, f"a new file or an earlier calibration ({FORMAT}); {out} "
+                   "exists and is not one: remove it or choose another --out", str(out))
 
 
 def run(args) -> int:
     from tqdm import tqdm
     grid = validated(args)
     out = check_output_file("--out", args.out, _OWNER)
+    _check_replaceable(out)
     command = "theorem-lab " + " ".join(shlex.quote(a) for a in sys.argv[1:]) \
         if sys.argv[1:2] == [_OWNER] else f"theorem-lab {_OWNER} (from Python)"
     bar = tqdm(total=len(grid.cells()) * grid.seeds, file=sys.stderr, leave=False, desc="runs",

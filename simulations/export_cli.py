@@ -3,6 +3,9 @@
     theorem-lab export runs/NAME --format csv                  # -> runs/NAME/trajectory.csv
     theorem-lab export runs/NAME --table runs --out -          # one row per run, on stdout
 
+An existing file named by ``--out`` is refused unless ``--force`` (it may be anything the user
+keeps); the default RUN/<table>.csv is export's own output and is replaced by a re-export.
+
 Tables (tidy: one observation per row, one variable per column):
     trajectory  one row per (run, logged step): run_id, cell, method, seed, status, the resolved config
                 (``cfg_*`` columns), step, then one column per quantity (l2_clean, l2_noisy, …)
@@ -32,7 +35,10 @@ def configure(parser):
     parser.add_argument("--format", default="csv", help="csv (the only format)")
     parser.add_argument("--table", default="trajectory", help="trajectory (default) or runs")
     parser.add_argument("--out", default=None,
-                        help="output file, '-' for stdout (default RUN/<table>.csv)")
+                        help="output file, '-' for stdout (default RUN/<table>.csv, replaced "
+                        "on a re-export); an existing file is refused unless --force")
+    parser.add_argument("--force", action="store_true",
+                        help="replace an existing --out file")
 
 
 def run(args) -> int:
@@ -61,6 +67,9 @@ def _export(args, db) -> int:
         target = check_output_file("--out", db.parent / f"{args.table}.{args.format}"
                                    if args.out is None else args.out, OWNER)
         check_not_input("--out", target, OWNER, [db, db.with_name(db.name + "-wal")])
+        if args.out is not None and target.exists() and not getattr(args, "force", False):
+            raise fail("--out", OWNER, f"a new file; {target} exists (pass --force to replace "
+                       "it)", str(args.out))
     with ResultStore(db, readonly=True) as store:
         if target == "stdout":
             count = store.export_csv(sys.stdout, args.table)

@@ -30,6 +30,12 @@ from theorem_lab.activations import get_activation
 from .store import ResultStore
 
 GROUP_FIELDS = ("activation", "n", "method", "steps", "schedule")
+SEED_FIELDS = ("seed", "data_seed", "init_seed")     # what the seeds of one group differ in
+
+
+def _setting(extra: dict) -> str:
+    """'width=32, rho=0.1' for the config fields beyond GROUP_FIELDS that a sweep varies."""
+    return ", ".join(f"{k}={v}" for k, v in extra.items())
 
 
 def run_values(run: dict, trajectory: dict) -> "dict | None":
@@ -84,7 +90,7 @@ def analyse(run_dir) -> dict:
     run_dir = Path(run_dir)
     summary = json.loads((run_dir / "summary.json").read_text())
     hyps = {c["label"]: c.get("hypotheses", {}) for c in summary["cells"]}
-    groups: dict = {}
+    found = []
     with ResultStore(run_dir, readonly=True) as store:
         for run in store.runs():
             if run["status"] != "finished":
@@ -94,12 +100,24 @@ def analyse(run_dir) -> dict:
                 continue
             cfg = run["config"]
             vals["prefactor"] = prefactor(hyps.get(run["cell"], {}), cfg["clusters"], vals["Gamma"])
-            key = tuple(cfg[f] for f in GROUP_FIELDS)
-            groups.setdefault(key, []).append(vals)
+            found.append((cfg, vals))
+    # a field the sweep varies beyond GROUP_FIELDS (--width, --rho, …) splits the groups: its runs
+    # are not seeds of one setting, and pooling them would report their spread as seed spread
+    by_key: dict = {}
+    for cfg, _ in found:
+        by_key.setdefault(tuple(cfg[f] for f in GROUP_FIELDS), []).append(cfg)
+    extra = sorted({f for cfgs in by_key.values() for c in cfgs for f in c
+                    if f not in GROUP_FIELDS + SEED_FIELDS
+                    and len({json.dumps(x.get(f), sort_keys=True) for x in cfgs}) > 1})
+    groups: dict = {}
+    for cfg, vals in found:
+        key = tuple(cfg[f] for f in GROUP_FIELDS) + tuple(cfg.get(f) for f in extra)
+        groups.setdefault(key, []).append(vals)
     rows = []
     for key, vals in sorted(groups.items(), key=lambda kv: tuple(
             (0, v, "") if isinstance(v, (int, float)) else (1, 0, str(v)) for v in kv[0])):
-        row = dict(zip(GROUP_FIELDS, key), seeds=len(vals), smooth=vals[0]["smooth"])
+        row = dict(zip(GROUP_FIELDS, key), seeds=len(vals), smooth=vals[0]["smooth"],
+                   setting=_setting(dict(zip(extra, key[len(GROUP_FIELDS):]))))
         for q in ("test_mse", "test_acc", "capacity", "dist_init", "T2", "prefactor"):
             xs = [v[q] for v in vals if v[q] is not None]
             row[q] = float(np.mean(xs)) if xs else None
@@ -109,22 +127,20 @@ def analyse(run_dir) -> dict:
 
 
 def trends(rows: list) -> list:
-    """Per (activation, method): the log–log slope of the test error in n (at fixed T₂ or
+    """Per (activation, method, setting): the log–log slope of the test error in n (at fixed T₂ or
     steps), and of the capacity term in T₂ at fixed n (I-16: the proof's bound allows slope 1;
     a slope ≈ 0 means the term does not grow with T₂)."""
     out = []
-    for act in sorted({r["activation"] for r in rows}):
-        for method in sorted({r["method"] for r in rows}):
-            sel = [r for r in rows if r["activation"] == act and r["method"] == method]
-            if not sel:
-                continue
-            item = {"activation": act, "method": method,
+    for act, method, setting in sorted({(r["activation"], r["method"], r.get("setting", ""))
+                                        for r in rows}):
+        sel = [r for r in rows if r["activation"] == act and r["method"] == method
+               and r.get("setting", "") == setting]
+        out.append({"activation": act, "method": method, "setting": setting,
                     "test_mse_vs_n": slope([r["n"] for r in sel], [r["test_mse"] for r in sel],
                                            [r["steps"] for r in sel]),
                     "capacity_vs_T2": slope([r["T2"] for r in sel], [r["capacity"] for r in sel],
                                             [r["n"] for r in sel])
-                    if method == "self-distill" else None}
-            out.append(item)
+                    if method == "self-distill" else None})
     return out
 
 
@@ -132,12 +148,16 @@ def render(result: dict) -> str:
     """The table and the trends, as text."""
     head = ("activation", "n", "method", "steps", "T2", "E|f−ỹ|² test", "test acc", "Γ‖W−W₀‖_F/√n",
             "1+KΓ²/(c_low Λ)", "seeds")
+    settings = any(r.get("setting") for r in result["groups"])
+    if settings:                        # the fields the sweep varies beyond these columns
+        head = head[:3] + ("setting",) + head[3:]
     table = [head]
     for r in result["groups"]:
         def f(q, digits=3):
             v = r[q]
             return "—" if v is None else f"{v:.{digits}g}" + (f" ± {r[q + '_sd']:.2g}" if r["seeds"] > 1 else "")
-        table.append((r["activation"] + ("" if r["smooth"] else "*"), str(r["n"]), r["method"],
+        table.append((r["activation"] + ("" if r["smooth"] else "*"), str(r["n"]), r["method"])
+                     + ((r.get("setting", ""),) if settings else ()) + (
                       str(r["steps"]),
                       "—" if r["T2"] is None else f"{r['T2']:.0f}", f("test_mse"), f("test_acc"),
                       f("capacity"), "—" if r["prefactor"] is None else f"{r['prefactor']:.3g}",
@@ -155,7 +175,8 @@ def render(result: dict) -> str:
             if v is not None:
                 parts.append(f"{label}: s = {v[0]:.2f} ± {v[1]:.2f}")
         if parts:
-            lines.append(f"{t['activation']}, {t['method']}: " + "; ".join(parts))
+            where = f" ({t['setting']})" if t.get("setting") else ""
+            lines.append(f"{t['activation']}, {t['method']}{where}: " + "; ".join(parts))
     vac = [r["prefactor"] for r in result["groups"] if r["prefactor"]]
     if vac:
         lines.append(f"Theorem 2's legible prefactor 1 + KΓ²/(c_low Λ) ranges {min(vac):.3g} … "

@@ -43,11 +43,16 @@ def _widths(text: str) -> tuple:
 def run(args) -> int:
     from .lazy import LazyConfig, run as run_lazy
 
-    cfg = LazyConfig(widths=_widths(args.width), n=check_int("--n", args.n, _OWNER, low=2),
-                     clusters=check_int("--clusters", args.clusters, _OWNER, low=1),
-                     dim=check_int("--dim", args.dim, _OWNER, low=1),
-                     eps=check_real("--eps", args.eps, _OWNER, low=0.0, high=2.0),
-                     rho=check_real("--rho", args.rho, _OWNER, low=0.0, high=0.5, high_open=True),
+    from theorem_lab.data import check_rho_realisable
+    n = check_int("--n", args.n, _OWNER, low=2)
+    K = check_int("--clusters", args.clusters, _OWNER, low=2)     # as make_clusterable needs
+    if n < 2 * K:
+        raise fail("--n", _OWNER, f"an integer >= 2*clusters = {2 * K} (two points per cluster)", n)
+    rho = check_real("--rho", args.rho, _OWNER, low=0.0, high=0.5, high_open=True)
+    cfg = LazyConfig(widths=_widths(args.width), n=n, clusters=K,
+                     dim=check_int("--dim", args.dim, _OWNER, low=2),
+                     eps=check_real("--eps", args.eps, _OWNER, low=0.0, high=2.0, low_open=True),
+                     rho=check_rho_realisable(rho, n, K, "--rho", _OWNER),
                      activation=check_choice("--activation", args.activation, _OWNER, ACTIVATIONS),
                      steps=check_int("--steps", args.steps, _OWNER, low=1),
                      schedule="linear", track_every=check_int("--track-every", args.track_every, _OWNER, low=1),

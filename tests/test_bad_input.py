@@ -139,6 +139,7 @@ for opt in ("--eps", "--rho", "--lr"):
 CASES += rows(AN, "--noise", ["x", "0.6", "nan", "", "0,,0.1", "0.1,0.1", "0.1,"])
 CASES += rows(AN, "--topk", ["0", "x", "", "1,,2", "2,2", "61"])
 CASES += rows(AN, "--seed-list", ["", "x", "-1", "1,1", ",1"])
+CASES += [(AN + ["--seed-list", "0,1"], "--seeds")]   # both given: one would be ignored
 CASES += rows(AN, "--figure", ["3", "none,2", "2,none", "x", "mode", "modes,modes"]) + rows(AN, "--ntk", ["x", ""])
 CASES += rows(AN, "--activation", ["gelu", ""]) + rows(AN, "--label-fn", ["x", ""])
 CASES += rows(AN, "--schedule", ["x", "linear:end=0", ""])
@@ -165,17 +166,23 @@ CASES += [(C + ["--steps", "0"], "--steps"), (C + ["--schedule", "bogus"], "--sc
 CR = C + ["--reading", "repaired"]
 CASES += rows(CR, "--across-n", ["x", "", "3", "100,,1000", "100,100", "1e9x", "100.5"])
 CASES += rows(CR, "--width-search", ["{tmp}/missing.json", "{tmp}/afile", "{tmp}/adir"])
+CASES += rows(C, "--width-search", ["{tmp}/missing.json"])    # without --reading repaired
+CASES += rows(C, "--across-n", ["100,1000"])                  # likewise
+CASES += rows(C + ["--from-data", "--dim", "5"], "--Lambda", ["0.1"])   # --from-data measures it
+CASES += rows(C + ["--from-data", "--dim", "5"], "--lambda-C", ["0.1"])
 
 # --- early-stop-calibration, verdict (issue 14) ----------------------------------------------------
 ES = ["early-stop-calibration", "--n", "40", "--clusters", "2", "--rho", "0.3", "--eps", "0.2",
-      "--width", "32", "--seeds", "1", "--steps", "100", "--out", "{tmp}/es.json"]
+      "--width", "32", "--seeds", "2", "--steps", "100", "--out", "{tmp}/es.json"]
 for opt in ("--n", "--clusters", "--width"):
     CASES += rows(ES, opt, ["x", "", "1", "40,,40", "40,40", "-4"])
 CASES += rows(ES, "--width", ["33"]) + rows(ES, "--rho", ["0.5", "-0.1", "x", "nan", "0.1,0.1"])
 CASES += rows(ES, "--eps", ["0", "3", "inf", ""]) + rows(ES, "--activation", ["gelu", ""])
 for opt in ("--dim", "--seeds", "--steps"):
     CASES += rows(ES, opt, ["x", "0", "1.5"])
-CASES += rows(ES, "--out", ["", "{tmp}/adir", "/dev/null", "{tmp}/afile/x.json"])
+CASES += rows(ES, "--out", ["", "{tmp}/adir", "/dev/null", "{tmp}/afile/x.json",
+                             "{tmp}/afile"])        # an existing file that is not a calibration
+CASES += rows(ES, "--seeds", ["1"])                  # one cell x 1 seed: nothing to fit
 CASES += [(ES + ["--n", "3"], "--n"), (ES + ["--n", "8", "--clusters", "4", "--rho", "0.45"], "--rho"),
           (ES + ["--n", BIG], "--n")]
 V = ["verdict", "--samples", "1", "--save", "{tmp}/verdict.json"]
@@ -189,13 +196,15 @@ CASES += rows(S, "--early-stop-constant", ["x", "0", "-1", "nan", "inf", "bogus"
 CASES += rows(K, "--lemma", ["9", "", "1,,2", "1,1", "1,", "all,1"])
 CASES += rows(K, "--samples", ["0", "-1", "x", "1.5"]) + rows(K, "--seed", ["-1", "x"])
 CASES += rows(K + ["--no-figure"], "--samples", ["0"])
+CASES += rows(K, "--samples", ["100000000000"])     # its rows would not fit in memory (it ran on)
 CASES += rows(K[:-2], "--save", ["", "{tmp}/adir", "{tmp}/adir/", "/dev/null", "{tmp}/link",
                                   "{tmp}/afile/v.json"])
 CASES += rows(["check"], "--replay", ["{tmp}/missing.json", "{tmp}/afile", "I-99"])
 
 # --- export, figures, report ----------------------------------------------------------------------
 CASES += rows(E, "--format", ["parquet", ""]) + rows(E, "--table", ["x", ""])
-CASES += rows(E, "--out", ["{tmp}/adir", "{tmp}/adir/", "{tmp}/fifo", "{tmp}/afile/f.csv"])
+CASES += rows(E, "--out", ["{tmp}/adir", "{tmp}/adir/", "{tmp}/fifo", "{tmp}/afile/f.csv",
+                            "{tmp}/afile"])    # an existing file without --force
 CASES += [(["export", "{tmp}/nothing"], "RUN"), (["export", ""], "RUN"), (["export", "{tmp}/afile"], "RUN")]
 CASES += rows(F, "--out", ["{tmp}/link", "/dev/null", "{tmp}/afile/f"])   # a directory is allowed
 CASES += rows(F, "--which", ["", "nope", "trajectories,,phase", "phase,phase", "vacuity,vacuity",
@@ -214,6 +223,9 @@ for opt in ("--n", "--clusters", "--dim", "--steps", "--track-every"):
     CASES += rows(L, opt, ["0", "-1"])
 CASES += rows(L, "--eps", ["-0.1", "3", "nan"]) + rows(L, "--rho", ["0.5", "-0.1", "inf"])
 CASES += rows(L, "--activation", ["sigmoid", ""]) + rows(L, "--seed", ["-1"])
+CASES += rows(L, "--eps", ["0"]) + rows(L, "--clusters", ["1"]) + rows(L, "--dim", ["1"])
+CASES += [(L + ["--n", "6", "--clusters", "4"], "--n"),      # these named make_clusterable's
+          (L + ["--n", "8", "--clusters", "4", "--rho", "0.45"], "--rho")]   # 'eps', 'K', 'n', …
 CASES += rows(["lazy"], "--out", ["{tmp}/afile", "{tmp}/afile/x"])
 CASES += [(["generalization", "{tmp}/nothing"], "RUN"), (["generalization", "{tmp}/adir"], "RUN"),
           (["generalization", ""], "RUN")]
@@ -239,6 +251,7 @@ CASES += rows(TE, "--teacher-lr", ["-1", "nan"]) + rows(TE, "--student-lr", ["0"
 CASES += rows(TE, "--synthetic-train", ["5"]) + rows(TE, "--device", ["cuda"] if not _cuda() else [])
 CASES += rows(TE[:-2], "--out", ["", "{tmp}/afile"])
 CASES += [(TE + ["--dataset", "cifar100"], "--data-dir")]
+CASES += [(TE + ["--data-dir", "{tmp}/adir"], "--data-dir")]     # synthetic: it would be ignored
 NA = ["cifar", "ntk-air", "--profile", "smoke", "--out", "{tmp}/na"]
 CASES += rows(NA, "--noise", ["0.6", "", "0,,1", "0,0", "x"]) + rows(NA, "--seeds", ["0", "x", "1001"])
 CASES += rows(NA, "--ntk-batch", ["1", "5", "33", BIG]) + rows(NA, "--model", ["resnet9000"])
@@ -248,6 +261,7 @@ CASES += rows(NA, "--iterations", ["0"]) + rows(NA, "--train-steps", ["-1"]) + r
 CASES += rows(NA, "--train-subset", ["1000"]) + rows(NA, "--synthetic-test", ["1"])
 CASES += rows(NA, "--air", ["{tmp}/adir", "{tmp}/nothing", "{tmp}/run"])
 CASES += rows(NA, "--device", ["cuda"] if not _cuda() else []) + rows(NA[:-2], "--out", ["", "{tmp}/afile"])
+CASES += [(NA + ["--data-dir", "{tmp}/adir"], "--data-dir")]     # smoke is synthetic: ignored
 CASES += [(NA + ["--dataset", "cifar10"], "--data-dir"),
           (NA + ["--synthetic-test", "100000", "--ntk-batch", "100000"], "--ntk-batch")]   # an 80 GB Gram
 # --- cifar table1 ---------------------------------------------------------------------------------

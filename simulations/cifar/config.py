@@ -138,7 +138,11 @@ def validate(cfg: TrainConfig) -> None:
     check_real("lr", cfg.lr, _OWNER, low=0.0, low_open=True)
     check_real("momentum", cfg.momentum, _OWNER, low=0.0, high=1.0, high_open=True)
     check_real("weight_decay", cfg.weight_decay, _OWNER, low=0.0)
-    check_real("warmup_epochs", cfg.warmup_epochs, _OWNER, low=0.0, high=cfg.epochs, high_open=True)
+    check_real("warmup_epochs", cfg.warmup_epochs, _OWNER, low=0.0)
+    if cfg.warmup_epochs >= cfg.epochs:     # the profile's warm-up (fast: 1) with a short --epochs
+        raise fail("warmup_epochs", _OWNER, f"a real number in [0, epochs = {cfg.epochs:g}) (the "
+                   "warm-up must end before the last epoch; lower --warmup-epochs, e.g. 0, or "
+                   "raise --epochs)", cfg.warmup_epochs)
     check_real("val_fraction", cfg.val_fraction, _OWNER, low=0.0, high=0.5)
     check_int("train_subset", cfg.train_subset, _OWNER, low=0)
     for name in ("seed", "noise_seed", "split_seed"):
@@ -157,6 +161,9 @@ def validate(cfg: TrainConfig) -> None:
                    "to fetch them there)", None)
     if cfg.compile and cfg.device != "cuda":
         raise fail("compile", _OWNER, "used with --device cuda (torch.compile is for the GPU path)", True)
+    if cfg.dataset == "synthetic" and cfg.data_dir is not None:   # it would be ignored, silently
+        raise fail("data_dir", _OWNER, "left out with --dataset synthetic (the default; name the "
+                   "data set, e.g. --dataset cifar10, to read DIR)", cfg.data_dir)
     if cfg.dataset == "synthetic" and cfg.download:
         raise ParameterError("The '--download' option of cifar train applies to a real data set. "
                              "Got --dataset synthetic instead.")

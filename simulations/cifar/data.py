@@ -50,6 +50,13 @@ class ImageData:
         return tuple(self.x_train.shape[1:])
 
 
+def for_command(exc: ParameterError, owner: str) -> ParameterError:
+    """A missing-data error (``_bad``, written for 'cifar train') as the error of the command that
+    was run (``owner``: 'cifar ntk-air', 'cifar teacher-epochs'), which has the same --data-dir."""
+    return ParameterError(str(exc).replace("The '--data-dir' parameter of cifar train ",
+                                           f"The '--data-dir' parameter of {owner} ", 1))
+
+
 def _bad(dataset: str, directory, expected: str, why: str = "") -> ParameterError:
     why = f" ({why})" if why else ""
     return ParameterError(f"The '--data-dir' parameter of cifar train must hold the {dataset} files "

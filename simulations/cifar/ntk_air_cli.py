@@ -93,6 +93,9 @@ def resolve_config(args) -> NA.NtkAirConfig:
     if cfg.dataset != "synthetic" and cfg.data_dir is None:
         raise fail("--data-dir", _OWNER, "the folder with the CIFAR-10 python archive "
                    "(cifar-10-batches-py/ or cifar-10-python.tar.gz)", None)
+    if cfg.dataset == "synthetic" and cfg.data_dir is not None:    # it would be ignored
+        raise fail("--data-dir", _OWNER, f"left out with --profile {cfg.profile} on synthetic "
+                   "data (real CIFAR-10 runs with --profile fast or paper)", cfg.data_dir)
     tests = TEST_IMAGES.get(cfg.dataset, cfg.synthetic_test)
     if cfg.ntk_batch > tests:
         raise fail("--ntk-batch", _OWNER, f"an integer in [{NA.TOP_K + 1}, {tests}] (more than the "
@@ -144,7 +147,11 @@ def _print(summary: dict, fh) -> None:
 def run(args) -> int:
     cfg = resolve_config(args)
     air = read_air(args.air)
-    result = NA.run(cfg, lambda line: print(line, file=sys.stderr, flush=True))
+    from .data import for_command
+    try:
+        result = NA.run(cfg, lambda line: print(line, file=sys.stderr, flush=True))
+    except ParameterError as exc:       # the data loader's --data-dir error names 'cifar train'
+        raise for_command(exc, "cifar ntk-air") from None
     summary = {"experiment": "ntk-air", "profile": cfg.profile, "config": cfg.hashed(),
                **NA.collect(cfg), "open": NA.OPEN, "computed_now": result["computed"],
                "air": air, "store": cfg.out}

@@ -144,7 +144,8 @@ def _validated(args) -> dict:
         raise fail("--data-dir", T.OWNER, "the folder with the cifar10 / fashion-mnist files "
                    "(or use --data synthetic)", None)
     executors.check_executor(args.executor, args.address, T.OWNER)
-    out = check_output_dir("--out", args.out, T.OWNER).resolve()
+    shown = check_output_dir("--out", args.out, T.OWNER)   # as typed: what the messages print
+    out = shown.resolve()        # absolute: the cells' stores and checkpoints on any node
     remote_cuda = args.address is not None and args.device == "cuda"   # GPUs on the cluster only
     base = {"profile": args.profile, "data_dir": args.data_dir, "out": str(out), "progress": False,
             "device": "cpu" if remote_cuda else args.device,
@@ -171,7 +172,7 @@ def _validated(args) -> dict:
                else parse_int(args.workers, "--workers", T.OWNER, low=1, high=4096))
     return {"grid": {"datasets": datasets, "methods": methods, "rates": rates,
                      "seeds": list(range(seeds))},
-            "cells": cells, "data": data, "out": out, "workers": workers,
+            "cells": cells, "data": data, "out": out, "shown": shown, "workers": workers,
             "remote": args.address is not None}
 
 
@@ -213,6 +214,14 @@ def _run(args, plan: dict) -> int:
 
     started = time.perf_counter()
     out, log = plan["out"], sys.stderr
+    shown = plan.get("shown", out)      # --out as typed (relative stays relative), like the
+    #                                     other commands' messages; the store itself is at `out`
+
+    def as_typed(path) -> str:
+        try:
+            return str(shown / Path(path).relative_to(out))
+        except ValueError:
+            return str(path)
     ids = {cell: config_hash(cfg.hashed()) for cell, cfg in plan["cells"].items()}
     store = ResultStore(out)
     done = store.final_ids()
@@ -222,7 +231,7 @@ def _run(args, plan: dict) -> int:
     executor = executors.make_executor(args.executor, plan["workers"], len(tasks), args.address, WORK)
     log.write(f"cifar table1: {len(plan['cells'])} cell(s); {len(plan['cells']) - len(tasks)} "
               f"already stored, {len(tasks)} to train on {type(executor).__name__} "
-              f"(profile {args.profile}, data {plan['data']}) -> {out}\n")
+              f"(profile {args.profile}, data {plan['data']}) -> {shown}\n")
     quiet = True if args.no_progress or not tasks else None   # None: bars only on a terminal
     runs_bar = tqdm(total=len(tasks), desc="runs  ", unit="run", file=log, position=0,
                     disable=quiet, dynamic_ncols=True)
@@ -241,7 +250,7 @@ def _run(args, plan: dict) -> int:
         executor.close()
         runs_bar.close(), epochs_bar.close()
         store.close()
-        log.write(f"cifar table1: interrupted; finished cells are stored in {out} and each "
+        log.write(f"cifar table1: interrupted; finished cells are stored in {shown} and each "
                   "unfinished one has its last epoch's checkpoint; rerun the same command to resume\n")
         raise
     finally:
@@ -257,7 +266,7 @@ def _run(args, plan: dict) -> int:
             figures = [str(p) for p in draw(out)]
         except Exception as exc:   # results are stored; a figure bug must not lose the table
             figure_error = f"{type(exc).__name__}: {exc}"
-            log.write(f"cifar table1: the figure failed ({figure_error}); results are in {out}\n")
+            log.write(f"cifar table1: the figure failed ({figure_error}); results are in {shown}\n")
     result = {**table, "out": str(out), "profile": args.profile, "trained": len(tasks),
               "reused": len(plan["cells"]) - len(tasks), "failed": failed,
               "seconds": time.perf_counter() - started, "figures": figures,
@@ -268,10 +277,11 @@ def _run(args, plan: dict) -> int:
     else:
         sys.stdout.write(T.render(table) + f"{len(tasks)} cell(s) trained, {result['reused']} "
                          f"reused, {failed} failed; {result['seconds']:.1f} s; table1.json, "
-                         f".csv, .md in {out}" + (f"; figures: {', '.join(figures)}" if figures
-                                                  else "") + "\n")
+                         f".csv, .md in {shown}"
+                         + (f"; figures: {', '.join(map(as_typed, figures))}" if figures else "")
+                         + "\n")
     if failed:
-        log.write(f"cifar table1: {failed} cell(s) failed; their errors are in {out}/results.sqlite "
+        log.write(f"cifar table1: {failed} cell(s) failed; their errors are in {shown}/results.sqlite "
                   "(a rerun retries them)\n")
     return 1 if failed else 0
 

@@ -135,7 +135,11 @@ def run(args) -> int:
     cfg = resolve_config(args)
     out = Path(cfg.teacher.out)
     log = (lambda line: print(line, file=sys.stderr, flush=True))
-    result = TE.run(cfg, log)
+    from .data import for_command
+    try:
+        result = TE.run(cfg, log)
+    except ParameterError as exc:       # the data loader's --data-dir error names 'cifar train'
+        raise for_command(exc, "cifar teacher-epochs") from None
     summary = TE.summary(cfg, result, str(out))
     (out / "teacher_epochs.json").write_text(strict_json(summary, indent=2))
     args.run = str(out)                          # the root draws the figure from here

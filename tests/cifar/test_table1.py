@@ -288,3 +288,16 @@ def test_ray_runs_the_same_cells_as_the_local_executor(tmp_path, capsys):
         ca, cb = a["rows"][0]["cells"][0], b["rows"][0]["cells"][0]
         assert ca["run_ids"] == cb["run_ids"] and cb["status"] == "ok"
         assert cb["test_acc_last"]["mean"] == pytest.approx(ca["test_acc_last"]["mean"], abs=1e-9)
+
+
+def test_messages_print_out_as_typed_not_absolute(tmp_path, monkeypatch, capsys):
+    """A relative --out is printed relative (as every other command prints its paths); the
+    cells' stores stay absolute inside (the nodes of a Ray cluster need that)."""
+    monkeypatch.chdir(tmp_path)
+    assert main(["cifar", "table1", *TINY, "--out", "rel", "--datasets", "fashion-mnist",
+                 "--methods", "ce", "--rates", "0"]) == 0
+    out, err = capsys.readouterr()
+    last = out.strip().splitlines()[-1]
+    assert "in rel" in last and str(tmp_path) not in last
+    assert str(tmp_path) not in err and "-> rel" in err
+    assert (tmp_path / "rel" / "table1.json").exists()

@@ -144,6 +144,8 @@ BAD = [
     (["--alpha", "linear:start=5,end=1"], "'schedule.end'"),
     (["--synthetic-shape", "3x64x64"], "'--synthetic-shape'"),
     (["--val-fraction", "0.9"], "'--val-fraction'"),
+    (["--data-dir", "."], "'--data-dir'"),          # synthetic data: it was ignored, silently
+    (["--profile", "fast", "--epochs", "1"], "epochs = 1"),   # the profile's 1 warm-up epoch
 ]
 
 
@@ -171,3 +173,13 @@ def test_unknown_choices_and_unwritable_out(tmp_path, capsys):
 def test_gpu_option_without_gpu(capsys):
     assert main(["cifar", "train", "--device", "cuda"]) == 2
     assert "'--device'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", [["ntk-air", "--profile", "fast"],
+                                     ["teacher-epochs", "--profile", "paper"]])
+def test_missing_data_is_named_under_the_command_that_was_run(tmp_path, capsys, command):
+    """The loader's --data-dir error was written for 'cifar train' and said so under ntk-air and
+    teacher-epochs too."""
+    assert main(["cifar", *command, "--data-dir", str(tmp_path), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert f"The '--data-dir' parameter of cifar {command[0]} must hold the" in err

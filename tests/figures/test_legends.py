@@ -50,3 +50,19 @@ def test_legends_sit_under_the_panels(build, data):
                 labels = ax.xaxis.get_tightbbox(renderer)
                 assert not box.overlaps(labels), "a legend overlaps the x labels"
         plt.close(fig)
+
+
+def test_theorem2_capacity_lines_say_which_n_they_are():
+    """Panel (b) draws one line per (activation, n) in the activation's colour: the n lines of
+    one colour differ in line style, and the legend names each style's n."""
+    with style.context() as plt:
+        fig = theorem2_build(plt, THEOREM2)
+        ax = fig.axes[1]
+        drawn = [ln for ln in ax.get_lines() if len(ln.get_xdata())
+                 and ln.get_color() != "0.5"]                      # not the ∝ T₂ reference
+        for colour in {ln.get_color() for ln in drawn}:
+            styles = [ln.get_linestyle() for ln in drawn if ln.get_color() == colour]
+            assert len(styles) == 2 and len(set(styles)) == 2
+        labels = [t.get_text() for t in ax.get_legend().get_texts()]
+        assert "$n = 50$" in labels and "$n = 100$" in labels
+        plt.close(fig)

@@ -74,6 +74,17 @@ def test_constants_json_from_data(capsys):
     assert s["width_required"] == max(v for k, v in s["quantities"].items() if k.startswith("width "))
 
 
+def test_constants_from_data_with_a_singular_gram_is_one_line_not_a_traceback(capsys):
+    """n = 200 points in d = 5 at ε = 0.01: λ(X) = 0 to rounding, so Λ = 0 and T₁ and the
+    widths have no (real) value; that was a sympy 'Cannot convert complex to float' traceback."""
+    for extra in ([], ["--json"], ["--reading", "repaired"]):
+        assert main(["constants", "--from-data", "--n", "200", "--clusters", "4", "--dim", "5",
+                     "--eps", "0.01"] + extra) == 2
+        err = capsys.readouterr().err
+        assert "'--from-data'" in err and "raise --eps or --dim" in err
+        assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
 def test_constants_bad_rho_exits_2(capsys):
     assert main(["constants", "--rho", "0.7"]) == 2
     assert "'--rho' parameter of constants" in capsys.readouterr().err

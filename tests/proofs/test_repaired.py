@@ -88,6 +88,27 @@ def test_constants_cli_repaired_json_and_width_search_file(tmp_path, capsys):
     assert r["repaired"]["width"] > r["printed"]["width"] > 64
 
 
+def test_constants_width_search_reads_the_stored_file_and_picks_the_instance(tmp_path, capsys):
+    """The width_search.json width-search keeps in --out (several instances), or that folder,
+    is read; the instance matching --n/--clusters/… is the one printed, and a file without it
+    is refused (it would put another instance's width beside this one)."""
+    def inst(n, k):
+        return {"config": {"n": n, "K": 5, "d": 50, "eps": 0.05, "rho": 0.3, "activation": "tanh"},
+                "empirical_width": k, "rows": []}
+    (tmp_path / "width_search.json").write_text(json.dumps(
+        {"format": "theorem-lab-width-search/1", "instances": [inst(100, 8), inst(200, 16)]}))
+    for src in (tmp_path, tmp_path / "width_search.json"):
+        assert main(["constants", "--reading", "repaired", "--n", "200", "--clusters", "5",
+                     "--across-n", "200", "--width-search", str(src), "--json"]) == 0
+        assert json.loads(capsys.readouterr().out)["width_search"]["empirical_width"] == 16
+    assert main(["constants", "--reading", "repaired", "--n", "300", "--clusters", "5",
+                 "--across-n", "300", "--width-search", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "'--width-search'" in err and "n=100" in err and "--n 300" in err
+    assert main(["constants", "--n", "200", "--clusters", "5", "--width-search", str(tmp_path)]) == 2
+    assert "--reading repaired" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("reading", ["A", "repaired"])
 def test_constants_cli_text(reading, capsys):
     assert main(["constants", "--reading", reading, "--n", "200", "--clusters", "4"]) == 0

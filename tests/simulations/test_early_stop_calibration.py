@@ -100,3 +100,21 @@ def test_sweep_early_stop_record_stops_at_c_tau0(tmp_path):
     taus = sorted(r["summary"]["tau"] for r in ResultStore(out / "results.sqlite", readonly=True).runs()
                   if r["method"] == "early-stop")
     assert len(taus) == 2 and taus[1] in (2 * taus[0] - 1, 2 * taus[0])
+
+
+def test_command_replaces_its_own_calibration_but_no_other_file(tmp_path, capsys):
+    """--out may be an earlier calibration (a rerun, the packaged file), never another file: that
+    is refused before any run; a one-run grid (nothing to fit) is refused up front too."""
+    from theorem_lab.cli import main
+    cmd = ["early-stop-calibration", "--n", "40", "--clusters", "2", "--rho", "0.3", "--eps", "0.2",
+           "--width", "32", "--seeds", "2", "--steps", "300"]
+    keep = tmp_path / "keep.json"
+    keep.write_text("precious\n")
+    assert main(cmd + ["--out", str(keep)]) == 2
+    assert "'--out'" in capsys.readouterr().err and keep.read_text() == "precious\n"
+    out = tmp_path / "cal.json"
+    assert main(cmd + ["--out", str(out)]) == 0 and main(cmd + ["--out", str(out)]) == 0
+    assert json.loads(out.read_text())["format"] == "theorem-lab-early-stop-calibration/1"
+    capsys.readouterr()
+    assert main(cmd[:-4] + ["--seeds", "1", "--steps", "300", "--out", str(tmp_path / "one.json")]) == 2
+    assert "'--seeds'" in capsys.readouterr().err and not (tmp_path / "one.json").exists()

@@ -68,3 +68,20 @@ def test_command_refuses_a_non_sweep(tmp_path, capsys):
     assert main(["generalization", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert "'RUN' parameter of generalization" in err and err.count("\n") == 1
+
+
+def test_a_swept_width_is_its_own_group_not_pooled_as_seeds(tmp_path, capsys):
+    """A sweep over --width (or --rho, …) keeps each width apart: its runs are not seeds of one
+    setting. Pooled, 2 widths × 2 seeds were one row of 'seeds 4' whose sd mixed the widths."""
+    run = tmp_path / "w"
+    assert main(["sweep", "--n", "24", "--clusters", "3", "--dim", "6", "--width", "16,32",
+                 "--steps", "40", "--n-test", "30", "--seeds", "2", "--methods", "self-distill",
+                 "--workers", "1", "--no-figure", "--out", str(run)]) == 0
+    capsys.readouterr()
+    assert main(["generalization", str(run), "--no-figure"]) == 0
+    out = capsys.readouterr().out
+    result = json.loads((run / "theorem2.json").read_text())
+    assert sorted(r["setting"] for r in result["groups"]) == ["width=16", "width=32"]
+    assert all(r["seeds"] == 2 for r in result["groups"])
+    assert "setting" in out.splitlines()[0] and "width=16" in out
+    assert {t["setting"] for t in result["trends"]} == {"width=16", "width=32"}

@@ -41,6 +41,9 @@ def test_command_runs_stores_and_draws(tmp_path, capsys):
         ax_d, ax_s, ax_k = fig.axes
         assert len(ax_d.get_lines()) == 2 and ax_k.get_xscale() == "log"
         assert any("k^{-1/2}" in l.get_label() for l in ax_k.get_lines())
+        fig.canvas.draw()            # (c) is labelled at the widths run, no crowded minor labels
+        assert [t.get_text() for t in ax_k.get_xticklabels()] == ["8", "32"]
+        assert not [t for t in ax_k.get_xticklabels(minor=True) if t.get_text()]
         plt.close(fig)
 
 

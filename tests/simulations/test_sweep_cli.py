@@ -169,6 +169,23 @@ def test_export_csv(capsys, tmp_path):
     assert main(["export", str(tmp_path / "nothing")]) == 2
 
 
+def test_export_refuses_to_overwrite_an_existing_out_file_unless_forced(capsys, tmp_path):
+    """An existing --out FILE may be anything the user keeps: refused (exit 2, untouched) without
+    --force; the default RUN/<table>.csv is export's own and a re-export replaces it."""
+    out = tmp_path / "e"
+    assert sweep(capsys, out, "--no-figure")[0] == 0
+    keep = tmp_path / "keep.csv"
+    keep.write_text("precious\n")
+    capsys.readouterr()
+    assert main(["export", str(out), "--out", str(keep)]) == 2
+    err = capsys.readouterr().err
+    assert "'--out'" in err and "--force" in err and len(err.strip().splitlines()) == 1
+    assert keep.read_text() == "precious\n"
+    assert main(["export", str(out), "--out", str(keep), "--force"]) == 0
+    assert keep.read_text().startswith("run_id,")
+    assert main(["export", str(out)]) == 0 and main(["export", str(out)]) == 0   # default: replaced
+
+
 def test_no_progress_bars_when_stderr_is_not_a_terminal(capsys, tmp_path):
     """Redirected logs get the plan line, not tqdm's carriage returns and cursor moves."""
     rc, out, err = sweep(capsys, tmp_path / "r", "--seeds", "2", "--no-figure")
