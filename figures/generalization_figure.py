@@ -66,6 +66,8 @@ def build(plt, result: dict):
     for ax in (ax_e, ax_c):
         ax.set_xscale("log")
         ax.set_yscale("log")
+    style.ticks_at(ax_e.xaxis, [r["n"] for r in rows if r["test_mse"] is not None])
+    style.ticks_at(ax_c.xaxis, T2s)
     ax_e.set_xlabel(style.LABELS["n"])
     ax_e.set_ylabel(r"test $\mathbb{E}\,|f(W_T,x)-\tilde y|^2$")
     ax_e.set_title("(a) clean test error", loc="left")

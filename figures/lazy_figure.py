@@ -42,12 +42,7 @@ def build(plt, result: dict):
     ax_s.axhline(1.0, color="0.5", lw=0.6)
     ax_k.set_xscale("log")
     ax_k.set_yscale("log")
-    # ticks at the widths run, as plain numbers: the log axis's own minor labels (2×10¹, 3×10¹, …)
-    # ran into each other over a span of less than a decade or two
-    from matplotlib.ticker import FixedLocator, NullLocator
-    ax_k.xaxis.set_major_locator(FixedLocator(ks))
-    ax_k.xaxis.set_minor_locator(NullLocator())
-    ax_k.set_xticklabels([f"{k:g}" for k in ks])
+    style.ticks_at(ax_k.xaxis, ks, most=len(ks))     # every width run, as a plain number
     ax_k.set_xlabel(style.LABELS["width"])
     ax_k.set_ylabel(r"$\|W_T-W_0\|_F/\|W_0\|_F$")
     ax_k.legend(fontsize=6)

@@ -79,15 +79,35 @@ def context():
         yield plt
 
 
+def ticks_at(axis, values, most: int = 8) -> None:
+    """Label a log ``axis`` (``ax.xaxis``) at the values run, as plain numbers, when they are at
+    most ``most``: over a span of a decade or less the log axis's own labels are minor ones
+    (2×10¹, 3×10¹, …) that crowd each other and name none of the values run."""
+    from matplotlib.ticker import FixedLocator, NullLocator
+    values = sorted({float(v) for v in values})
+    if not values or len(values) > most:
+        return
+    axis.set_major_locator(FixedLocator(values))
+    axis.set_minor_locator(NullLocator())
+    axis.set_ticklabels([f"{v:g}" for v in values])
+
+
 def legend_below(ax, pad_pt: float = 4.0, **kwargs):
     """The axes' legend centred under its x label and tick labels, where it covers no data.
     Call once the layout is final (after ``fig.tight_layout()``): the place is measured from the
-    drawn labels; ``savefig.bbox = "tight"`` keeps it in the saved file."""
+    drawn labels; ``savefig.bbox = "tight"`` keeps it in the saved file. Columns (``ncol``) are
+    dropped while the legend is wider than its axes: beside another panel's legend, a wider one
+    runs into it (long labels, e.g. a sweep's settings)."""
     renderer = ax.figure.canvas.get_renderer()
     below = ax.xaxis.get_tightbbox(renderer)                 # ticks, tick labels, x label (px)
     bottom = min(ax.bbox.y0, below.y0 if below is not None else ax.bbox.y0)
     y = (bottom - ax.bbox.y0 - pad_pt * ax.figure.dpi / 72) / ax.bbox.height   # axes fraction
-    return ax.legend(loc="upper center", bbox_to_anchor=(0.5, y), **kwargs)
+    ncol = kwargs.pop("ncol", 1)
+    while True:
+        legend = ax.legend(loc="upper center", bbox_to_anchor=(0.5, y), ncol=ncol, **kwargs)
+        if ncol == 1 or legend.get_window_extent(renderer).width <= ax.bbox.width:
+            return legend
+        ncol -= 1
 
 
 def save(fig, stem, formats=("png", "pdf")) -> list[Path]:

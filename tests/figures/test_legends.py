@@ -27,6 +27,15 @@ THEOREM2 = {"groups": [_group(a, n, m, T2, 0.3 + 0.1 * i + 0.2 * (T2 == 400))
             "trends": [{"activation": a, "method": "self-distill", "test_mse_vs_n": [-0.1, 0.03],
                         "capacity_vs_T2": [0.2, 0.04]} for a in ("erf", "relu", "tanh")]}
 
+# a sweep over --width: each setting is its own series, with labels twice as long
+THEOREM2_SETTINGS = {"groups": [dict(_group("tanh", n, m, T2, 0.3 + 0.1 * i), setting=f"width={w}")
+                                for i, w in enumerate((16, 32)) for n in (24, 48)
+                                for m in ("self-distill", "gd") for T2 in (20, 40)],
+                     "trends": [{"activation": "tanh", "method": m, "setting": f"width={w}",
+                                 "test_mse_vs_n": [-0.7, 0.02], "capacity_vs_T2":
+                                 [0.04, 0.01] if m == "self-distill" else None}
+                                for w in (16, 32) for m in ("self-distill", "gd")]}
+
 NTK_AIR = {"noise": [0.0, 0.1, 0.2, 0.3], "seeds": [0, 1], "profile": "smoke",
            "config": {"model": "resnet8", "dataset": "synthetic", "ntk_batch": 16},
            "figure2": {"init": {"mean": [0.55, 0.5, 0.5, 0.48], "std": [0.07, 0.08, 0.37, 0.17]},
@@ -34,8 +43,9 @@ NTK_AIR = {"noise": [0.0, 0.1, 0.2, 0.3], "seeds": [0, 1], "profile": "smoke",
 
 
 @pytest.mark.parametrize("build, data", [(epochs_build, PAIR), (theorem2_build, THEOREM2),
+                                         (theorem2_build, THEOREM2_SETTINGS),
                                          (build_figure2, NTK_AIR)],
-                         ids=["epochs", "theorem2", "ntk_air_figure2"])
+                         ids=["epochs", "theorem2", "theorem2_settings", "ntk_air_figure2"])
 def test_legends_sit_under_the_panels(build, data):
     with style.context() as plt:
         fig = build(plt, data)
@@ -49,6 +59,9 @@ def test_legends_sit_under_the_panels(build, data):
                 assert box.y1 <= ax.bbox.y0, "a legend overlaps a panel's data area"
                 labels = ax.xaxis.get_tightbbox(renderer)
                 assert not box.overlaps(labels), "a legend overlaps the x labels"
+        boxes = [legend.get_window_extent(renderer) for legend in legends]
+        for i, a in enumerate(boxes):       # side by side under two panels, they must not meet
+            assert not any(a.overlaps(b) for b in boxes[i + 1:]), "two legends overlap"
         plt.close(fig)
 
 
@@ -65,4 +78,17 @@ def test_theorem2_capacity_lines_say_which_n_they_are():
             assert len(styles) == 2 and len(set(styles)) == 2
         labels = [t.get_text() for t in ax.get_legend().get_texts()]
         assert "$n = 50$" in labels and "$n = 100$" in labels
+        plt.close(fig)
+
+
+def test_theorem2_axes_are_labelled_at_the_values_run():
+    """n = 24, 48 and T₂ = 20, 40 span less than a decade: the log axes named none of them
+    (their labels were 3×10¹, 4×10¹); now they carry a label at each value run."""
+    with style.context() as plt:
+        fig = theorem2_build(plt, THEOREM2_SETTINGS)
+        fig.canvas.draw()
+        ax_e, ax_c = fig.axes
+        assert [t.get_text() for t in ax_e.get_xticklabels()] == ["24", "48"]
+        assert [t.get_text() for t in ax_c.get_xticklabels()] == ["20", "40"]
+        assert not [t for t in ax_e.get_xticklabels(minor=True) if t.get_text()]
         plt.close(fig)
