@@ -1,7 +1,8 @@
 """Theorem 2 / I-16 from ``<run>/theorem2.json`` (written by `theorem-lab generalization`).
 
-(a) clean test error E|f(W_T, x) − ỹ|² against n, log–log, one line per (activation, method) and
-    setting (what the sweep varies beyond n, steps and the method: --width, --rho, …);
+(a) clean test error E|f(W_T, x) − ỹ|² against n, log–log, one line per (activation, method),
+    setting (what the sweep varies beyond n, steps and the method: --width, --rho, …), α schedule
+    and steps (line style, in the legend): runs of other lengths stop at other T₂, never averaged;
 (b) the norm-based capacity term Γ‖W_T − W₀‖_F/√n of self-distillation against T₂, log–log,
     one line per (activation, n) (colour: activation; line style: n, in the legend), with the slope-1 growth that the proof's bound d_{T₂} = O(√n T₂) allows (I-16) for
     reference. Fitted slopes in the legends, which sit under the panels (no line is covered).
@@ -26,23 +27,27 @@ def build(plt, result: dict):
     series = sorted({(r["activation"], r.get("setting", "")) for r in rows})
     cap_ns = sorted({r["n"] for r in rows if r["method"] == "self-distill" and r["T2"]
                      and r["capacity"]})      # (b): colour = series, line style = n
+    lengths = sorted({r["steps"] for r in rows})      # (a): line style = steps
     for i, (act, setting) in enumerate(series):
         name = act + (f" [{setting}]" if setting else "")
         mine = [r for r in rows if r["activation"] == act and r.get("setting", "") == setting]
         for method in ("self-distill", "gd", "early-stop"):
-            sel = sorted((r for r in mine if r["method"] == method and r["test_mse"] is not None),
-                         key=lambda r: (r["n"], r["T2"] or 0))
-            if not sel:
-                continue
-            by_n = {}
-            for r in sel:
-                by_n.setdefault(r["n"], []).append(r["test_mse"])
-            ns = sorted(by_n)
+            sel = [r for r in mine if r["method"] == method and r["test_mse"] is not None]
             t = trends.get((act, method, setting), {}).get("test_mse_vs_n")
+            lines = sorted({(r["steps"], str(r["schedule"])) for r in sel})   # never averaged:
+            several = len(lines) > len({st for st, _ in lines})      # they stop at other T₂
             label = f"{name}, {method}" + (f" (s={t[0]:.2f})" if t else "")
-            ax_e.plot(ns, [np.mean(by_n[n]) for n in ns], marker=MARKERS[i % len(MARKERS)],
-                      color=style.method_color(method), ls=style.LINESTYLES[i % 4], ms=3.5,
-                      label=label)
+            for steps, sch in lines:         # schedules told apart where one steps has several
+                by_n = {}
+                for r in sel:
+                    if r["steps"] == steps and str(r["schedule"]) == sch:
+                        by_n.setdefault(r["n"], []).append(r["test_mse"])
+                ns = sorted(by_n)
+                ax_e.plot(ns, [np.mean(by_n[n]) for n in ns], marker=MARKERS[i % len(MARKERS)],
+                          color=style.method_color(method), ms=3.5,
+                          label=f"{label} [{sch}]" if several else label,
+                          ls=style.LINESTYLES[lengths.index(steps) % len(style.LINESTYLES)])
+                label = label if several else None
         sd = [r for r in mine if r["method"] == "self-distill" and r["T2"] and r["capacity"]]
         if sd:
             t = trends.get((act, "self-distill", setting), {}).get("capacity_vs_T2")
@@ -53,6 +58,10 @@ def build(plt, result: dict):
                           ls=style.LINESTYLES[cap_ns.index(n) % len(style.LINESTYLES)],
                           color=style.SERIES[i % len(style.SERIES)], label=label)
                 label = None
+    if len(lengths) > 1:               # which line is which number of steps
+        for j, steps in enumerate(lengths):
+            ax_e.plot([], [], color="0.3", lw=1, ls=style.LINESTYLES[j % len(style.LINESTYLES)],
+                      label=f"steps = {steps}")
     if len(cap_ns) > 1:                # which line is which n (else the lines of one colour are alike)
         for j, n in enumerate(cap_ns):
             ax_c.plot([], [], color="0.3", lw=0.8, ls=style.LINESTYLES[j % len(style.LINESTYLES)],

@@ -137,8 +137,10 @@ def source(path) -> Path:
 
 
 def slack_figure(path, stem=None) -> list:
-    """Draw ``slack.png/.pdf`` beside the check file (``path``: the file or its directory);
-    [] when the file holds no samples (a packaged finding, a file from before samples)."""
+    """Draw ``slack.png/.pdf`` beside the check file (``path``: the file or its directory), or
+    ``NAME_slack.png/.pdf`` beside ``NAME.json`` when it is not ``violations.json`` (two checks
+    saved into one folder keep their own figures); [] when the file holds no samples (a packaged
+    finding, a file from before samples)."""
     from theorem_lab.proofs_check.check import load_samples
     file = source(path)
     samples = load_samples(file)
@@ -146,4 +148,5 @@ def slack_figure(path, stem=None) -> list:
         return []
     with style.context() as plt:
         fig = build(plt, samples)
-        return [] if fig is None else style.save(fig, stem or file.parent / "slack")
+        own = "slack" if file.name == CHECK_FILE else f"{file.stem}_slack"
+        return [] if fig is None else style.save(fig, stem or file.parent / own)

@@ -16,7 +16,7 @@ import sys
 
 import numpy as np
 
-from theorem_lab.errors import check_choice, check_fits, check_int, parse_list
+from theorem_lab.errors import check_choice, check_fits, check_int, fail, parse_list
 from theorem_lab.output import check_output_file, strict_json
 
 from .check import (Check, SampleLog, Summary, load_violations, packaged_findings,
@@ -27,16 +27,21 @@ from .statements import LEMMAS, PROBABILISTIC, evaluate, sample
 # configuration as Python dicts. Evidence: 7 rows + 1 configuration of lemma 1 are 2.1 kB of JSON;
 # dicts take ≈ 3× their JSON, so ≈ 6 kB; 16 KiB leaves room for the lemmas with more statements.
 SAMPLE_BYTES = 16 * 1024
+SAMPLES, SAVE = 20, "runs/check/violations.json"      # --samples and --save when not given
 
 
 def configure(parser) -> None:
-    parser.add_argument("--lemma", default="all", help="all, or a comma list of " + ", ".join(LEMMAS))
-    parser.add_argument("--samples", type=int, default=20, help="random configurations per lemma")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the configuration sampler")
+    parser.add_argument("--lemma", default=None, help="all (the default), or a comma list of "
+                        + ", ".join(LEMMAS) + "; with --replay, only these lemmas' records")
+    parser.add_argument("--samples", type=int, default=None,
+                        help=f"random configurations per lemma (default {SAMPLES})")
+    parser.add_argument("--seed", type=int, default=None,
+                        help="seed of the configuration sampler (default 0)")
     parser.add_argument("--json", action="store_true", help="print a JSON summary")
-    parser.add_argument("--save", default="runs/check/violations.json",
+    parser.add_argument("--save", default=None,
                         help="where violating configurations (for --replay) and every sample's "
-                        "lhs, rhs and ratio are written; the slack figure goes beside it")
+                        f"lhs, rhs and ratio are written (default {SAVE}); the slack figure goes "
+                        "beside it")
     parser.add_argument("--replay", default=None, help="re-run the configurations of a saved file, or of a packaged finding "
                              "by id (" + ", ".join(sorted(packaged_findings())) + ")")
     parser.add_argument("--strict", action="store_true",
@@ -124,9 +129,25 @@ def print_table(summaries: "dict[str, Summary]", file=None) -> None:
               f"{s.violations:5d}  {_fmt_cfg(s.worst or {})}{extra}", file=file)
 
 
+def _lemmas(text) -> tuple:
+    return LEMMAS if text in (None, "all") else tuple(parse_list(
+        text, "--lemma", "check", item=lambda s: check_choice("--lemma", s, "check", LEMMAS)))
+
+
 def run(args) -> int:
     if args.replay:
+        for opt, given in (("--samples", args.samples), ("--seed", args.seed), ("--save", args.save)):
+            if given is not None:      # a replay samples nothing and writes nothing: it would be ignored
+                raise fail(opt, "check", "left out with --replay (it re-runs saved configurations; "
+                           "--lemma picks which lemmas' records)", given)
         records = load_violations(args.replay)
+        if args.lemma is not None:          # only these lemmas' records
+            lemmas = _lemmas(args.lemma)
+            held = sorted({rec["lemma"] for rec in records})
+            records = [rec for rec in records if rec["lemma"] in lemmas]
+            if not records:
+                raise fail("--lemma", "check", "a lemma with records in the replayed file (it "
+                           "holds lemma(s) " + ", ".join(held) + ")", args.lemma)
         bad = 0
         for rec in records:
             res = _evaluate(rec["lemma"], rec["config"])
@@ -141,13 +162,12 @@ def run(args) -> int:
         print(f"reproduced: {bad} of {n} recorded violation(s) fail again, as recorded" if bad == n
               else f"{bad} of {n} recorded violation(s) fail again; {n - bad} now hold (not reproduced)")
         return 0
-    samples = check_int("--samples", args.samples, "check", low=1)
-    lemmas = LEMMAS if args.lemma == "all" else tuple(parse_list(
-        args.lemma, "--lemma", "check", item=lambda s: check_choice("--lemma", s, "check", LEMMAS)))
+    samples = check_int("--samples", SAMPLES if args.samples is None else args.samples, "check", low=1)
+    lemmas = _lemmas(args.lemma)
     check_fits("--samples", samples, "check", SAMPLE_BYTES * samples * len(lemmas),
                f"every sample's rows, kept for --save ({samples} samples x {len(lemmas)} lemmas)")
-    seed = check_int("--seed", args.seed, "check", low=0)
-    save = check_output_file("--save", args.save, "check")     # before any sampling
+    seed = check_int("--seed", 0 if args.seed is None else args.seed, "check", low=0)
+    save = check_output_file("--save", SAVE if args.save is None else args.save, "check")   # before sampling
     from tqdm import tqdm
     bar = tqdm(total=samples * len(lemmas), file=sys.stderr, disable=True if args.json else None,
                leave=False)

@@ -200,6 +200,9 @@ CASES += rows(K, "--samples", ["100000000000"])     # its rows would not fit in 
 CASES += rows(K[:-2], "--save", ["", "{tmp}/adir", "{tmp}/adir/", "/dev/null", "{tmp}/link",
                                   "{tmp}/afile/v.json"])
 CASES += rows(["check"], "--replay", ["{tmp}/missing.json", "{tmp}/afile", "I-99"])
+CASES += [(["check", "--replay", "I-8", opt, val], opt)     # a replay samples and saves nothing
+          for opt, val in (("--samples", "3"), ("--seed", "1"), ("--save", "{tmp}/v.json"))]
+CASES += [(["check", "--replay", "I-13", "--lemma", "2"], "--lemma")]   # I-13's record is lemma 6's
 
 # --- export, figures, report ----------------------------------------------------------------------
 CASES += rows(E, "--format", ["parquet", ""]) + rows(E, "--table", ["x", ""])

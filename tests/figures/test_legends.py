@@ -18,7 +18,8 @@ PAIR = {"label": "Fashion-MNIST (synthetic 1x28x28)", "rate": 0.4, "seed": 0, "p
 
 def _group(act, n, method, T2, cap):
     return {"activation": act, "n": n, "method": method, "T2": T2, "capacity": cap,
-            "test_mse": 1e-3 if method == "self-distill" else 0.4}
+            "steps": 2 * T2, "schedule": f"linear:end={T2},start=0" if method == "self-distill"
+            else "constant:value=1", "test_mse": (1e-3 if method == "self-distill" else 0.4) * n / T2}
 
 
 THEOREM2 = {"groups": [_group(a, n, m, T2, 0.3 + 0.1 * i + 0.2 * (T2 == 400))
@@ -92,3 +93,27 @@ def test_theorem2_axes_are_labelled_at_the_values_run():
         assert [t.get_text() for t in ax_c.get_xticklabels()] == ["20", "40"]
         assert not [t for t in ax_e.get_xticklabels(minor=True) if t.get_text()]
         plt.close(fig)
+
+
+def test_theorem2_test_error_keeps_each_number_of_steps_apart():
+    """Panel (a) averaged the runs of every --steps at each n (they stop at other T₂); now each
+    steps value is its own line (line style, named in the legend), and each schedule at one steps."""
+    with style.context() as plt:
+        fig = theorem2_build(plt, THEOREM2)
+        ax = fig.axes[0]
+        drawn = [ln for ln in ax.get_lines() if len(ln.get_xdata())]
+        assert len(drawn) == 3 * 2 * 2                 # activations x methods x steps
+        for ln in drawn:                               # each a line at one steps: its own values
+            assert sorted(ln.get_ydata()) in ([1e-3 * n / T2 for n in (50, 100)]
+                                              for T2 in (100, 400)) or \
+                sorted(ln.get_ydata()) in ([0.4 * n / T2 for n in (50, 100)] for T2 in (100, 400))
+        labels = [t.get_text() for t in ax.get_legend().get_texts()]
+        assert "steps = 200" in labels and "steps = 800" in labels
+        assert sum("self-distill" in t for t in labels) == 3        # one entry per series
+        two = dict(THEOREM2, groups=THEOREM2["groups"] + [dict(g, schedule="exp:rate=0.1")
+                                                           for g in THEOREM2["groups"]
+                                                           if g["method"] == "self-distill"])
+        fig2 = theorem2_build(plt, two)
+        labels = [t.get_text() for t in fig2.axes[0].get_legend().get_texts()]
+        assert any("[exp:rate=0.1]" in t for t in labels)
+        plt.close(fig), plt.close(fig2)

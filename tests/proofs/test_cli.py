@@ -18,6 +18,35 @@ def test_check_json_and_replay(tmp_path, capsys):
     assert f"reproduced: {len(records)} of {len(records)} recorded violation(s) fail again" in capsys.readouterr().out
 
 
+def test_replay_picks_lemmas_and_refuses_the_sampling_options(tmp_path, capsys):
+    """--lemma picks which lemmas' records a replay re-runs (it was ignored); --samples, --seed
+    and --save, which a replay does not use, are refused instead of ignored."""
+    from theorem_lab.proofs_check.check import load_violations, save_violations
+    both = tmp_path / "both.json"
+    save_violations(both, load_violations("I-2") + load_violations("I-13"))    # lemmas 2 and 6
+    assert main(["check", "--replay", str(both)]) == 0
+    assert "reproduced: 2 of 2" in capsys.readouterr().out
+    assert main(["check", "--replay", str(both), "--lemma", "6"]) == 0
+    out = capsys.readouterr().out
+    assert "reproduced: 1 of 1" in out and "lemma 6 |" in out and "lemma 2 |" not in out
+    assert main(["check", "--replay", str(both), "--lemma", "3"]) == 2
+    assert "holds lemma(s) 2, 6" in capsys.readouterr().err
+    for extra in (["--samples", "5"], ["--seed", "1"], ["--save", str(tmp_path / "x.json")]):
+        assert main(["check", "--replay", str(both)] + extra) == 2
+        err = capsys.readouterr().err
+        assert f"'{extra[0]}' parameter of check" in err and "--replay" in err
+    assert not (tmp_path / "x.json").exists()
+
+
+def test_a_check_saved_under_another_name_draws_its_own_slack_figure(tmp_path, capsys):
+    """Two checks saved into one folder drew the same slack.png, the second over the first."""
+    for name in ("a", "b"):
+        assert main(["check", "--lemma", "3", "--samples", "2", "--save",
+                     str(tmp_path / f"{name}.json")]) == 0
+    assert (tmp_path / "a_slack.png").stat().st_size > 0 and (tmp_path / "b_slack.png").exists()
+    assert not (tmp_path / "slack.png").exists()
+
+
 def test_check_writes_violations_as_found_and_keeps_them_on_error(tmp_path, capsys, monkeypatch):
     """Lost work: a sample that raises after violations were found neither ends the check nor
     discards them; the error is recorded with its configuration and the exit code is 1."""
