@@ -16,7 +16,7 @@ import sys
 
 import numpy as np
 
-from theorem_lab.errors import check_choice, check_fits, check_int, fail, parse_list
+from theorem_lab.errors import check_choice, check_fits, check_int, fail, integer, parse_list
 from theorem_lab.output import check_output_file, strict_json
 
 from .check import (Check, SampleLog, Summary, load_violations, packaged_findings,
@@ -33,9 +33,9 @@ SAMPLES, SAVE = 20, "runs/check/violations.json"      # --samples and --save whe
 def configure(parser) -> None:
     parser.add_argument("--lemma", default=None, help="all (the default), or a comma list of "
                         + ", ".join(LEMMAS) + "; with --replay, only these lemmas' records")
-    parser.add_argument("--samples", type=int, default=None,
+    parser.add_argument("--samples", type=integer, default=None,
                         help=f"random configurations per lemma (default {SAMPLES})")
-    parser.add_argument("--seed", type=int, default=None,
+    parser.add_argument("--seed", type=integer, default=None,
                         help="seed of the configuration sampler (default 0)")
     parser.add_argument("--json", action="store_true", help="print a JSON summary")
     parser.add_argument("--save", default=None,

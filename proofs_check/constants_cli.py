@@ -16,7 +16,7 @@ import math
 import numpy as np
 
 from theorem_lab.activations import ACTIVATIONS, get_activation
-from theorem_lab.errors import check_choice, check_int, check_real, fail, reword
+from theorem_lab.errors import check_choice, check_int, check_real, fail, integer, reword
 from theorem_lab.output import strict_json
 
 from . import constants as C
@@ -27,9 +27,9 @@ ACROSS_N_DEFAULT = "100,1000,10000,100000,1000000"     # 10² … 10⁶, the REA
 
 
 def configure(parser) -> None:
-    parser.add_argument("--n", type=int, default=1000, help="training points")
-    parser.add_argument("--clusters", type=int, default=10, help="K")
-    parser.add_argument("--dim", "--d", dest="d", type=int, default=50, help="input dimension d")
+    parser.add_argument("--n", type=integer, default=1000, help="training points")
+    parser.add_argument("--clusters", type=integer, default=10, help="K")
+    parser.add_argument("--dim", "--d", dest="d", type=integer, default=50, help="input dimension d")
     parser.add_argument("--rho", type=float, default=0.3, help="label-noise level ρ < 1/2")
     parser.add_argument("--delta", type=float, default=0.1, help="failure probability δ")
     parser.add_argument("--eps", type=float, default=0.05, help="cluster radius ε")
@@ -49,9 +49,9 @@ def configure(parser) -> None:
                         "(its --out folder, the width_search.json there, or its --json output) to "
                         "print beside the repaired width")
     parser.add_argument("--from-data", action="store_true", help="measure Λ, λ(C), c_low, ρ, ε on generated data")
-    parser.add_argument("--seed", type=int, default=0, help="data seed (with --from-data)")
+    parser.add_argument("--seed", type=integer, default=0, help="data seed (with --from-data)")
     parser.add_argument("--schedule", default=None, help="α_t spec; checks the slow-decay conditions")
-    parser.add_argument("--steps", type=int, default=100000, help="schedule horizon")
+    parser.add_argument("--steps", type=integer, default=100000, help="schedule horizon")
     parser.add_argument("--latex", action="store_true", help="print LaTeX instead of pretty forms")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
 

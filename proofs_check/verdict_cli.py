@@ -18,7 +18,7 @@ import sys
 
 import numpy as np
 
-from theorem_lab.errors import check_choice, check_int, parse_int, parse_list
+from theorem_lab.errors import check_choice, check_int, integer, parse_int, parse_list
 from theorem_lab.output import check_output_file, strict_json
 
 from .check import Summary, frequency_verdict, save_violations
@@ -33,8 +33,8 @@ MODEWISE_DRAWS = 5                      # W₀ draws per width in the I-17 table
 
 def configure(parser) -> None:
     parser.add_argument("--issues", default=",".join(ISSUES), help="a comma list of " + ", ".join(ISSUES))
-    parser.add_argument("--samples", type=int, default=10, help="random configurations per issue (default 10)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the configuration sampler")
+    parser.add_argument("--samples", type=integer, default=10, help="random configurations per issue (default 10)")
+    parser.add_argument("--seed", type=integer, default=0, help="seed of the configuration sampler")
     parser.add_argument("--modewise-widths", default="32,128,512,2048",
                         help="widths of the I-17 table (default 32,128,512,2048; 'none' skips it)")
     parser.add_argument("--save", default="runs/verdict/violations.json",

@@ -30,7 +30,7 @@ import time
 import numpy as np
 
 from theorem_lab.activations import ACTIVATIONS, get_activation
-from theorem_lab.errors import check_choice, check_fits, check_int, check_real
+from theorem_lab.errors import check_choice, check_fits, check_int, check_real, integer
 from theorem_lab.output import strict_json
 from theorem_lab.kernels import jacobian_gram
 from theorem_lab.network import output_layer
@@ -40,13 +40,13 @@ TARGET_SPEEDUP = 50.0
 
 
 def configure(parser):
-    parser.add_argument("--n", type=int, default=512, help="samples (default 512)")
-    parser.add_argument("--dim", "--d", dest="d", type=int, default=128, help="input dimension (default 128)")
-    parser.add_argument("--width", "--k", dest="k", type=int, default=4096, help="width k (default 4096)")
+    parser.add_argument("--n", type=integer, default=512, help="samples (default 512)")
+    parser.add_argument("--dim", "--d", dest="d", type=integer, default=128, help="input dimension (default 128)")
+    parser.add_argument("--width", "--k", dest="k", type=integer, default=4096, help="width k (default 4096)")
     parser.add_argument("--activation", default="tanh", help="tanh, softplus, erf or relu")
     parser.add_argument("--backend", default="torch",
                         help="arrays given to jacobian_gram for the target: torch (default) or numpy")
-    parser.add_argument("--repeats", type=int, default=3, help="timed rounds per method, after one untimed warm-up round (the minimum is "
+    parser.add_argument("--repeats", type=integer, default=3, help="timed rounds per method, after one untimed warm-up round (the minimum is "
                              "reported; default 3)")
     parser.add_argument("--rtol", type=float, default=1e-10, help="agreement required (default 1e-10)")
     parser.add_argument("--no-memory", action="store_true", help="skip the per-process peak-memory runs")

@@ -27,7 +27,7 @@ import time
 
 import numpy as np
 
-from theorem_lab.errors import check_choice, check_int
+from theorem_lab.errors import check_choice, check_int, integer
 from theorem_lab.output import strict_json
 
 _OWNER = "bench many"
@@ -36,15 +36,15 @@ SETTLE_S = 0.3     # idle before each timed call: BLAS and XLA worker threads sp
 
 def configure(parser):
     a = parser.add_argument
-    a("--runs", type=int, default=32, help="runs stepped together (seeds 0..B-1; default 32)")
-    a("--n", type=int, default=40, help="training points per run (default 40)")
-    a("--dim", "--d", dest="d", type=int, default=8, help="input dimension (default 8)")
-    a("--width", "--k", dest="k", type=int, default=128, help="width k (default 128)")
-    a("--clusters", type=int, default=4, help="clusters K (default 4)")
-    a("--steps", type=int, default=1000, help="GD steps (default 1000)")
-    a("--n-test", type=int, default=100, help="test points per run (default 100)")
-    a("--log-every", type=int, default=10, help="logged rows of the 'engine' line (default 10)")
-    a("--rounds", type=int, default=3, help="alternating rounds; the minimum counts (default 3)")
+    a("--runs", type=integer, default=32, help="runs stepped together (seeds 0..B-1; default 32)")
+    a("--n", type=integer, default=40, help="training points per run (default 40)")
+    a("--dim", "--d", dest="d", type=integer, default=8, help="input dimension (default 8)")
+    a("--width", "--k", dest="k", type=integer, default=128, help="width k (default 128)")
+    a("--clusters", type=integer, default=4, help="clusters K (default 4)")
+    a("--steps", type=integer, default=1000, help="GD steps (default 1000)")
+    a("--n-test", type=integer, default=100, help="test points per run (default 100)")
+    a("--log-every", type=integer, default=10, help="logged rows of the 'engine' line (default 10)")
+    a("--rounds", type=integer, default=3, help="alternating rounds; the minimum counts (default 3)")
     a("--backend", default=None, help="numpy, torch or cupy (default numpy; with --device cuda: torch)")
     a("--device", default="cpu", help="cpu or cuda (default cpu)")
     a("--dtype", default="float64", help="float64 or float32 (default float64)")

@@ -34,7 +34,7 @@ import numpy as np
 
 from theorem_lab.activations import ACTIVATIONS
 from theorem_lab.backend import check_device
-from theorem_lab.errors import check_choice, check_fits, check_int, fail, parse_list
+from theorem_lab.errors import check_choice, check_fits, check_int, fail, integer, parse_list
 from theorem_lab.output import strict_json
 from theorem_lab.network import output_layer
 from theorem_lab.step import ENGINES, GradientStep, default_threads
@@ -213,9 +213,9 @@ def format_table(rows) -> str:
 
 
 def configure(parser):
-    parser.add_argument("--n", type=int, default=1000, help="training points (default 1000)")
-    parser.add_argument("--dim", "--d", dest="d", type=int, default=50, help="input dimension (default 50)")
-    parser.add_argument("--width", "--k", dest="k", type=int, default=4096, help="width k (default 4096)")
+    parser.add_argument("--n", type=integer, default=1000, help="training points (default 1000)")
+    parser.add_argument("--dim", "--d", dest="d", type=integer, default=50, help="input dimension (default 50)")
+    parser.add_argument("--width", "--k", dest="k", type=integer, default=4096, help="width k (default 4096)")
     parser.add_argument("--activation", default="tanh",
                         help="comma list of " + ", ".join(ACTIVATIONS) + " or 'all' (default tanh)")
     parser.add_argument("--backends", default=None,
@@ -223,20 +223,20 @@ def configure(parser):
                              "--device cuda: torch, and cupy where installed)")
     parser.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
     parser.add_argument("--dtypes", default="float64,float32", help="comma list (default both)")
-    parser.add_argument("--repeats", type=int, default=10,
+    parser.add_argument("--repeats", type=integer, default=10,
                         help="alternating rounds of 3 calls each; the minimum is reported "
                              "(default 10)")
-    parser.add_argument("--threads", type=int, default=None,
+    parser.add_argument("--threads", type=integer, default=None,
                         help="threads of the numpy threads engine (default: CPUs available to this process)")
-    parser.add_argument("--block-rows", type=int, default=None,
+    parser.add_argument("--block-rows", type=integer, default=None,
                         help="row-block size of the numpy threads engine (default: ~1 MiB blocks)")
     parser.add_argument("--engine", default="auto",
                         help="numpy step kernels, comma list of " + ", ".join(ENGINES)
                              + " (default auto: GradientStep's fixed default, torch kernels on numpy memory; "
                              "the engine's own choice by measurement is the second table)")
-    parser.add_argument("--batch", type=int, default=1,
+    parser.add_argument("--batch", type=integer, default=1,
                         help="runs per batched step in the engine-candidates table (default 1)")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=integer, default=0)
     parser.add_argument("--json", action="store_true", help="print a JSON summary instead")
 
 
@@ -262,6 +262,10 @@ def run(args) -> int:
     check_size(_OWNER, {"n": "--n", "d": "--dim", "k": "--width"}, train_bytes(n, d, k),
                [(8 * 2 * n * k, [("--n", n, 1000), ("--width", k, 4096)])],
                what=f"one GD step and its GEMM outputs (n={n}, dim={d}, width={k})")
+    B = check_int("--batch", args.batch, _OWNER, low=1)        # before any timing starts
+    check_size(_OWNER, {"n": "--n", "d": "--dim", "k": "--width"},
+               [(B * b, fs + [("--batch", B, 1)]) for b, fs in train_bytes(n, d, k)],
+               what=f"the engine's candidates: {B} runs stepped together (n={n}, width={k})")
     combos = [(b, e) for b in backends for e in (engines if b == "numpy" else ["auto"])]
     rows = []
     for backend, engine in combos:
@@ -273,7 +277,6 @@ def run(args) -> int:
                     print(format_table(rows[-1:]).splitlines()[-1] if len(rows) > 1 else
                           _header(n, d, k, repeats, device) + "\n" + format_table(rows),
                           flush=True)
-    B = check_int("batch", args.batch, _OWNER, low=1)
     engine_rows = [engine_candidates(n, d, k, act, backend, dtype, B, min(repeats, 5), args.seed,
                                      device) for backend in backends for dtype in dtypes
                    for act in acts]

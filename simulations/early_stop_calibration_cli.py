@@ -17,7 +17,8 @@ import sys
 from pathlib import Path
 
 from theorem_lab.activations import ACTIVATIONS
-from theorem_lab.errors import check_choice, check_int, fail, parse_int, parse_list, parse_real
+from theorem_lab.errors import (check_choice, check_int, fail, integer, parse_int, parse_list,
+                               parse_real)
 from theorem_lab.output import check_output_file, strict_json
 
 from .early_stop_calibration import CalibrationGrid, calibrate
@@ -33,10 +34,10 @@ def configure(parser) -> None:
     parser.add_argument("--rho", default=lst(g.rho), help=f"label noise ρ, a list (default {lst(g.rho)})")
     parser.add_argument("--eps", default=lst(g.eps), help=f"cluster radius ε, a list (default {lst(g.eps)})")
     parser.add_argument("--width", default=lst(g.width), help=f"k, a list (default {lst(g.width)})")
-    parser.add_argument("--dim", type=int, default=g.d, help=f"input dimension (default {g.d})")
+    parser.add_argument("--dim", type=integer, default=g.d, help=f"input dimension (default {g.d})")
     parser.add_argument("--activation", default=g.activation, help=f"activation (default {g.activation})")
-    parser.add_argument("--seeds", type=int, default=g.seeds, help=f"seeds per cell (default {g.seeds})")
-    parser.add_argument("--steps", type=int, default=g.steps, help=f"GD horizon (default {g.steps})")
+    parser.add_argument("--seeds", type=integer, default=g.seeds, help=f"seeds per cell (default {g.seeds})")
+    parser.add_argument("--steps", type=integer, default=g.steps, help=f"GD horizon (default {g.steps})")
     parser.add_argument("--out", default="runs/early_stop_calibration.json", help="output JSON file")
     parser.add_argument("--json", action="store_true", help="print the calibration as JSON")
 

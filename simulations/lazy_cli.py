@@ -10,7 +10,8 @@ import json
 import sys
 
 from theorem_lab.activations import ACTIVATIONS
-from theorem_lab.errors import check_choice, check_int, check_real, fail, parse_int, parse_list
+from theorem_lab.errors import (check_choice, check_int, check_real, fail, integer, parse_int,
+                               parse_list)
 from theorem_lab.output import check_output_dir
 
 _OWNER = "lazy"
@@ -19,15 +20,15 @@ _OWNER = "lazy"
 def configure(parser) -> None:
     a = parser.add_argument
     a("--width", default="64,256,1024,4096", help="comma list of even widths k (default 64,256,1024,4096)")
-    a("--n", type=int, default=200, help="training points (default 200)")
-    a("--clusters", type=int, default=4, help="K (default 4)")
-    a("--dim", type=int, default=20, help="input dimension d (default 20)")
+    a("--n", type=integer, default=200, help="training points (default 200)")
+    a("--clusters", type=integer, default=4, help="K (default 4)")
+    a("--dim", type=integer, default=20, help="input dimension d (default 20)")
     a("--eps", type=float, default=0.1, help="cluster radius ε (default 0.1)")
     a("--rho", type=float, default=0.3, help="label noise ρ (default 0.3)")
     a("--activation", default="tanh", help="tanh, softplus, erf or relu (default tanh)")
-    a("--steps", type=int, default=400, help="GD steps (default 400)")
-    a("--track-every", type=int, default=20, help="σ_min(J, S₊) every this many steps (default 20)")
-    a("--seed", type=int, default=0, help="data and W₀ seed (default 0)")
+    a("--steps", type=integer, default=400, help="GD steps (default 400)")
+    a("--track-every", type=integer, default=20, help="σ_min(J, S₊) every this many steps (default 20)")
+    a("--seed", type=integer, default=0, help="data and W₀ seed (default 0)")
     a("--out", default="runs/lazy", help="output directory (default runs/lazy)")
     a("--no-figure", action="store_true", help="skip lazy.png/.pdf")
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from theorem_lab.errors import parse_int, parse_list, parse_real
+from theorem_lab.errors import integer, parse_int, parse_list, parse_real
 from theorem_lab.output import check_output_dir, strict_json
 
 from .width_search import WidthSearch, instances, search_all
@@ -26,18 +26,18 @@ def configure(parser) -> None:
     d = WidthSearch()
     parser.add_argument("--n", default=str(d.n), metavar="LIST",
                         help=f"training points, a comma list (default {d.n})")
-    parser.add_argument("--clusters", type=int, default=d.K, help=f"clusters K (default {d.K})")
-    parser.add_argument("--dim", type=int, default=d.d, help=f"input dimension (default {d.d})")
+    parser.add_argument("--clusters", type=integer, default=d.K, help=f"clusters K (default {d.K})")
+    parser.add_argument("--dim", type=integer, default=d.d, help=f"input dimension (default {d.d})")
     parser.add_argument("--eps", default=f"{d.eps:g}", metavar="LIST",
                         help=f"cluster radius ε, a comma list (default {d.eps})")
     parser.add_argument("--rho", default=f"{d.rho:g}", metavar="LIST",
                         help=f"label noise ρ, a comma list (default {d.rho})")
     parser.add_argument("--activation", default=d.activation, help="tanh, softplus, erf or relu")
-    parser.add_argument("--steps", type=int, default=d.steps, help=f"GD steps (default {d.steps})")
+    parser.add_argument("--steps", type=integer, default=d.steps, help=f"GD steps (default {d.steps})")
     parser.add_argument("--schedule", default=d.schedule, help="α_t spec (default linear)")
-    parser.add_argument("--k-min", type=int, default=d.k_min, help=f"smallest width (default {d.k_min})")
-    parser.add_argument("--k-max", type=int, default=d.k_max, help=f"largest width (default {d.k_max})")
-    parser.add_argument("--seeds", type=int, default=d.seeds, help=f"seeds per width (default {d.seeds})")
+    parser.add_argument("--k-min", type=integer, default=d.k_min, help=f"smallest width (default {d.k_min})")
+    parser.add_argument("--k-max", type=integer, default=d.k_max, help=f"largest width (default {d.k_max})")
+    parser.add_argument("--seeds", type=integer, default=d.seeds, help=f"seeds per width (default {d.seeds})")
     parser.add_argument("--fraction", type=float, default=d.fraction,
                         help="success: ‖f−ỹ‖₂ ≤ fraction·√n (default 0.1)")
     parser.add_argument("--out", default=None,

@@ -42,11 +42,16 @@ def reword(exc: ParameterError, name: str, owner: str, what: str, got: object) -
     return fail(name, owner, f"{what} ('{inner}' must be {allowed}; got {inner_got})", got)
 
 
+def _bound(x) -> str:
+    """An interval's end as typed: integers whole (1048576, not 1.04858e+06), reals short."""
+    return str(x) if isinstance(x, Integral) else f"{x:g}"
+
+
 def _interval(low, high, low_open, high_open) -> str:
     left = "(" if low_open or low is None else "["
     right = ")" if high_open or high is None else "]"
-    lo = "-inf" if low is None else f"{low:g}"
-    hi = "inf" if high is None else f"{high:g}"
+    lo = "-inf" if low is None else _bound(low)
+    hi = "inf" if high is None else _bound(high)
     return f"in {left}{lo}, {hi}{right}"
 
 
@@ -96,6 +101,16 @@ def check_writable_dir(name: str, path, owner: str) -> Path:
 
 
 # --- text options (the CLI): one parser for numbers and one for every comma list -------------
+
+def integer(text: str):
+    """argparse ``type`` of an integer option that is checked later by ``check_int``: the int, or
+    the text as typed when it is not one ('2.5', 'x'), which ``check_int`` then refuses naming
+    the allowed range (argparse's own ``type=int`` could say only "must be an integer")."""
+    try:
+        return int(text)
+    except ValueError:
+        return text
+
 
 def parse_int(token, name: str, owner: str, *, low=None, high=None, even: bool = False) -> int:
     """An integer option as typed (``'12'``), checked like ``check_int``."""

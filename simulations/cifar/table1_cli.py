@@ -28,7 +28,8 @@ import time
 from dataclasses import asdict, replace
 from pathlib import Path
 
-from theorem_lab.errors import ParameterError, check_choice, fail, parse_int, parse_list, parse_real
+from theorem_lab.errors import (ParameterError, check_choice, fail, integer, parse_int, parse_list,
+                               parse_real)
 from theorem_lab.output import check_output_dir, strict_json
 from theorem_lab.simulations import executors
 
@@ -42,16 +43,16 @@ from .profiles import DEFAULT_PROFILE, PROFILES
 _ONOFF = {"on": True, "off": False}
 # single-valued TrainConfig options passed to every cell: option -> (type, help)
 PASS = {
-    "epochs": (int, "epochs per run (default: the profile's)"),
+    "epochs": (integer, "epochs per run (default: the profile's)"),
     "model": (str, "network, one of " + ", ".join(MODELS) + " (default: the profile's)"),
-    "width": (int, "base width w of the fast net"),
-    "batch_size": (int, "mini-batch size"),
+    "width": (integer, "base width w of the fast net"),
+    "batch_size": (integer, "mini-batch size"),
     "lr": (float, "peak learning rate of the cosine schedule"),
-    "train_subset": (int, "stratified, seeded subset of N training images (0 = all)"),
+    "train_subset": (integer, "stratified, seeded subset of N training images (0 = all)"),
     "val_fraction": (float, "noisy validation split in [0, 0.5] (default 0.1)"),
     "noise_convention": (str, "uniform-all (default) or uniform-other; the paper does not say"),
-    "synthetic_train": (int, "synthetic training images per run (--data synthetic)"),
-    "synthetic_test": (int, "synthetic test images per run"),
+    "synthetic_train": (integer, "synthetic training images per run (--data synthetic)"),
+    "synthetic_test": (integer, "synthetic test images per run"),
     "synthetic_signal": (float, "class-template amplitude of the synthetic images (grey levels; "
                                 "pixel noise sd 32; lower is harder; default 48)"),
 }

@@ -17,7 +17,8 @@ import sys
 from dataclasses import fields, replace
 from pathlib import Path
 
-from theorem_lab.errors import ParameterError, check_int, fail, parse_int, parse_list, parse_real
+from theorem_lab.errors import (ParameterError, check_int, fail, integer, parse_int, parse_list,
+                               parse_real)
 from theorem_lab.output import check_output_dir, strict_json
 
 from . import teacher_epochs as TE
@@ -52,17 +53,17 @@ def configure(parser):
     a("--dataset", choices=DATASETS, default=None, help="data set (paper, fast: cifar100; smoke: synthetic)")
     a("--data-dir", default=None, help="folder with the data files")
     a("--download", action="store_true", default=None, help="fetch the data files (MD5-checked)")
-    a("--train-subset", type=int, default=None, help="stratified, seeded subset of N training images")
-    a("--synthetic-train", type=int, default=None, help="synthetic training images")
-    a("--synthetic-test", type=int, default=None, help="synthetic test images")
+    a("--train-subset", type=integer, default=None, help="stratified, seeded subset of N training images")
+    a("--synthetic-train", type=integer, default=None, help="synthetic training images")
+    a("--synthetic-test", type=integer, default=None, help="synthetic test images")
     a("--teacher-model", choices=MODELS, default=None, help="teacher network (paper wrn-28-10)")
-    a("--teacher-epochs", type=int, default=None, help="the teacher's full schedule (paper 200)")
+    a("--teacher-epochs", type=integer, default=None, help="the teacher's full schedule (paper 200)")
     a("--teacher-lr", type=float, default=None, help="teacher peak learning rate (paper profile 0.1)")
     a("--student-model", choices=MODELS, default=None, help="student network (default cnn, Table 2)")
-    a("--student-epochs", type=int, default=None, help="student epochs (paper profile 60)")
+    a("--student-epochs", type=integer, default=None, help="student epochs (paper profile 60)")
     a("--student-lr", type=float, default=None, help="student peak learning rate (paper profile 0.05)")
-    a("--batch-size", type=int, default=None, help="mini-batch size of teacher and student")
-    a("--seed", type=int, default=None, help="initialisation, data order, augmentation (default 0)")
+    a("--batch-size", type=integer, default=None, help="mini-batch size of teacher and student")
+    a("--seed", type=integer, default=None, help="initialisation, data order, augmentation (default 0)")
     a("--device", choices=("auto", "cpu", "cuda"), default="auto", help="default auto")
     a("--out", default="runs/teacher-epochs", help="results folder (default runs/teacher-epochs)")
     a("--json", action="store_true", help="print the summary as JSON on stdout")

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 import sys
 
-from theorem_lab.errors import ParameterError
+from theorem_lab.errors import ParameterError, integer
 from theorem_lab.output import check_output_dir, strict_json   # strict: NaN -> null
 
 from .config import TrainConfig, resolve
@@ -40,23 +40,23 @@ def configure(parser):
     a("--download", action="store_true", help="fetch the files from their official locations (MD5-checked)")
     a("--download-url", default=None, help="base URL of a mirror for --download")
     a("--synthetic-shape", default=None, help="CxHxW of --dataset synthetic (3x32x32 or 1x28x28)")
-    a("--synthetic-train", type=int, default=None, help=f"synthetic training images (default {d.synthetic_train})")
-    a("--synthetic-test", type=int, default=None, help=f"synthetic test images (default {d.synthetic_test})")
+    a("--synthetic-train", type=integer, default=None, help=f"synthetic training images (default {d.synthetic_train})")
+    a("--synthetic-test", type=integer, default=None, help=f"synthetic test images (default {d.synthetic_test})")
     a("--synthetic-signal", type=float, default=None,
       help=f"class-template amplitude of the synthetic images in grey levels, against pixel noise "
            f"of sd 32; lower is harder (default {d.synthetic_signal:g})")
-    a("--train-subset", type=int, default=None, help="stratified, seeded subset of N training images (0 = all)")
-    a("--split-seed", type=int, default=None, help="seed of the subset and the validation split")
+    a("--train-subset", type=integer, default=None, help="stratified, seeded subset of N training images (0 = all)")
+    a("--split-seed", type=integer, default=None, help="seed of the subset and the validation split")
     a("--val-fraction", type=float, default=None, help="noisy validation split in [0, 0.5] (default 0.1)")
     a("--noise-type", choices=NOISE_TYPES, default=None, help="label noise (default symmetric)")
     a("--noise-rate", type=float, default=None, help="noise rate p in [0, 1) (default 0)")
     a("--noise-convention", choices=CONVENTIONS, default=None,
       help="symmetric noise: uniform-all (redraw from all classes) or uniform-other (default uniform-all)")
-    a("--noise-seed", type=int, default=None, help="seed of the label noise (default 0)")
+    a("--noise-seed", type=integer, default=None, help="seed of the label noise (default 0)")
     a("--noise-file", default=None, help="CIFAR-N label file for --noise-type human")
     a("--noise-key", default=None, help="key in the CIFAR-N file (default worse_label)")
     a("--model", choices=MODELS, default=None, help="network (default: the profile's)")
-    a("--width", type=int, default=None, help="base width w of the fast net (groups w, 4w, 4w)")
+    a("--width", type=integer, default=None, help="base width w of the fast net (groups w, 4w, 4w)")
     a("--method", choices=METHODS, default=None, help="ce, self-distill (Algorithm 1), bootstrap, gce")
     a("--h", choices=LABEL_FUNCTIONS, default=None, help="self-distill label function h (default hardmax)")
     a("--temperature", type=float, default=None, help="T of h = softmax(f/T)")
@@ -67,14 +67,14 @@ def configure(parser):
     a("--beta", type=float, default=None, help="bootstrap β (default 0.95)")
     a("--bootstrap", choices=BOOTSTRAP_MODES, default=None, help="bootstrap mode (default soft)")
     a("--q", type=float, default=None, help="gce q in (0, 1] (default 0.7)")
-    a("--epochs", type=int, default=None, help="epochs (default: the profile's)")
-    a("--batch-size", type=int, default=None, help="mini-batch size")
+    a("--epochs", type=integer, default=None, help="epochs (default: the profile's)")
+    a("--batch-size", type=integer, default=None, help="mini-batch size")
     a("--lr", type=float, default=None, help="peak learning rate of the cosine schedule")
     a("--momentum", type=float, default=None, help="SGD momentum (default 0.9)")
     a("--weight-decay", type=float, default=None, help="weight decay")
     a("--warmup-epochs", type=float, default=None, help="linear warm-up epochs")
     a("--augment", choices=_ONOFF, default=None, help="pad-4 crop + flip (default on)")
-    a("--seed", type=int, default=None, help="model init, data order, augmentation (default 0)")
+    a("--seed", type=integer, default=None, help="model init, data order, augmentation (default 0)")
     a("--device", choices=("auto", "cpu", "cuda"), default="auto", help="default auto")
     a("--compile", action="store_true", default=None, help="torch.compile the model (CUDA)")
     a("--out", default=None, help="results folder (default runs/cifar)")
