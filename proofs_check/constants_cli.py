@@ -16,7 +16,7 @@ import math
 import numpy as np
 
 from theorem_lab.activations import ACTIVATIONS, get_activation
-from theorem_lab.errors import check_choice, check_int, check_real, fail, integer, reword
+from theorem_lab.errors import check_choice, check_int, check_real, fail, integer, real, reword
 from theorem_lab.output import strict_json
 
 from . import constants as C
@@ -30,15 +30,15 @@ def configure(parser) -> None:
     parser.add_argument("--n", type=integer, default=1000, help="training points")
     parser.add_argument("--clusters", type=integer, default=10, help="K")
     parser.add_argument("--dim", "--d", dest="d", type=integer, default=50, help="input dimension d")
-    parser.add_argument("--rho", type=float, default=0.3, help="label-noise level ρ < 1/2")
-    parser.add_argument("--delta", type=float, default=0.1, help="failure probability δ")
-    parser.add_argument("--eps", type=float, default=0.05, help="cluster radius ε")
+    parser.add_argument("--rho", type=real, default=0.3, help="label-noise level ρ < 1/2")
+    parser.add_argument("--delta", type=real, default=0.1, help="failure probability δ")
+    parser.add_argument("--eps", type=real, default=0.05, help="cluster radius ε")
     parser.add_argument("--activation", default="tanh", choices=ACTIVATIONS)
-    parser.add_argument("--c-low", type=float, default=1.0, help="balance constant c_low")
-    parser.add_argument("--lambda-C", type=float, default=None, help="λ(C) (default: its upper bound)")
-    parser.add_argument("--Lambda", type=float, default=None, help="Λ (default: its upper bound 8Γ²ε²)")
-    parser.add_argument("--c3", type=float, default=1.0, help="Hoeffding constant c₃ (free, F1)")
-    parser.add_argument("--c4", type=float, default=1.0, help="Bernstein constant c₄ (free, F9)")
+    parser.add_argument("--c-low", type=real, default=1.0, help="balance constant c_low")
+    parser.add_argument("--lambda-C", type=real, default=None, help="λ(C) (default: its upper bound)")
+    parser.add_argument("--Lambda", type=real, default=None, help="Λ (default: its upper bound 8Γ²ε²)")
+    parser.add_argument("--c3", type=real, default=1.0, help="Hoeffding constant c₃ (free, F1)")
+    parser.add_argument("--c4", type=real, default=1.0, help="Bernstein constant c₄ (free, F9)")
     parser.add_argument("--reading", default="A", choices=C.READINGS + ("repaired",),
                         help="α_I reading (spec §1.10), or 'repaired': every repair of FINDINGS.md")
     parser.add_argument("--across-n", default=None,

@@ -30,7 +30,7 @@ import time
 import numpy as np
 
 from theorem_lab.activations import ACTIVATIONS, get_activation
-from theorem_lab.errors import check_choice, check_fits, check_int, check_real, integer
+from theorem_lab.errors import check_choice, check_fits, check_int, check_real, integer, real
 from theorem_lab.output import strict_json
 from theorem_lab.kernels import jacobian_gram
 from theorem_lab.network import output_layer
@@ -48,7 +48,7 @@ def configure(parser):
                         help="arrays given to jacobian_gram for the target: torch (default) or numpy")
     parser.add_argument("--repeats", type=integer, default=3, help="timed rounds per method, after one untimed warm-up round (the minimum is "
                              "reported; default 3)")
-    parser.add_argument("--rtol", type=float, default=1e-10, help="agreement required (default 1e-10)")
+    parser.add_argument("--rtol", type=real, default=1e-10, help="agreement required (default 1e-10)")
     parser.add_argument("--no-memory", action="store_true", help="skip the per-process peak-memory runs")
     parser.add_argument("--json", action="store_true", help="print a machine-readable summary")
 

@@ -11,7 +11,7 @@ import sys
 
 from theorem_lab.activations import ACTIVATIONS
 from theorem_lab.errors import (check_choice, check_int, check_real, fail, integer, parse_int,
-                               parse_list)
+                               parse_list, real)
 from theorem_lab.output import check_output_dir
 
 _OWNER = "lazy"
@@ -23,8 +23,8 @@ def configure(parser) -> None:
     a("--n", type=integer, default=200, help="training points (default 200)")
     a("--clusters", type=integer, default=4, help="K (default 4)")
     a("--dim", type=integer, default=20, help="input dimension d (default 20)")
-    a("--eps", type=float, default=0.1, help="cluster radius ε (default 0.1)")
-    a("--rho", type=float, default=0.3, help="label noise ρ (default 0.3)")
+    a("--eps", type=real, default=0.1, help="cluster radius ε (default 0.1)")
+    a("--rho", type=real, default=0.3, help="label noise ρ (default 0.3)")
     a("--activation", default="tanh", help="tanh, softplus, erf or relu (default tanh)")
     a("--steps", type=integer, default=400, help="GD steps (default 400)")
     a("--track-every", type=integer, default=20, help="σ_min(J, S₊) every this many steps (default 20)")

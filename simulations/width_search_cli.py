@@ -14,7 +14,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from theorem_lab.errors import integer, parse_int, parse_list, parse_real
+from theorem_lab.errors import integer, parse_int, parse_list, parse_real, real
 from theorem_lab.output import check_output_dir, strict_json
 
 from .width_search import WidthSearch, instances, search_all
@@ -38,7 +38,7 @@ def configure(parser) -> None:
     parser.add_argument("--k-min", type=integer, default=d.k_min, help=f"smallest width (default {d.k_min})")
     parser.add_argument("--k-max", type=integer, default=d.k_max, help=f"largest width (default {d.k_max})")
     parser.add_argument("--seeds", type=integer, default=d.seeds, help=f"seeds per width (default {d.seeds})")
-    parser.add_argument("--fraction", type=float, default=d.fraction,
+    parser.add_argument("--fraction", type=real, default=d.fraction,
                         help="success: ‖f−ỹ‖₂ ≤ fraction·√n (default 0.1)")
     parser.add_argument("--out", default=None,
                         help="results directory (default runs/width-search-<hash of the instances>)")

@@ -420,19 +420,20 @@ def test_bad_command_line_exits_2_naming_the_option(argv, option, workspace, cap
     assert re.search(r"Got .+ instead\.", err), err
 
 
-def _integer_options():
+def _typed_options(kind):
     """(command words, option) for every option of every command whose argparse type is
-    ``errors.integer``, found by walking the parsers (a new option is covered without a row)."""
+    ``kind`` (``errors.integer``, ``errors.real``), found by walking the parsers (a new option is
+    covered without a row)."""
     import argparse
 
-    from theorem_lab import cli, errors
+    from theorem_lab import cli
 
     def walk(parser, path):
         for a in parser._actions:
             if isinstance(a, argparse._SubParsersAction):
                 for name, sub in a.choices.items():
                     yield from walk(sub, path + [name])
-            elif a.option_strings and a.type is errors.integer:
+            elif a.option_strings and a.type is kind:
                 yield path, a.option_strings[0]
 
     found = []
@@ -443,9 +444,13 @@ def _integer_options():
     return found
 
 
-INTEGER_OPTIONS = _integer_options()
-# what a command needs before it reaches its integer options (table1 asks for its data first)
-_BEFORE = {("cifar", "table1"): ["--data", "synthetic", "--profile", "smoke", "--out", "{tmp}/t1"]}
+from theorem_lab.errors import integer as _integer, real as _real   # noqa: E402
+
+INTEGER_OPTIONS = _typed_options(_integer)
+REAL_OPTIONS = _typed_options(_real)
+# what a command needs before it reaches its typed options (the data, for these two)
+_BEFORE = {("cifar", "table1"): ["--data", "synthetic", "--profile", "smoke", "--out", "{tmp}/t1"],
+           ("cifar", "teacher-epochs"): ["--profile", "smoke", "--out", "{tmp}/te"]}   # no CIFAR-100
 
 
 @pytest.mark.parametrize("words, option", INTEGER_OPTIONS,
@@ -462,8 +467,21 @@ def test_every_integer_option_refuses_a_fraction_naming_its_range(words, option,
     assert err.count("\n") == 1
 
 
-def test_integer_options_are_found():
+@pytest.mark.parametrize("words, option", REAL_OPTIONS, ids=[" ".join(w + [o]) for w, o in REAL_OPTIONS])
+def test_every_real_option_refuses_a_word_naming_its_range(words, option, workspace, capsys):
+    """Likewise for real options: argparse's type=float said only "must be a real number"."""
+    argv = words + [a.format(**workspace) for a in _BEFORE.get(tuple(words), [])] + [option, "x"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert f"The '{option}' parameter of {' '.join(words)} must be " in err, err
+    assert re.search(r"real number in [\[(]-?[\d.einf+-]+, [\d.einf+-]+[\])]\. Got 'x' instead\.$",
+                     err.strip()), err
+    assert err.count("\n") == 1
+
+
+def test_typed_options_are_found():
     assert len(INTEGER_OPTIONS) >= 60 and (["width-search"], "--k-min") in INTEGER_OPTIONS
+    assert len(REAL_OPTIONS) >= 25 and (["constants"], "--delta") in REAL_OPTIONS
 
 
 def test_the_table_covers_every_command_and_is_large():

@@ -112,6 +112,15 @@ def integer(text: str):
         return text
 
 
+def real(text: str):
+    """argparse ``type`` of a real option that is checked later by ``check_real``: the float, or
+    the text as typed when it is not one, which ``check_real`` then refuses naming the range."""
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
 def parse_int(token, name: str, owner: str, *, low=None, high=None, even: bool = False) -> int:
     """An integer option as typed (``'12'``), checked like ``check_int``."""
     allowed = ("an even integer " if even else "an integer ") + _interval(low, high, False, False)

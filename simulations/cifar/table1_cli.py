@@ -29,7 +29,7 @@ from dataclasses import asdict, replace
 from pathlib import Path
 
 from theorem_lab.errors import (ParameterError, check_choice, fail, integer, parse_int, parse_list,
-                               parse_real)
+                               parse_real, real)
 from theorem_lab.output import check_output_dir, strict_json
 from theorem_lab.simulations import executors
 
@@ -47,13 +47,13 @@ PASS = {
     "model": (str, "network, one of " + ", ".join(MODELS) + " (default: the profile's)"),
     "width": (integer, "base width w of the fast net"),
     "batch_size": (integer, "mini-batch size"),
-    "lr": (float, "peak learning rate of the cosine schedule"),
+    "lr": (real, "peak learning rate of the cosine schedule"),
     "train_subset": (integer, "stratified, seeded subset of N training images (0 = all)"),
-    "val_fraction": (float, "noisy validation split in [0, 0.5] (default 0.1)"),
+    "val_fraction": (real, "noisy validation split in [0, 0.5] (default 0.1)"),
     "noise_convention": (str, "uniform-all (default) or uniform-other; the paper does not say"),
     "synthetic_train": (integer, "synthetic training images per run (--data synthetic)"),
     "synthetic_test": (integer, "synthetic test images per run"),
-    "synthetic_signal": (float, "class-template amplitude of the synthetic images (grey levels; "
+    "synthetic_signal": (real, "class-template amplitude of the synthetic images (grey levels; "
                                 "pixel noise sd 32; lower is harder; default 48)"),
 }
 COST = """profiles (2 data sets x 5 rates x 4 methods x 3 seeds = 120 runs by default):

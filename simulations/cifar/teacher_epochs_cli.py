@@ -18,7 +18,7 @@ from dataclasses import fields, replace
 from pathlib import Path
 
 from theorem_lab.errors import (ParameterError, check_int, fail, integer, parse_int, parse_list,
-                               parse_real)
+                               parse_real, real)
 from theorem_lab.output import check_output_dir, strict_json
 
 from . import teacher_epochs as TE
@@ -58,10 +58,10 @@ def configure(parser):
     a("--synthetic-test", type=integer, default=None, help="synthetic test images")
     a("--teacher-model", choices=MODELS, default=None, help="teacher network (paper wrn-28-10)")
     a("--teacher-epochs", type=integer, default=None, help="the teacher's full schedule (paper 200)")
-    a("--teacher-lr", type=float, default=None, help="teacher peak learning rate (paper profile 0.1)")
+    a("--teacher-lr", type=real, default=None, help="teacher peak learning rate (paper profile 0.1)")
     a("--student-model", choices=MODELS, default=None, help="student network (default cnn, Table 2)")
     a("--student-epochs", type=integer, default=None, help="student epochs (paper profile 60)")
-    a("--student-lr", type=float, default=None, help="student peak learning rate (paper profile 0.05)")
+    a("--student-lr", type=real, default=None, help="student peak learning rate (paper profile 0.05)")
     a("--batch-size", type=integer, default=None, help="mini-batch size of teacher and student")
     a("--seed", type=integer, default=None, help="initialisation, data order, augmentation (default 0)")
     a("--device", choices=("auto", "cpu", "cuda"), default="auto", help="default auto")

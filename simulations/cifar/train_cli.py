@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 import sys
 
-from theorem_lab.errors import ParameterError, integer
+from theorem_lab.errors import ParameterError, integer, real
 from theorem_lab.output import check_output_dir, strict_json   # strict: NaN -> null
 
 from .config import TrainConfig, resolve
@@ -42,14 +42,14 @@ def configure(parser):
     a("--synthetic-shape", default=None, help="CxHxW of --dataset synthetic (3x32x32 or 1x28x28)")
     a("--synthetic-train", type=integer, default=None, help=f"synthetic training images (default {d.synthetic_train})")
     a("--synthetic-test", type=integer, default=None, help=f"synthetic test images (default {d.synthetic_test})")
-    a("--synthetic-signal", type=float, default=None,
+    a("--synthetic-signal", type=real, default=None,
       help=f"class-template amplitude of the synthetic images in grey levels, against pixel noise "
            f"of sd 32; lower is harder (default {d.synthetic_signal:g})")
     a("--train-subset", type=integer, default=None, help="stratified, seeded subset of N training images (0 = all)")
     a("--split-seed", type=integer, default=None, help="seed of the subset and the validation split")
-    a("--val-fraction", type=float, default=None, help="noisy validation split in [0, 0.5] (default 0.1)")
+    a("--val-fraction", type=real, default=None, help="noisy validation split in [0, 0.5] (default 0.1)")
     a("--noise-type", choices=NOISE_TYPES, default=None, help="label noise (default symmetric)")
-    a("--noise-rate", type=float, default=None, help="noise rate p in [0, 1) (default 0)")
+    a("--noise-rate", type=real, default=None, help="noise rate p in [0, 1) (default 0)")
     a("--noise-convention", choices=CONVENTIONS, default=None,
       help="symmetric noise: uniform-all (redraw from all classes) or uniform-other (default uniform-all)")
     a("--noise-seed", type=integer, default=None, help="seed of the label noise (default 0)")
@@ -59,20 +59,20 @@ def configure(parser):
     a("--width", type=integer, default=None, help="base width w of the fast net (groups w, 4w, 4w)")
     a("--method", choices=METHODS, default=None, help="ce, self-distill (Algorithm 1), bootstrap, gce")
     a("--h", choices=LABEL_FUNCTIONS, default=None, help="self-distill label function h (default hardmax)")
-    a("--temperature", type=float, default=None, help="T of h = softmax(f/T)")
-    a("--lam", type=float, default=None, help="λ of 1 − α_t = λ·(batch accuracy) (default 1)")
+    a("--temperature", type=real, default=None, help="T of h = softmax(f/T)")
+    a("--lam", type=real, default=None, help="λ of 1 − α_t = λ·(batch accuracy) (default 1)")
     a("--alpha", default=None, help="α_t: adaptive (default) or a fixed schedule spec, e.g. linear:start=0,end=5000 (SGD steps)")
     a("--alpha-clip", choices=_ONOFF, default=None, help="clip α_t to [0, 1] (default on)")
     a("--loss", choices=LOSSES, default=None, help="self-distill loss: ce or mse on the one-hot target")
-    a("--beta", type=float, default=None, help="bootstrap β (default 0.95)")
+    a("--beta", type=real, default=None, help="bootstrap β (default 0.95)")
     a("--bootstrap", choices=BOOTSTRAP_MODES, default=None, help="bootstrap mode (default soft)")
-    a("--q", type=float, default=None, help="gce q in (0, 1] (default 0.7)")
+    a("--q", type=real, default=None, help="gce q in (0, 1] (default 0.7)")
     a("--epochs", type=integer, default=None, help="epochs (default: the profile's)")
     a("--batch-size", type=integer, default=None, help="mini-batch size")
-    a("--lr", type=float, default=None, help="peak learning rate of the cosine schedule")
-    a("--momentum", type=float, default=None, help="SGD momentum (default 0.9)")
-    a("--weight-decay", type=float, default=None, help="weight decay")
-    a("--warmup-epochs", type=float, default=None, help="linear warm-up epochs")
+    a("--lr", type=real, default=None, help="peak learning rate of the cosine schedule")
+    a("--momentum", type=real, default=None, help="SGD momentum (default 0.9)")
+    a("--weight-decay", type=real, default=None, help="weight decay")
+    a("--warmup-epochs", type=real, default=None, help="linear warm-up epochs")
     a("--augment", choices=_ONOFF, default=None, help="pad-4 crop + flip (default on)")
     a("--seed", type=integer, default=None, help="model init, data order, augmentation (default 0)")
     a("--device", choices=("auto", "cpu", "cuda"), default="auto", help="default auto")
