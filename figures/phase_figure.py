@@ -8,26 +8,68 @@ threshold) from the others under the rule "converged iff ε²T₂ ≤ c"; the le
 number of cells the rule misclassifies.
 Panel (b), over (width k, ρ), where the store varies both.
 Cells: the mean over seeds; a hatched cell has no finished run. Only self-distillation runs.
+Every other field the sweep varies (the activation, n, the width in panel (a), the steps in
+panel (b), …) is held at one value, as in ``t1_figure`` (width and ρ at their largest, others at
+their smallest), and the panel's title names it: a cell pools seeds, never settings. In panel
+(a) the steps and the schedule are what T₂ is read from, so they vary with it.
 """
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
 import numpy as np
+
+from theorem_lab.activations import ACTIVATIONS
 
 from . import style
 
 THRESHOLD = 0.10   # = simulations.sweep.CONVERGED_FRACTION (figures read results only)
 
 
-def cells(runs: list, x: str, y: str) -> dict:
+PER_RUN = ("method", "seed", "data_seed", "init_seed")   # differ between the seeds of one setting
+SETS_T2 = ("steps", "schedule")                        # what a run's T₂ is read from
+
+
+def _order(v):
+    """Sort key for config values of mixed types: numbers by value, activations in the order
+    of ``ACTIVATIONS`` (tanh, the theorem's, first; relu, outside it, last), the rest by text."""
+    if isinstance(v, (int, float)):
+        return (0, v, "")
+    return (1, ACTIVATIONS.index(v) if v in ACTIVATIONS else len(ACTIVATIONS), str(v))
+
+
+def held(runs: list, x: str, y: str) -> dict:
+    """{field: value}: the slice a panel over (x, y) shows. Every config field but x, y and the
+    per-run ones (and, with T₂ on an axis, the steps and schedule) that takes more than one value
+    among the finished self-distillation runs is held at one value: width and ρ at their largest
+    (the theorem's regime and the hardest noise, as in ``t1_figure``), the others at their
+    smallest. Fields are chosen one after another among the runs left (the schedule after the
+    steps), so fields that vary together (the steps and the resolved schedule
+    ``linear:end=steps/2``) give a slice that holds runs."""
+    free = {x, y, *PER_RUN, *(SETS_T2 if "T2" in (x, y) else ())}
+    configs = [r["config"] for r in runs
+               if r["method"] == "self-distill" and r["status"] == "finished"]
+    out = {}
+    for key in sorted({k for c in configs for k in c} - free, key=lambda k: (k == "schedule", k)):
+        values = list({json.dumps(c.get(key), sort_keys=True): c.get(key) for c in configs}.values())
+        if len(values) > 1:
+            out[key] = (max if key in ("width", "rho") else min)(values, key=_order)
+            configs = [c for c in configs if c.get(key) == out[key]]
+    return out
+
+
+def cells(runs: list, x: str, y: str, fixed: "dict | None" = None) -> dict:
     """{(x value, y value): [final ‖f − ỹ‖₂/√n of each seed]} of the finished self-distillation
-    runs; ``x``/``y`` are config fields or 'T2' (from the run's summary)."""
+    runs whose config has every field of ``fixed`` at its value; ``x``/``y`` are config fields
+    or 'T2' (from the run's summary)."""
     out: dict = {}
     for r in runs:
         if r["method"] != "self-distill" or r["status"] != "finished":
+            continue
+        if any(r["config"].get(k) != v for k, v in (fixed or {}).items()):
             continue
         s, cfg = r["summary"], r["config"]
         get = lambda name: s.get("T2") if name == "T2" else cfg.get(name)
@@ -90,7 +132,8 @@ def build(plt, runs: list):
     names = {"T2": r"$T_2$ (first $t$ with $\alpha_t<1/(24\sqrt{n})$)", "eps": style.LABELS["eps"],
              "width": style.LABELS["width"], "rho": style.LABELS["rho"]}
     for ax, (x, y) in zip(axes[0], pairs):
-        grid = cells(runs, x, y)
+        fixed = held(runs, x, y)
+        grid = cells(runs, x, y, fixed)
         xs, ys = sorted({k[0] for k in grid}), sorted({k[1] for k in grid})
         Z = np.full((len(ys), len(xs)), np.nan)
         for (xv, yv), v in grid.items():
@@ -130,7 +173,9 @@ def build(plt, runs: list):
         ax.set_xlabel(names[x])
         ax.set_ylabel(names[y])
         ax.grid(False)
-        ax.set_title(f"self-distillation, final residual (threshold {THRESHOLD:g}: red)", fontsize=7)
+        where = ", ".join(f"{style.LABELS.get(k, k).split(' ')[-1]}={v}" for k, v in fixed.items())
+        ax.set_title(f"self-distillation, final residual (threshold {THRESHOLD:g}: red)"
+                     + (f"\nat {where}" if where else ""), fontsize=7)
     fig.tight_layout()
     return fig
 

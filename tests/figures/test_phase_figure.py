@@ -2,6 +2,8 @@
 
 import math
 
+import pytest
+
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -58,3 +60,42 @@ def test_figure_draws_cells_and_the_contour():
         assert ax.get_xscale() == "log" and ax.get_yscale() == "log"
         plt.close(fig)
         assert PF.build(plt, [_run(0.1, 100, 1.0)]) is None
+
+
+def _cfg_run(l2, T2=100, **cfg):
+    base = {"eps": 0.1, "width": 64, "rho": 0.2, "seed": 0, "activation": "tanh", "steps": 200,
+            "schedule": "linear:end=100,start=0"}
+    return {"method": "self-distill", "status": "finished", "config": {**base, **cfg},
+            "summary": {"T2": T2, "l2_clean": l2, "sqrt_n": 10.0}}
+
+
+def test_cells_keep_other_swept_settings_apart():
+    """A sweep over ε, steps (so T₂) and the activation: each (T₂, ε) cell is one activation's
+    mean over seeds, not tanh and relu pooled, and the panel's title names the activation."""
+    runs = [_cfg_run(l2 + (4.0 if act == "relu" else 0.0) + 0.1 * seed, T2=steps // 2, eps=eps,
+                     steps=steps, schedule=f"linear:end={steps // 2},start=0", activation=act,
+                     seed=seed)
+            for eps in (0.05, 0.4) for steps, l2 in ((100, 0.2), (400, 0.6))
+            for act in ("relu", "tanh") for seed in (0, 1)]
+    fixed = PF.held(runs, "T2", "eps")
+    assert fixed == {"activation": "tanh"}                    # steps/schedule set T₂: free
+    grid = PF.cells(runs, "T2", "eps", fixed)
+    assert grid[(200.0, 0.4)] == pytest.approx([0.06, 0.07])  # tanh's two seeds only
+    with style.context() as plt:
+        fig = PF.build(plt, runs)
+        ax = fig.axes[0]
+        values = sorted(t.get_text() for t in ax.texts if "cells" not in t.get_text())
+        assert values == ["0.025", "0.025", "0.065", "0.065"]             # pooled with relu: ≈ 0.23, 0.27
+        assert "activation=tanh" in ax.get_title()
+        plt.close(fig)
+
+
+def test_width_rho_panel_holds_steps_and_their_schedule_together():
+    """steps and the resolved schedule vary together: the held slice is one that has runs."""
+    runs = [_cfg_run(0.5 + 0.01 * steps, width=w, rho=r, steps=steps,
+                     schedule=f"linear:end={steps // 2},start=0")
+            for w in (32, 128) for r in (0.1, 0.3) for steps in (100, 300)]
+    fixed = PF.held(runs, "width", "rho")
+    assert fixed == {"steps": 100}
+    grid = PF.cells(runs, "width", "rho", fixed)
+    assert len(grid) == 4 and all(v == pytest.approx([0.15]) for v in grid.values())
