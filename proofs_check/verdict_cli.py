@@ -18,7 +18,7 @@ import sys
 
 import numpy as np
 
-from theorem_lab.errors import check_choice, check_int, integer, parse_int, parse_list
+from theorem_lab.errors import check_choice, check_int, fail, integer, parse_int, parse_list
 from theorem_lab.output import check_output_file, strict_json
 
 from .check import Summary, frequency_verdict, save_violations
@@ -31,15 +31,23 @@ PROB_DELTA = {"I-18": "delta"}
 MODEWISE_DRAWS = 5                      # W₀ draws per width in the I-17 table          # one draw per sample: the frequency against cfg['delta']
 
 
+# The sampling options' defaults (None in the parser: --table refuses the ones given, which it
+# would ignore).
+DEFAULTS = {"issues": ",".join(ISSUES), "samples": 10, "seed": 0,
+            "modewise_widths": "32,128,512,2048", "save": "runs/verdict/violations.json"}
+
+
 def configure(parser) -> None:
-    parser.add_argument("--issues", default=",".join(ISSUES), help="a comma list of " + ", ".join(ISSUES))
-    parser.add_argument("--samples", type=integer, default=10, help="random configurations per issue (default 10)")
-    parser.add_argument("--seed", type=integer, default=0, help="seed of the configuration sampler")
-    parser.add_argument("--modewise-widths", default="32,128,512,2048",
+    parser.add_argument("--issues", default=None,
+                        help="a comma list of " + ", ".join(ISSUES) + f" (default {DEFAULTS['issues']})")
+    parser.add_argument("--samples", type=integer, default=None, help="random configurations per issue (default 10)")
+    parser.add_argument("--seed", type=integer, default=None, help="seed of the configuration sampler (default 0)")
+    parser.add_argument("--modewise-widths", default=None,
                         help="widths of the I-17 table (default 32,128,512,2048; 'none' skips it)")
-    parser.add_argument("--save", default="runs/verdict/violations.json",
-                        help="where violating configurations are written (if any)")
-    parser.add_argument("--table", action="store_true", help="print the 23-issue table and exit")
+    parser.add_argument("--save", default=None,
+                        help=f"where violating configurations are written (if any) (default {DEFAULTS['save']})")
+    parser.add_argument("--table", action="store_true", help="print the 23-issue table and exit "
+                        "(with --json: as JSON)")
     parser.add_argument("--json", action="store_true", help="print a JSON summary")
 
 
@@ -51,10 +59,26 @@ def print_verdicts(file=None) -> None:
         print(f"{'':15s} pinned by: {pin}", file=file)
 
 
+def verdicts_json() -> dict:
+    """The 23-issue table as {id: {severity, verdict, pinned_by}}."""
+    return {issue: {"severity": sev, "verdict": verdict, "pinned_by": pin}
+            for issue, (sev, verdict, pin) in VERDICTS.items()}
+
+
 def run(args) -> int:
     if args.table:
-        print_verdicts()
+        for name, value in sorted(vars(args).items()):
+            if name in DEFAULTS and value is not None:    # the table samples and saves nothing
+                raise fail("--" + name.replace("_", "-"), _OWNER, "left out with --table (it "
+                           "prints the 23-issue table and samples nothing)", value)
+        if args.json:
+            print(strict_json(verdicts_json(), indent=1))
+        else:
+            print_verdicts()
         return 0
+    for name, value in DEFAULTS.items():
+        if getattr(args, name) is None:
+            setattr(args, name, value)
     issues = parse_list(args.issues, "--issues", _OWNER,
                         item=lambda s: check_choice("--issues", s, _OWNER, ISSUES))
     samples = check_int("--samples", args.samples, _OWNER, low=1)

@@ -145,3 +145,20 @@ def test_replay_unknown_id_names_the_packaged_ones(capsys):
     assert main(["check", "--replay", "I-99"]) == 2
     err = capsys.readouterr().err
     assert "'--replay' parameter of check" in err and "I-8" in err and "\n" == err[-1] and err.count("\n") == 1
+
+
+def test_verdict_table_honours_json_and_refuses_the_sampling_options(tmp_path, capsys):
+    """verdict --table --json printed the text table (--json ignored); --table with --issues,
+    --samples, --seed, --modewise-widths or --save ignored them: now JSON, and exit 2."""
+    from theorem_lab.proofs_check.verdict import VERDICTS
+    assert main(["verdict", "--table", "--json"]) == 0
+    blob = json.loads(capsys.readouterr().out)
+    assert list(blob) == list(VERDICTS)
+    assert blob["I-8"] == dict(zip(("severity", "verdict", "pinned_by"), VERDICTS["I-8"]))
+    for extra in (["--issues", "I-10"], ["--samples", "3"], ["--seed", "1"],
+                  ["--modewise-widths", "32,128"], ["--save", str(tmp_path / "v.json")]):
+        assert main(["verdict", "--table"] + extra) == 2
+        err = capsys.readouterr().err
+        assert f"'{extra[0]}' parameter of verdict" in err and "--table" in err
+    assert main(["verdict", "--table"]) == 0
+    assert capsys.readouterr().out.startswith("I-1 ")
