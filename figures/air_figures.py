@@ -18,6 +18,11 @@ from . import style
 COLOR2, COLOR5 = style.PALETTE[5], style.PALETTE[6]     # Okabe-Ito blue, vermillion
 
 
+def seeds_label(count: int) -> str:
+    """The legend entry of the mean line: a single seed has no spread to show."""
+    return f"mean ± sd, {count} seeds" if count > 1 else "1 seed (no spread)"
+
+
 def figure2(result: dict, out, K: int, label: str = "", stem: str = "air_figure2") -> list:
     """ρ_K(y) vs label noise; ``result`` as returned by ``theorem_lab.simulations.air.figure2``."""
     noise, frac = np.asarray(result["noise"]), np.asarray(result["fraction"])
@@ -25,8 +30,9 @@ def figure2(result: dict, out, K: int, label: str = "", stem: str = "air_figure2
         fig, ax = plt.subplots(figsize=style.size("one", 1.1))
         for row in frac:
             ax.plot(noise, row, color=COLOR2, alpha=0.25, lw=0.8)
-        ax.errorbar(noise, result["mean"], yerr=result["std"], color=COLOR2, marker="o",
-                    ms=4, capsize=3, lw=1.5, label=f"mean ± sd, {frac.shape[0]} seeds")
+        ax.errorbar(noise, result["mean"], yerr=result["std"] if len(frac) > 1 else None,
+                    color=COLOR2, marker="o",
+                    ms=4, capsize=3, lw=1.5, label=seeds_label(frac.shape[0]))
         ax.set_xlabel(r"label noise level $\rho$")
         ax.set_ylabel(rf"$\|P_{{{K}}}\,y\|_2 / \|y\|_2$")
         ax.set_ylim(0, 1.02)
@@ -44,7 +50,7 @@ def figure5(result: dict, out, K: int, label: str = "", stem: str = "air_figure5
         for row in gain:
             ax.plot(step, row, color=COLOR5, alpha=0.25, lw=0.8)
         ax.fill_between(step, mean - sd, mean + sd, color=COLOR5, alpha=0.2, lw=0)
-        ax.plot(step, mean, color=COLOR5, lw=1.5, label=f"mean ± sd, {gain.shape[0]} seeds")
+        ax.plot(step, mean, color=COLOR5, lw=1.5, label=seeds_label(gain.shape[0]))
         ax.axhline(0.0, color="0.4", lw=0.8, ls="--")
         ax.set_xlabel(style.LABELS["step"])
         ax.set_ylabel(rf"$\rho_{{{K}}}(\hat y_t) - \rho_{{{K}}}(y)$")

@@ -206,9 +206,10 @@ def _print(summary, fh):
         fh.write(f"  labels (after {summary['labels']['step']} steps): " + strict_json(
             {k: v for k, v in summary["labels"].items() if k.startswith("K=")}) + "\n")
     for name, r in summary["figures"].items():
-        if name.startswith("figure2"):
+        if name.startswith("figure2"):            # one seed: no spread to print (not ±0.000)
             fh.write(f"  {name}: top-K fraction vs noise " + ", ".join(
-                f"{p:g}: {m:.3f}±{s:.3f}" for p, m, s in zip(r["noise"], r["mean"], r["std"]))
+                f"{p:g}: {m:.3f}" + (f"±{s:.3f}" if len(cfg["seeds"]) > 1 else "")
+                for p, m, s in zip(r["noise"], r["mean"], r["std"]))
                 + f"  (decreasing: {r['monotone_decreasing']}); max angle to S+ "
                 f"{max(r['max_angle_to_S+']):.3f} rad\n")
         elif name == "modes":

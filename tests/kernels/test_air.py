@@ -4,6 +4,7 @@ to S₊, the `theorem-lab air` and `theorem-lab bench gram` commands."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -59,6 +60,28 @@ def test_air_command_writes_results_and_figures(tmp_path):
     for f in ("air_figure2.png", "air_figure2.pdf", "air_figure5.png", "air_figure5_top3.pdf",
               "air_modes.png", "air_modes.pdf"):
         assert (tmp_path / "o" / f).stat().st_size > 1000
+
+
+@pytest.mark.parametrize("seeds, spread", [("1", False), ("2", True)])
+def test_air_with_one_seed_shows_no_spread(tmp_path, capsys, monkeypatch, seeds, spread):
+    """--seeds 1 printed '0.990±0.000' and labelled the figures 'mean ± sd, 1 seeds': a spread
+    of zero that was never measured. One seed prints the value alone and says so in the legend."""
+    from theorem_lab.cli import main
+    from theorem_lab.figures import air_figures
+    legends = {}
+
+    def save(fig, stem):                 # read each figure's legend where it is written
+        legends[Path(stem).name] = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+        return [f"{stem}.png"]
+    monkeypatch.setattr(air_figures.style, "save", save)
+    assert main(["air", "--n", "40", "--K", "2", "--d", "6", "--width", "64", "--seeds", seeds,
+                 "--iterations", "20", "--every", "10", "--figure", "2,5",
+                 "--out", str(tmp_path / "o")]) == 0
+    line = next(l for l in capsys.readouterr().out.splitlines() if "figure2:" in l)
+    assert ("±" in line) == spread
+    assert set(legends) == {"air_figure2", "air_figure5"}
+    want = f"mean ± sd, {seeds} seeds" if spread else "1 seed (no spread)"
+    assert all(want in texts for texts in legends.values()), legends
 
 
 @pytest.fixture(scope="module")
