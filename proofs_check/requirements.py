@@ -142,9 +142,10 @@ def requirements_line(req: dict) -> str:
         return f"Theorem 1's hypotheses: not evaluated ({req['error']})"
     if req.get("not_evaluable"):
         return f"Theorem 1's hypotheses: not evaluable here ({req['not_evaluable']})"
-    if req["width_binding_term"] is None:
-        return ("Theorem 1's hypotheses: not evaluable here (Λ = 0 or α_t never falls below "
-                "1/(24√n), so T₂ is undefined)")
+    if req["width_binding_term"] is None:           # say which of the two it is
+        why = (f"the measured Λ = {req['Lambda']:.3g} is not positive" if not req["Lambda"] > 0
+               else "α_t never falls below 1/(24√n) within the run's steps, so T₂ is undefined")
+        return f"Theorem 1's hypotheses: not evaluable here ({why})"
     k_ok = req["width"] >= req["width_required"]
     e_ok = req["eps"] <= req["eps_max"]
     sched = ("meets the slow-decay conditions" if req["schedule_meets"]

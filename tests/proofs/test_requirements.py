@@ -57,6 +57,18 @@ def test_undefined_T2_is_reported_not_guessed():
     assert "not evaluated (boom)" in requirements_line({"error": "boom"})
 
 
+def test_not_evaluable_names_its_one_reason():
+    """The line said "Λ = 0 or α_t never falls below 1/(24√n)" for both cases; a constant α_t
+    on data with Λ > 0 is the second only, a Λ of 0 the first only."""
+    data = tl.make_clusterable(n=40, K=4, d=8, eps=0.05, rho=0.3, seed=0, n_test=0)
+    req = theorem_requirements(data, "tanh", 128, "constant:value=0.5", 300)
+    assert req["Lambda"] > 0
+    line = requirements_line(req)
+    assert "T₂ is undefined" in line and "Λ" not in line
+    line = requirements_line({**req, "Lambda": 0.0})
+    assert "Λ = 0 is not positive" in line and "T₂" not in line
+
+
 def test_the_theorem_T1_of_every_reading_is_stored_by_hand(small):
     """T₁ = c·Γ²K/(c_low·λ) · log(Γ√(32 n log(8/δ))/(1−2ρ)) with (c, λ) = (80, Λ) printed,
     (80, λ(C)) appendix = reading B, (64, λ(C)) reading A, (64, Λ) reading A′ (I-11)."""
