@@ -11,9 +11,14 @@ smallest ε searched. Open markers are bounds, not values (left out of the fits)
 width tried already works (k ≤ k_min), △ none up to k_max works, or the largest ε tried works.
 "none at n = …" in a legend: no value there (the theorem's is not evaluable where the measured
 Λ is 0 or T₂ is undefined; no ε of the list works).
+Searches with other settings (K, d, steps, seeds, k range, …) written into the same folder are
+kept in ``width_search.json`` but not drawn on the same lines: the figure shows the instances of
+the latest search's setting (the file's last instance) and says how many others it left out.
 """
 
 from __future__ import annotations
+
+import json
 
 from . import style
 
@@ -36,6 +41,19 @@ def exponent_label(fit: dict) -> str:
 
 BOUND_LABELS = {"v": "an upper bound: the smallest width tried works",
                 "^": "a lower bound: beyond the range tried"}
+
+
+AXES = ("n", "rho", "eps")            # what the figure's lines and rows run over
+
+
+def setting(instance: dict) -> str:
+    """The instance's config but n, ρ and ε: instances of one setting may share a line."""
+    return json.dumps({k: v for k, v in instance["config"].items() if k not in AXES}, sort_keys=True)
+
+
+def latest_setting(instances: list) -> list:
+    """The instances of the last instance's setting (the latest search), in their order."""
+    return [r for r in instances if setting(r) == setting(instances[-1])] if instances else []
 
 
 def groups(instances: list) -> dict:
@@ -121,9 +139,11 @@ def _draw(ax, series: dict) -> None:
 
 def build(plt, result: dict):
     """The figure (call inside ``style.context()``), or None when no instance is stored."""
-    by_rho = groups(result["instances"])
+    shown = latest_setting(result["instances"])
+    by_rho = groups(shown)
     if not by_rho:
         return None
+    left_out = len(result["instances"]) - len(shown)
     with_eps = any(eps_series(by_n) for by_n in by_rho.values())
     cols = 2 if with_eps else 1
     width = style.ONE_COLUMN * cols
@@ -142,6 +162,11 @@ def build(plt, result: dict):
                 row[1].set_title(fr"(b) cluster radius, $\rho={rho:g}$", loc="left")
             else:
                 row[1].set_visible(False)
+    if left_out:
+        c = shown[-1]["config"]
+        fig.suptitle(f"K={c.get('K')}, d={c.get('d')}, steps={c.get('steps')}, seeds={c.get('seeds')} "
+                     f"\n(the latest search; {left_out} instance(s) of other settings in this folder "
+                     "not drawn)", fontsize=6)
     fig.tight_layout()
     return fig
 

@@ -83,3 +83,20 @@ def test_radius_panel_when_eps_varies_and_bounds_are_marked():
 def test_exponent_label_says_when_there_is_no_interval():
     assert exponent_label(fit_power_law([1, 2], [1, 2])) == "b = 1.00 (2 points, no interval)"
     assert "no fit" in exponent_label(fit_power_law([], []))
+
+
+def test_searches_of_other_settings_in_the_same_folder_are_not_drawn_on_one_line():
+    """Two width-searches into one --out (600 steps at n = 250, 500, then 2000 steps at
+    n = 1000, 2000): width_search.json keeps both, and the figure drew all four n on one line,
+    its exponent fitted across the two settings. It draws the latest search's instances only
+    and says how many it left out."""
+    old = [{**r, "config": {**r["config"], "steps": 600}} for r in (_instance(n, 0.05) for n in NS[:2])]
+    new = [{**r, "config": {**r["config"], "steps": 2000}} for r in (_instance(n, 0.05) for n in NS[2:])]
+    fig, axes, plt = _draw(old + new)
+    assert list(axes[0].get_lines()[0].get_xdata()) == list(NS[2:])
+    assert "2 instance(s) of other settings" in fig._suptitle.get_text()
+    assert "steps=2000" in fig._suptitle.get_text()
+    plt.close(fig)
+    fig, axes, plt = _draw(new)                            # one setting: nothing left out
+    assert fig._suptitle is None
+    plt.close(fig)
