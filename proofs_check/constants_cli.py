@@ -189,7 +189,8 @@ _WS_KEYS = (("n", "--n"), ("K", "--clusters"), ("d", "--dim"), ("eps", "--eps"),
 def _width_search(path, instance: dict) -> dict:
     """The width-search result (``--json`` output, one instance or a list, or the
     ``width_search.json`` that width-search keeps in its ``--out`` folder, or that folder) whose
-    instance is ``instance`` ({"n": …, "K": …, …}; keys a result's config lacks are not compared)."""
+    instance is ``instance`` ({"n": …, "K": …, …}; keys a result's config lacks are not compared);
+    of several (searches with other steps or seeds written into one folder), the latest."""
     import json
     from pathlib import Path
     src = Path(path) / "width_search.json" if Path(path).is_dir() else Path(path)
@@ -209,7 +210,7 @@ def _width_search(path, instance: dict) -> dict:
         return all(cfg[k] == v if isinstance(v, str) else math.isclose(float(cfg[k]), v)
                    for k, v in instance.items() if k in cfg)
 
-    for b in found:
+    for b in reversed(found):     # the latest search at this instance (the file keeps them all)
         if same(b["config"]):
             return b
     held = "; ".join(", ".join(f"{k}={b['config'][k]}" for k, _ in _WS_KEYS if k in b["config"])

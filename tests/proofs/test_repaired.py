@@ -96,7 +96,8 @@ def test_constants_width_search_reads_the_stored_file_and_picks_the_instance(tmp
         return {"config": {"n": n, "K": 5, "d": 50, "eps": 0.05, "rho": 0.3, "activation": "tanh"},
                 "empirical_width": k, "rows": []}
     (tmp_path / "width_search.json").write_text(json.dumps(
-        {"format": "theorem-lab-width-search/1", "instances": [inst(100, 8), inst(200, 16)]}))
+        {"format": "theorem-lab-width-search/1", "instances": [inst(200, 4), inst(100, 8),
+                                                                inst(200, 16)]}))   # 16: the latest
     for src in (tmp_path, tmp_path / "width_search.json"):
         assert main(["constants", "--reading", "repaired", "--n", "200", "--clusters", "5",
                      "--across-n", "200", "--width-search", str(src), "--json"]) == 0
