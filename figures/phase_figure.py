@@ -16,15 +16,12 @@ their smallest), and the panel's title names it: a cell pools seeds, never setti
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 
 import numpy as np
 
-from theorem_lab.activations import ACTIVATIONS
-
-from . import style
+from . import slices, style
 
 THRESHOLD = 0.10   # = simulations.sweep.CONVERGED_FRACTION (figures read results only)
 
@@ -33,32 +30,13 @@ PER_RUN = ("method", "seed", "data_seed", "init_seed")   # differ between the se
 SETS_T2 = ("steps", "schedule")                        # what a run's T₂ is read from
 
 
-def _order(v):
-    """Sort key for config values of mixed types: numbers by value, activations in the order
-    of ``ACTIVATIONS`` (tanh, the theorem's, first; relu, outside it, last), the rest by text."""
-    if isinstance(v, (int, float)):
-        return (0, v, "")
-    return (1, ACTIVATIONS.index(v) if v in ACTIVATIONS else len(ACTIVATIONS), str(v))
-
-
 def held(runs: list, x: str, y: str) -> dict:
-    """{field: value}: the slice a panel over (x, y) shows. Every config field but x, y and the
-    per-run ones (and, with T₂ on an axis, the steps and schedule) that takes more than one value
-    among the finished self-distillation runs is held at one value: width and ρ at their largest
-    (the theorem's regime and the hardest noise, as in ``t1_figure``), the others at their
-    smallest. Fields are chosen one after another among the runs left (the schedule after the
-    steps), so fields that vary together (the steps and the resolved schedule
-    ``linear:end=steps/2``) give a slice that holds runs."""
-    free = {x, y, *PER_RUN, *(SETS_T2 if "T2" in (x, y) else ())}
+    """{field: value}: the slice a panel over (x, y) shows (``slices.held``) among the finished
+    self-distillation runs; x, y and the per-run fields are free, and with T₂ on an axis the
+    steps and the schedule too (T₂ is read from them)."""
     configs = [r["config"] for r in runs
                if r["method"] == "self-distill" and r["status"] == "finished"]
-    out = {}
-    for key in sorted({k for c in configs for k in c} - free, key=lambda k: (k == "schedule", k)):
-        values = list({json.dumps(c.get(key), sort_keys=True): c.get(key) for c in configs}.values())
-        if len(values) > 1:
-            out[key] = (max if key in ("width", "rho") else min)(values, key=_order)
-            configs = [c for c in configs if c.get(key) == out[key]]
-    return out
+    return slices.held(configs, {x, y, *PER_RUN, *(SETS_T2 if "T2" in (x, y) else ())})
 
 
 def cells(runs: list, x: str, y: str, fixed: "dict | None" = None) -> dict:

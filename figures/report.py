@@ -61,7 +61,9 @@ def blocks(summary: dict, environment: "dict | None", figures: "list[tuple]") ->
 
     out = [("h1", "theorem-lab sweep report"),
            ("p", f"{summary['runs_total']} run(s) over {len(summary['cells'])} setting(s), "
-                 f"{summary['seeds']} seed(s) each; mean ± sample sd over seeds. Store: "
+                 f"{summary['seeds']} seed(s) each; "
+                 + ("mean ± sample sd over seeds" if summary["seeds"] > 1 else "one seed: no spread")
+                 + ". Store: "
                  f"{Path(summary['store']).name}.")]
     for cell in summary["cells"]:
         p = cell["point"]

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import style
+from . import slices, style
 
 METHODS = ("gd", "self-distill")          # drawn in this order: Algorithm 1 on top
 MARKERS = {"self-distill": dict(marker="o", ms=3.5), "gd": dict(marker="s", ms=5, mfc="none")}
@@ -60,14 +60,10 @@ def _slice(pts: list, field: str, fixed: dict) -> list:
 
 
 def _fixed(pts: list, along: str) -> dict:
-    """The slice a panel shows: every other field that varies held at one value (width and ρ
-    at their largest, the theorem's regime and the hardest noise; others at their first)."""
-    fixed = {}
-    for k in pts[0]["config"]:
-        vals = [p["config"].get(k) for p in pts]
-        if k != along and len({json.dumps(v) for v in vals}) > 1:
-            fixed[k] = max(vals) if k in ("width", "rho") else sorted(vals, key=str)[0]
-    return fixed
+    """The slice a panel shows (``slices.held``): every other field that varies held at one value
+    (width and ρ at their largest, the theorem's regime and the hardest noise; others at their
+    smallest, by value: steps 50 before 100)."""
+    return slices.held([p["config"] for p in pts], {along})
 
 
 def _stats(values: list) -> tuple:

@@ -22,6 +22,7 @@ def test_report_from_a_stored_sweep(tmp_path, capsys):
     assert text.count("**Verdict.** Theorem 1's conclusion") == 2
     assert text.count("**Vacuity.** Theorem 1's hypotheses") == 2
     assert "(trajectories.png)" in text
+    assert "1 seed(s) each; one seed: no spread." in text     # not "mean ± sample sd over seeds"
     assert "## Findings on Theorem 1" in text and "| I-8 |" in text and "| I-9 |" in text
     assert "## Environment" in text and "numpy" in text
     other = tmp_path / "elsewhere" / "r.md"
@@ -106,6 +107,11 @@ def test_figures_redraws_from_the_store(tmp_path, capsys):
         assert main(["figures", str(run), *bad]) == 2
         err = capsys.readouterr().err
         assert f"'{bad[0]}' parameter of figures" in err and err.count("\n") == 1
+
+
+def test_report_of_two_seeds_says_mean_and_sd(tmp_path, small_sweep, capsys):
+    assert main(["report", str(small_sweep), "--out", str(tmp_path / "r.md")]) == 0
+    assert "2 seed(s) each; mean ± sample sd over seeds." in (tmp_path / "r.md").read_text()
 
 
 def test_report_includes_width_search_and_check_figures_found_under_run(tmp_path, small_sweep, capsys):
