@@ -38,12 +38,9 @@ def build(plt, result: dict):
             several = len(lines) > len({st for st, _ in lines})      # they stop at other T₂
             label = f"{name}, {method}" + (f" (s={t[0]:.2f})" if t else "")
             for steps, sch in lines:         # schedules told apart where one steps has several
-                by_n = {}
-                for r in sel:
-                    if r["steps"] == steps and str(r["schedule"]) == sch:
-                        by_n.setdefault(r["n"], []).append(r["test_mse"])
-                ns = sorted(by_n)
-                ax_e.plot(ns, [np.mean(by_n[n]) for n in ns], marker=MARKERS[i % len(MARKERS)],
+                pts = sorted((r["n"], r["test_mse"]) for r in sel     # one group (seed mean) per n
+                             if r["steps"] == steps and str(r["schedule"]) == sch)
+                ax_e.plot(*zip(*pts), marker=MARKERS[i % len(MARKERS)],
                           color=style.method_color(method), ms=3.5,
                           label=f"{label} [{sch}]" if several else label,
                           ls=style.LINESTYLES[lengths.index(steps) % len(style.LINESTYLES)])

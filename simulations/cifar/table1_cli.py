@@ -215,8 +215,7 @@ def _run(args, plan: dict) -> int:
 
     started = time.perf_counter()
     out, log = plan["out"], sys.stderr
-    shown = plan.get("shown", out)      # --out as typed (relative stays relative), like the
-    #                                     other commands' messages; the store itself is at `out`
+    shown = plan["shown"]       # --out as typed, as other commands print it; the store is at `out`
 
     def as_typed(path) -> str:
         try:
