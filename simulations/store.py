@@ -109,8 +109,8 @@ class ResultStore:
         present = self.trajectory_columns()
         extra = [c for c in (rows[0] if rows else {}) if c not in present]
         values = [_json(record.get(f)) if f in _JSON_FIELDS else record.get(f) for f in RUN_FIELDS]
-        self.db.execute("BEGIN IMMEDIATE")
         try:
+            self.db.execute("BEGIN IMMEDIATE")
             for c in extra:
                 self.db.execute(f"ALTER TABLE trajectory ADD COLUMN {_quote(c)} REAL")
             self.db.execute("DELETE FROM trajectory WHERE run_id = ?", (record["run_id"],))
@@ -124,7 +124,10 @@ class ResultStore:
                                           for r in rows))
             self.db.execute("COMMIT")
         except BaseException:
-            self.db.execute("ROLLBACK")
+            # An interrupt can land after COMMIT took effect (the transaction is then over and
+            # the run is stored): roll back only a transaction still open.
+            if self.db.in_transaction:
+                self.db.execute("ROLLBACK")
             raise
 
     def record_sweep(self, grid: dict) -> None:

@@ -73,6 +73,34 @@ def test_a_failed_write_leaves_nothing(tmp_path):
         assert s.count_rows() == (1, 3)
 
 
+class _InterruptAfterCommit:
+    """A connection whose COMMIT takes effect and then raises KeyboardInterrupt: Ctrl-C landing
+    just as the transaction ends (seen in CI as 'cannot rollback - no transaction is active')."""
+
+    def __init__(self, db):
+        self.db = db
+
+    def execute(self, sql, *args):
+        out = self.db.execute(sql, *args)
+        if sql == "COMMIT":
+            raise KeyboardInterrupt
+        return out
+
+    def __getattr__(self, name):
+        return getattr(self.db, name)
+
+
+def test_an_interrupt_after_commit_keeps_the_run_and_propagates(tmp_path):
+    with ResultStore(tmp_path) as s:
+        real = s.db
+        s.db = _InterruptAfterCommit(real)
+        with pytest.raises(KeyboardInterrupt):
+            s.write(_record())
+        s.db = real
+        assert s.count_rows() == (1, 3)         # the committed run stays, whole
+        assert s.final_ids() == {"a" * 16}
+
+
 def test_export_csv_tidy(tmp_path):
     with ResultStore(tmp_path) as s:
         s.write(_record())
