@@ -9,6 +9,8 @@
 A run is written in one transaction when it ends (its runs row and all its trajectory rows
 together), so a process killed at any moment - SIGKILL included - leaves each run either
 complete or absent; SQLite's WAL journal rolls an unfinished transaction back on next open.
+Ctrl-C or SIGTERM arriving during a write is held until the run (for ``sweep.execute``, every
+run a batch returned) is stored, then delivered (``interrupts_held``).
 Only the coordinating process writes. stdlib ``sqlite3`` only.
 
 Statuses: 'finished', 'diverged', 'unstable' (the loss rose far above its start and stayed
@@ -21,10 +23,13 @@ exception; a resumed sweep retries it and replaces the row).
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import math
+import signal
 import sqlite3
+import threading
 from pathlib import Path
 from typing import Iterable, Optional
 
@@ -48,6 +53,27 @@ def _quote(name: str) -> str:
     if not name.replace("_", "").isalnum():
         raise ValueError(f"unsupported trajectory column name {name!r}")
     return f'"{name}"'
+
+
+@contextlib.contextmanager
+def interrupts_held():
+    """Hold Ctrl-C (SIGINT) and SIGTERM until the block ends, then deliver the first one as it
+    would have been (KeyboardInterrupt, or the default action): results already computed are
+    written whole before an interrupt stops the sweep. Outside the main thread (where Python
+    cannot set handlers) the block runs as it is."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught = []
+    before = {s: signal.signal(s, lambda signum, frame: caught.append(signum))
+              for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for s, handler in before.items():
+            signal.signal(s, handler)
+        if caught:
+            signal.raise_signal(caught[0])
 
 
 class ResultStore:
@@ -100,7 +126,8 @@ class ResultStore:
         return [r[1] for r in self.db.execute("PRAGMA table_info(trajectory)")]
 
     def write(self, record: dict) -> None:
-        """Insert or replace one run and its trajectory rows, in one transaction.
+        """Insert or replace one run and its trajectory rows, in one transaction (an interrupt
+        arriving meanwhile is held until the run is stored: ``interrupts_held``).
 
         ``record``: the ``RUN_FIELDS`` (JSON fields as Python objects) and ``rows``, a list of
         dicts with 'step' and float quantities.
@@ -109,6 +136,10 @@ class ResultStore:
         present = self.trajectory_columns()
         extra = [c for c in (rows[0] if rows else {}) if c not in present]
         values = [_json(record.get(f)) if f in _JSON_FIELDS else record.get(f) for f in RUN_FIELDS]
+        with interrupts_held():
+            self._write(record, rows, extra, values)
+
+    def _write(self, record, rows, extra, values) -> None:
         try:
             self.db.execute("BEGIN IMMEDIATE")
             for c in extra:

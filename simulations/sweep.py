@@ -26,6 +26,7 @@ from importlib import metadata
 from typing import Callable, Optional
 
 from .grid import RunConfig, cell_label, config_hash, run_config, trajectory_config
+from .store import interrupts_held
 
 SUMMARY_KEYS = ("l2_clean", "l2_noisy", "acc_clean", "test_acc", "margin", "dist_init")
 
@@ -387,9 +388,10 @@ def execute(plan: Plan, executor, store, on_runs: Callable[[int], None] = lambda
     failed = 0
     for task, result in executor.run(plan.tasks, on_steps):
         records = result if isinstance(result, list) else error_records(task, result, time.time())
-        for rec in records:
-            store.write(rec)
-            failed += rec["status"] != "finished"
+        with interrupts_held():             # a batch's runs are all stored before Ctrl-C stops it
+            for rec in records:
+                store.write(rec)
+                failed += rec["status"] != "finished"
         on_runs(len(records))
     return failed
 

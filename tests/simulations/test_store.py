@@ -3,7 +3,10 @@
 import csv
 import io
 import math
+import os
+import signal
 import sqlite3
+import time
 
 import pytest
 
@@ -99,6 +102,50 @@ def test_an_interrupt_after_commit_keeps_the_run_and_propagates(tmp_path):
         s.db = real
         assert s.count_rows() == (1, 3)         # the committed run stays, whole
         assert s.final_ids() == {"a" * 16}
+
+
+class _InterruptDuringInsert(_InterruptAfterCommit):
+    """A connection that receives Ctrl-C (a real SIGINT to this process) while inserting rows."""
+
+    def execute(self, sql, *args):
+        return self.db.execute(sql, *args)
+
+    def executemany(self, sql, rows):
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.05)                       # the handler would run here, mid-transaction
+        return self.db.executemany(sql, rows)
+
+
+def test_ctrl_c_during_a_write_is_held_until_the_run_is_stored(tmp_path):
+    with ResultStore(tmp_path) as s:
+        real = s.db
+        s.db = _InterruptDuringInsert(real)
+        with pytest.raises(KeyboardInterrupt):
+            s.write(_record())
+        s.db = real
+        assert s.count_rows() == (1, 3)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler   # restored
+
+
+def test_ctrl_c_while_a_batch_is_stored_keeps_every_run_of_it(tmp_path):
+    """sweep.execute holds an interrupt over all the records one task returned (a batch)."""
+    from theorem_lab.simulations.sweep import execute
+
+    class Executor:
+        def run(self, tasks, on_steps):
+            yield tasks[0], [_record(run_id=c * 16) for c in "abc"]
+            raise AssertionError("the interrupt should have stopped the sweep")
+
+    class Plan:
+        tasks = [{"task_id": "t"}]
+
+    with ResultStore(tmp_path) as s:
+        real = s.db
+        s.db = _InterruptDuringInsert(real)
+        with pytest.raises(KeyboardInterrupt):
+            execute(Plan(), Executor(), s)
+        s.db = real
+        assert s.count_rows() == (3, 9)
 
 
 def test_export_csv_tidy(tmp_path):
