@@ -37,7 +37,8 @@ Candidates (all agree with the array-API reference to rounding; tests/core/test_
                      s, measured), and charged it when picked, as torch's import;
 * ``batched:numba``  numpy, tanh, numba, small d·k (``kernel_choice.COMPILED_DK``): the whole step compiled
                      (compiled.forward_runs / descend_runs: both GEMMs as loops over rows, the
-                     tanh pass on each row of Z while in cache), runs split among threads.
+                     tanh pass on each row of Z while in cache), runs split among numba's
+                     TBB threads (compiled.THREADS) or the Python pool.
 """
 
 from __future__ import annotations
@@ -194,7 +195,8 @@ class ThreadedBatchedStep(FusedBatchedStep):
 
 class CompiledBatchedStep(BatchedStep):
     """``batched:numba``: the whole step of each run compiled by numba (compiled.py), the runs
-    split among threads (no BLAS inside, so BLAS is not held)."""
+    split among numba's TBB threads where they load, else among step.py's thread pool (no BLAS
+    inside, so BLAS is not held)."""
 
     name = "batched:numba"
 
@@ -203,6 +205,7 @@ class CompiledBatchedStep(BatchedStep):
         from . import compiled
         self._compiled = compiled
         self.parts = split(X.shape[0], default_threads() if threads is None else threads)
+        self.cuts = np.array([lo for lo, _ in self.parts] + [X.shape[0]], dtype=np.int64)
         self.v = np.ascontiguousarray(v, dtype=X.dtype)
 
     def forward(self, W):
@@ -211,17 +214,36 @@ class CompiledBatchedStep(BatchedStep):
             self._dphi = np.empty((B, n, W.shape[1]), dtype=self.X.dtype)
         f = np.empty((B, n), dtype=self.X.dtype)
         W = np.ascontiguousarray(W)
-        parallel(self.parts, lambda lo, hi, tid: self._compiled.forward_runs(
-            self.X, W, self.v, self._dphi, f, lo, hi), hold_blas=False)
+        c = self._compiled
+        if not self._on_numba_threads(c.forward_parts, self.X, W, self.v, self._dphi, f):
+            parallel(self.parts, lambda lo, hi, tid: c.forward_runs(
+                self.X, W, self.v, self._dphi, f, lo, hi), hold_blas=False)
         return f
 
     def descend(self, W, r):
         W, r = np.ascontiguousarray(W), np.ascontiguousarray(r)
         out = np.empty_like(W)
         sq = np.empty(W.shape[0], dtype=W.dtype)
-        parallel(self.parts, lambda lo, hi, tid: self._compiled.descend_runs(
-            self.X, self._dphi, r, self.v, W, out, sq, lo, hi), hold_blas=False)
+        c = self._compiled
+        if not self._on_numba_threads(c.descend_parts, self.X, self._dphi, r, self.v, W, out, sq):
+            parallel(self.parts, lambda lo, hi, tid: c.descend_runs(
+                self.X, self._dphi, r, self.v, W, out, sq, lo, hi), hold_blas=False)
         return out, sq
+
+    def _on_numba_threads(self, kernel, *args) -> bool:
+        """Run ``kernel`` over the parts on numba's threads (compiled.THREADS); False where they
+        are not used: one part, or no threading layer (numba's error is then remembered and the
+        step falls back to the Python pool)."""
+        if len(self.parts) == 1 or not self._compiled.THREADS:
+            return False
+        try:
+            kernel(*args, self.cuts)
+        except ValueError as exc:            # "No threading layer could be loaded."
+            if "threading layer" not in str(exc):
+                raise
+            self._compiled.THREADS = False
+            return False
+        return True
 
 
 # CuPy: φ and φ' in one fused pass over Z (one kernel launch, one read of Z, two writes),

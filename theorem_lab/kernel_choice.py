@@ -282,7 +282,9 @@ def machine_id() -> str:
     """What a measured choice is valid for: the CPU (model name, family/model/stepping and a
     digest of its feature flags: two machines both called "AMD EPYC", one with AVX-512 and one
     without, want different kernels), the CPUs this process may use, the thread setting and the
-    numpy, torch and numba versions (read without importing them)."""
+    numpy, torch, numba and tbb versions (read without importing them; tbb: whether
+    ``batched:numba`` runs on numba's threads or the Python pool, compiled.THREADS), and
+    ``NUMBA_THREADING_LAYER``."""
     from importlib import metadata
 
     try:
@@ -292,14 +294,15 @@ def machine_id() -> str:
         import platform
         cpu = platform.processor()
     versions = []
-    for lib in IMPORT_S:
+    for lib in (*IMPORT_S, "tbb"):
         try:
             versions.append(metadata.version(lib))
         except metadata.PackageNotFoundError:
             versions.append(None)
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return "|".join(str(x) for x in (cpu, cpus, os.environ.get("OMP_NUM_THREADS"),
-                                     np.__version__, *versions))
+                                     np.__version__, *versions,
+                                     os.environ.get("NUMBA_THREADING_LAYER")))
 
 
 def cpu_id(cpuinfo: str) -> str:

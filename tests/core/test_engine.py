@@ -71,6 +71,82 @@ def test_a_batch_on_numbas_compiled_tanh_equals_the_runs_alone(kernel, monkeypat
         _assert_same(batch[b], alone)
 
 
+def _numba_threads() -> bool:
+    if not kernel_choice.numba_available():
+        return False
+    from theorem_lab import compiled
+    return compiled.THREADS
+
+
+@pytest.mark.skipif(not _numba_threads(), reason="numba's TBB threading layer not available")
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_batched_numba_on_numbas_threads_equals_it_on_the_python_pool(dtype, monkeypatch):
+    """The same compiled per-run kernels over the same parts: bit for bit the same numbers."""
+    from theorem_lab import compiled
+    bk = tl.resolve_backend("numpy", "cpu", dtype)
+    rng = np.random.default_rng(5)
+    X, W = bk.asarray(rng.standard_normal((7, 20, 5))), bk.asarray(rng.standard_normal((7, 16, 5)))
+    r, v = bk.asarray(rng.standard_normal((7, 20))), bk.asarray(tl.network.output_layer(16))
+    act = tl.get_activation("tanh")
+    results = []
+    for threads in (True, False):
+        monkeypatch.setattr(compiled, "THREADS", threads)
+        st = batched_steps.CompiledBatchedStep(X, v, act, np, threads=2)
+        results.append((st.forward(W), *st.descend(W, r)))
+    for a, b in zip(*results):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.skipif(not kernel_choice.numba_available(), reason="numba not installed")
+def test_batched_numba_falls_back_to_the_pool_when_numbas_threads_cannot_start(monkeypatch):
+    from theorem_lab import compiled
+
+    def no_layer(*args):
+        raise ValueError("No threading layer could be loaded.")
+
+    bk = tl.resolve_backend("numpy", "cpu", "float64")
+    rng = np.random.default_rng(6)
+    X, W = bk.asarray(rng.standard_normal((4, 20, 5))), bk.asarray(rng.standard_normal((4, 16, 5)))
+    r, v = bk.asarray(rng.standard_normal((4, 20))), bk.asarray(tl.network.output_layer(16))
+    act = tl.get_activation("tanh")
+    ref = batched_steps.BatchedStep(X, v, act, np)
+    monkeypatch.setattr(compiled, "THREADS", True)
+    monkeypatch.setattr(compiled, "forward_parts", no_layer)
+    st = batched_steps.CompiledBatchedStep(X, v, act, np, threads=2)
+    np.testing.assert_allclose(st.forward(W), ref.forward(W), rtol=1e-13)
+    assert compiled.THREADS is False                  # remembered: the pool from now on
+    np.testing.assert_allclose(st.descend(W, r)[0], ref.descend(W, r)[0], rtol=1e-13)
+
+
+_FORK_AFTER_THREADS = """
+import os, numpy as np, theorem_lab as tl
+from theorem_lab import batched_steps
+rng = np.random.default_rng(0)
+X, W = rng.standard_normal((4, 20, 5)), rng.standard_normal((4, 16, 5))
+st = batched_steps.CompiledBatchedStep(X, tl.network.output_layer(16), tl.get_activation("tanh"),
+                                       np, threads=2)
+f = st.forward(W)
+pid = os.fork()
+if pid == 0:                                     # the child steps again, then leaves
+    os._exit(0 if np.array_equal(st.forward(W), f) else 3)
+_, status = os.waitpid(pid, 0)
+print(os.waitstatus_to_exitcode(status))
+"""
+
+
+@pytest.mark.skipif(not _numba_threads() or not hasattr(os, "fork"),
+                    reason="numba's TBB threading layer not available")
+def test_a_fork_after_numbas_threads_ran_leaves_a_working_child():
+    """multiprocessing forks by default on Linux: after batched:numba ran on numba's threads, a
+    forked child must live and compute (GNU OpenMP would kill it)."""
+    import subprocess
+    env = {k: val for k, val in os.environ.items() if k != "NUMBA_THREADING_LAYER"}
+    done = subprocess.run([sys.executable, "-c", _FORK_AFTER_THREADS], capture_output=True,
+                          text=True, timeout=120, env=env)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split()[-1] == "0", done.stdout + done.stderr
+
+
 @pytest.mark.skipif(not kernel_choice.numba_available(), reason="numba not installed")
 @pytest.mark.parametrize("kernel", ["batched:threads/numba", "batched:fused/numba",
                                     "per-run:threads/numba", "batched:numba",
