@@ -26,6 +26,9 @@ Every kernel is compiled on first use (about 1.4 s) and cached on disk by numba 
 next to this file, or numba's user cache where that is read-only), so later processes load it.
 Where neither is writable, they are compiled in every process instead (``_jit``).
 
+The vector width is measured per machine (simd_width.py: LLVM keeps some AVX-512 CPUs to 256
+bits, and 512 ran this pass 1.3× faster on a 2-core Xeon).
+
 The whole-step kernels of many small runs (``batched:numba``) split the runs among numba's own
 threads (``forward_parts``, ``descend_parts``) where its TBB threading layer loads (``THREADS``;
 the ``tbb`` wheel that ``theorem-lab[fast]`` installs on Linux x86-64), and among step.py's
@@ -43,10 +46,16 @@ import math
 import os
 from importlib import metadata
 
+import llvmlite.binding
 import numba
 import numpy as np
 from numba import types
 from numba.extending import intrinsic
+
+from . import simd_width
+
+# Before anything is compiled or loaded: the vector width measured for this machine (simd_width.py).
+SIMD = simd_width.apply(numba.config, llvmlite.binding.get_host_cpu_features().flatten())
 
 LN2_HI = 6.93147180369123816490e-01     # ln 2 = LN2_HI + LN2_LO; LN2_HI has 32 bits, so m·LN2_HI
 LN2_LO = 1.90821492927058770002e-10     # is exact for every m used here (fdlibm's split)

@@ -278,13 +278,16 @@ def choose(X, v, activation: Activation, bk: Backend, steps: "int | None" = None
 CACHE_ENV = "THEOREM_LAB_CACHE_DIR"    # as the sweep's vacuity cache; 'off': time in every process
 
 
+_NUMBA_TARGET_ENV = ("NUMBA_THREADING_LAYER", "NUMBA_CPU_NAME", "NUMBA_CPU_FEATURES")
+
+
 def machine_id() -> str:
     """What a measured choice is valid for: the CPU (model name, family/model/stepping and a
     digest of its feature flags: two machines both called "AMD EPYC", one with AVX-512 and one
     without, want different kernels), the CPUs this process may use, the thread setting and the
     numpy, torch, numba and tbb versions (read without importing them; tbb: whether
-    ``batched:numba`` runs on numba's threads or the Python pool, compiled.THREADS), and
-    ``NUMBA_THREADING_LAYER``."""
+    ``batched:numba`` runs on numba's threads or the Python pool, compiled.THREADS), and the
+    numba settings that change its kernels (``_NUMBA_TARGET_ENV``)."""
     from importlib import metadata
 
     try:
@@ -302,7 +305,7 @@ def machine_id() -> str:
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return "|".join(str(x) for x in (cpu, cpus, os.environ.get("OMP_NUM_THREADS"),
                                      np.__version__, *versions,
-                                     os.environ.get("NUMBA_THREADING_LAYER")))
+                                     *(os.environ.get(v) for v in _NUMBA_TARGET_ENV)))
 
 
 def cpu_id(cpuinfo: str) -> str:
@@ -326,7 +329,8 @@ def _cache_file(key: tuple, names: tuple, loop: str = "back to back"):
     where = os.environ.get(CACHE_ENV) or str(Path.home() / ".cache" / "theorem-lab")
     if where == "off":
         return None
-    text = json.dumps([machine_id(), list(key), list(names), TIMED, loop])
+    from .simd_width import stored_width
+    text = json.dumps([machine_id(), stored_width(), list(key), list(names), TIMED, loop])
     return Path(where) / "kernels" / (hashlib.sha256(text.encode()).hexdigest()[:20] + ".json")
 
 

@@ -1,0 +1,131 @@
+"""The vector width of numba's kernels, chosen by measurement per machine (theorem_lab/simd_width.py)."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from theorem_lab import simd_width
+from theorem_lab.step import numba_available
+
+ROOT = Path(__file__).resolve().parents[2]
+HOST = "+64bit,+avx,+avx2,+avx512f,+avx512dq,+fma"
+NO_AVX512 = "+64bit,+avx,+avx2,-avx512f,+fma"
+
+
+def test_wide_features_lift_llvms_256_bit_preference_only_with_avx512f():
+    assert simd_width.wide_features(HOST) == HOST + ",-prefer-256-bit"
+    assert simd_width.wide_features(NO_AVX512) is None
+    assert simd_width.wide_features("+avx512fp16,+avx2") is None     # not AVX-512F itself
+
+
+def test_512_bits_are_kept_only_when_clearly_faster():
+    assert simd_width.decide(1.34, 1.03) == "512"
+    assert simd_width.decide(1.00, 0.96) == "default"                 # within the 5 % margin
+    assert simd_width.decide(1.00, 1.20) == "default"
+
+
+@pytest.fixture
+def probes(monkeypatch, tmp_path):
+    """A fake probe (ns per element by width), counted; the cache in tmp_path."""
+    calls = []
+    timings = {"default": 1.34e-9, "512": 1.03e-9}
+
+    def probe(features):
+        calls.append(features)
+        return timings["default" if features is None else "512"]
+
+    monkeypatch.setenv("THEOREM_LAB_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(simd_width, "probe", probe)
+    return calls, timings
+
+
+def test_the_choice_is_measured_once_per_machine_and_stored(probes, tmp_path):
+    calls, _ = probes
+    assert simd_width.stored_width() is None
+    first = simd_width.choice(HOST)
+    assert first["width"] == "512" and first["ns"] == pytest.approx({"default": 1.34, "512": 1.03})
+    assert calls == [None, HOST + ",-prefer-256-bit"]
+    assert simd_width.choice(HOST)["width"] == "512" and len(calls) == 2     # read back
+    assert simd_width.stored_width() == "512"
+    stored = json.loads((tmp_path / "kernels" / "simd_width.json").read_text())
+    assert stored["width"] == "512" and stored["machine"]
+
+
+def test_a_slower_wide_pass_keeps_numbas_default(probes):
+    calls, timings = probes
+    timings["512"] = 1.40e-9
+    assert simd_width.choice(HOST)["width"] == "default" and len(calls) == 2
+
+
+def test_nothing_is_measured_without_avx512f_or_with_the_cache_off(probes, monkeypatch):
+    calls, _ = probes
+    assert simd_width.choice(NO_AVX512) == {"width": "default"}
+    monkeypatch.setenv("THEOREM_LAB_CACHE_DIR", "off")
+    assert simd_width.choice(HOST) == {"width": "default"}
+    assert calls == []
+
+
+def test_a_failed_probe_keeps_the_default_and_stores_nothing(monkeypatch, tmp_path):
+    def broken(features):
+        raise RuntimeError("numba could not compile")
+
+    monkeypatch.setenv("THEOREM_LAB_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(simd_width, "probe", broken)
+    assert simd_width.choice(HOST) == {"width": "default"}
+    assert simd_width.stored_width() is None
+
+
+class _Config:
+    CPU_FEATURES = None
+
+
+def test_apply_sets_numbas_features_for_the_measured_width(probes, monkeypatch):
+    for var in ("NUMBA_CPU_FEATURES", "NUMBA_CPU_NAME", simd_width.PROBE_ENV):
+        monkeypatch.delenv(var, raising=False)
+    config = _Config()
+    assert simd_width.apply(config, HOST) == "512"
+    assert config.CPU_FEATURES == HOST + ",-prefer-256-bit"
+
+
+@pytest.mark.parametrize("var", ["NUMBA_CPU_FEATURES", "NUMBA_CPU_NAME"])
+def test_apply_leaves_a_target_the_user_chose(probes, monkeypatch, var):
+    calls, _ = probes
+    monkeypatch.setenv(var, "+avx2" if var == "NUMBA_CPU_FEATURES" else "skylake")
+    config = _Config()
+    assert simd_width.apply(config, HOST) == "user"
+    assert config.CPU_FEATURES is None and calls == []
+
+
+def _host_features() -> "str | None":
+    if not numba_available():
+        return None
+    import llvmlite.binding
+    return llvmlite.binding.get_host_cpu_features().flatten()
+
+
+def _avx512f() -> bool:
+    host = _host_features()
+    return host is not None and simd_width.wide_features(host) is not None
+
+
+@pytest.mark.skipif(not numba_available(), reason="numba not installed")
+def test_a_real_probe_times_the_compiled_pass():
+    ns = 1e9 * simd_width.probe(None)
+    assert 0.01 < ns < 100
+
+
+@pytest.mark.skipif(not _avx512f(), reason="needs numba and a CPU with AVX-512F")
+@pytest.mark.parametrize("wide", [False, True])
+def test_the_compiled_tanh_keeps_its_error_bound_at_either_width(wide):
+    """tests/core/test_step.py's accuracy test, in a process compiled for each width."""
+    host = _host_features()
+    env = dict(os.environ, NUMBA_CPU_FEATURES=simd_width.wide_features(host) if wide else host)
+    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                           "tests/core/test_step.py::test_compiled_tanh_within_its_stated_error"],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert "1 passed" in done.stdout
