@@ -492,6 +492,7 @@ def hypotheses(point: dict) -> dict:
     cost 1.3-3.6 s, more than a small sweep's arithmetic."""
     import json
 
+    from theorem_lab.output import write_cache_json
     path = _cache_file(point)
     if path is not None and path.exists():
         try:
@@ -500,13 +501,7 @@ def hypotheses(point: dict) -> dict:
             pass                              # unreadable: recompute and rewrite
     report = _plain(_hypotheses(point))
     if path is not None:
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(f".{os.getpid()}.tmp")
-            tmp.write_text(json.dumps(report))
-            os.replace(tmp, path)
-        except OSError:
-            pass                              # a read-only home: no cache, same report
+        write_cache_json(path, report)        # a read-only home: no cache, same report
     return report
 
 

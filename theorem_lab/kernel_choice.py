@@ -353,14 +353,8 @@ def _read_cache(path) -> "tuple | None":
 
 
 def _write_cache(path, key: tuple, seconds: dict, import_s: dict) -> None:
-    import json
-    if path is None:
-        return
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps({"machine": machine_id(), "key": list(key), "seconds": seconds,
-                                   "import_s": import_s}))
-        os.replace(tmp, path)
-    except OSError:
-        pass                               # a read-only home: the choice stays per process
+    """Store the timings (a read-only home: the choice stays per process)."""
+    from .output import write_cache_json
+    if path is not None:
+        write_cache_json(path, {"machine": machine_id(), "key": list(key), "seconds": seconds,
+                                "import_s": import_s})

@@ -104,3 +104,16 @@ def check_not_input(name: str, target: Path, owner: str, inputs) -> Path:
         if Path(source).resolve() == resolved:
             raise fail(name, owner, f"a file other than the input {source} it reads", str(target))
     return Path(target)
+
+
+def write_cache_json(path: Path, obj) -> None:
+    """Write ``obj`` as JSON to ``path`` atomically (a temporary file renamed over it, so a
+    concurrent reader sees the old file or the new one); where it cannot be written (a read-only
+    home), nothing: the file is a cache, and the caller goes on with what it computed."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(obj))
+        os.replace(tmp, path)
+    except OSError:
+        pass

@@ -24,6 +24,8 @@ import os
 import subprocess
 import sys
 
+from .output import write_cache_json
+
 MARGIN = 0.05           # 512 bits is chosen when its pass is at least 5 % faster
 PROBE_ENV = "THEOREM_LAB_SIMD_PROBE"    # set in the measuring subprocesses: they apply nothing
 _PROBE = """
@@ -120,13 +122,7 @@ def choice(host_features: str) -> dict:
     except (RuntimeError, OSError, ValueError, subprocess.TimeoutExpired):
         return {"width": "default"}
     out = {"machine": machine, "width": decide(ns["default"], ns["512"]), "ns": ns}
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(out))
-        os.replace(tmp, path)
-    except OSError:
-        pass
+    write_cache_json(path, out)
     return out
 
 
