@@ -8,7 +8,7 @@ and ``bench many``'s engine-quiet went from 12.2-12.5 to 10.1-10.6 µs per run-s
 other CPUs (AMD's Zen 4 executes 512-bit vectors as two halves) it may not pay, so it is measured:
 once per machine, two short subprocesses compile and time ``tanh_pass`` at each width, the
 faster (by at least ``MARGIN``) is kept on disk beside the kernel timings
-(``$THEOREM_LAB_CACHE_DIR/kernels``, keyed by ``kernel_choice.machine_id``), and ``apply`` sets
+(``$THEOREM_LAB_CACHE_DIR/kernels``, keyed by ``machine``: CPU and numba), and ``apply`` sets
 numba's ``config.CPU_FEATURES`` before numba compiles anything in this process.
 
 numba's CPU target is process-wide: a width set here applies to any numba code compiled later in
@@ -75,25 +75,51 @@ def probe(features: "str | None") -> float:
     return float(done.stdout.split()[-1])
 
 
+def machine() -> str:
+    """What a width measurement is valid for: the CPU (``kernel_choice.cpu_id``: model and a
+    digest of its feature flags) and the numba and llvmlite versions. Not the thread settings
+    (the probe runs on one thread; the sweep sets OMP_NUM_THREADS in its workers)."""
+    from importlib import metadata
+
+    from .kernel_choice import cpu_id
+    try:
+        with open("/proc/cpuinfo") as fh:
+            cpu = cpu_id(fh.read())
+    except OSError:
+        import platform
+        cpu = platform.processor()
+    versions = []
+    for lib in ("numba", "llvmlite"):
+        try:
+            versions.append(metadata.version(lib))
+        except metadata.PackageNotFoundError:
+            versions.append(None)
+    return "|".join(str(x) for x in (cpu, *versions))
+
+
 def _cache_path():
+    """(file, machine key), the file named by a digest of the key; (None, None) with the cache off."""
+    import hashlib
     from pathlib import Path
 
-    from .kernel_choice import CACHE_ENV, machine_id
+    from .kernel_choice import CACHE_ENV
     where = os.environ.get(CACHE_ENV) or str(Path.home() / ".cache" / "theorem-lab")
     if where == "off":
         return None, None
-    return Path(where) / "kernels" / "simd_width.json", machine_id()
+    key = machine()
+    name = f"simd_width-{hashlib.sha256(key.encode()).hexdigest()[:16]}.json"
+    return Path(where) / "kernels" / name, key
 
 
 def _stored() -> "dict | None":
-    path, machine = _cache_path()
+    path, key = _cache_path()
     if path is None:
         return None
     try:
         stored = json.loads(path.read_text())
     except (OSError, ValueError):
         return None
-    if isinstance(stored, dict) and stored.get("machine") == machine \
+    if isinstance(stored, dict) and stored.get("machine") == key \
             and stored.get("width") in ("512", "default"):
         return stored
     return None
@@ -111,7 +137,7 @@ def choice(host_features: str) -> dict:
     'default', 'ns': {width: ns per element}}; {'width': 'default'} where nothing is measured
     (no AVX-512F, cache off, a probe failed)."""
     wide = wide_features(host_features)
-    path, machine = _cache_path()
+    path, key = _cache_path()
     if wide is None or path is None:
         return {"width": "default"}
     stored = _stored()
@@ -121,7 +147,7 @@ def choice(host_features: str) -> dict:
         ns = {"default": 1e9 * probe(None), "512": 1e9 * probe(wide)}
     except (RuntimeError, OSError, ValueError, subprocess.TimeoutExpired):
         return {"width": "default"}
-    out = {"machine": machine, "width": decide(ns["default"], ns["512"]), "ns": ns}
+    out = {"machine": key, "width": decide(ns["default"], ns["512"]), "ns": ns}
     write_cache_json(path, out)
     return out
 

@@ -51,8 +51,20 @@ def test_the_choice_is_measured_once_per_machine_and_stored(probes, tmp_path):
     assert calls == [None, HOST + ",-prefer-256-bit"]
     assert simd_width.choice(HOST)["width"] == "512" and len(calls) == 2     # read back
     assert simd_width.stored_width() == "512"
-    stored = json.loads((tmp_path / "kernels" / "simd_width.json").read_text())
-    assert stored["width"] == "512" and stored["machine"]
+    (path,) = (tmp_path / "kernels").glob("simd_width-*.json")
+    stored = json.loads(path.read_text())
+    assert stored["width"] == "512" and stored["machine"] == simd_width.machine()
+
+
+def test_the_thread_setting_does_not_change_the_measured_width(probes, monkeypatch):
+    """The sweep's workers set OMP_NUM_THREADS: they must read the width measured outside."""
+    calls, _ = probes
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    simd_width.choice(HOST)
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    assert simd_width.stored_width() == "512"
+    simd_width.choice(HOST)
+    assert len(calls) == 2
 
 
 def test_a_slower_wide_pass_keeps_numbas_default(probes):
