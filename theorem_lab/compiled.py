@@ -207,7 +207,6 @@ def descend_runs(X, D, r, v, W, out, sq, lo, hi):
         sq[b] = s
 
 
-
 # --- the runs of batched:numba on numba's threads (module docstring) --------------------------
 
 def _load_tbb() -> bool:

@@ -4,7 +4,7 @@ LLVM tunes several AVX-512 CPUs to prefer 256-bit vectors (its ``prefer-256-bit`
 from Skylake-X, whose clock dropped under 512-bit code), so numba, which asks LLVM for the host
 CPU, vectorises the compiled tanh with ymm registers even where zmm are faster. On a 2-core Xeon
 (family 6 model 167) ``compiled.tanh_pass`` took 1.34 ns per element at 256 bits and 1.03 at 512,
-and ``bench many``'s engine-quiet went from 12.2-12.5 to 10.1-10.6 µs per run-step (measured). On
+and ``bench many``'s engine-quiet went from 12.2-12.5 to 10.1-11.8 µs per run-step (measured). On
 other CPUs (AMD's Zen 4 executes 512-bit vectors as two halves) it may not pay, so it is measured:
 once per machine, two short subprocesses compile and time ``tanh_pass`` at each width, the
 faster (by at least ``MARGIN``) is kept on disk beside the kernel timings
