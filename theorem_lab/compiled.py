@@ -209,10 +209,14 @@ def descend_runs(X, D, r, v, W, out, sq, lo, hi):
 
 # --- the runs of batched:numba on numba's threads (module docstring) --------------------------
 
+TBB_INTERFACE_MIN = 12060      # the oldest TBB numba's layer accepts (numba's own check)
+
+
 def _load_tbb() -> bool:
-    """Whether numba's TBB threading layer can load. pip's ``tbb`` wheel puts libtbb.so.12 in
-    ``<prefix>/lib``, off the dynamic loader's path: it is loaded here by its full path first, so
-    that numba's ``tbbpool`` finds it already in the process."""
+    """Whether numba's TBB threading layer can load, with a TBB numba accepts. pip's ``tbb``
+    wheel puts libtbb.so.12 in ``<prefix>/lib``, off the dynamic loader's path: it is loaded
+    here by its full path first, so that numba's ``tbbpool`` finds it already in the process. An
+    older TBB is left to numba: asking for it by name would fail the user's own prange code."""
     try:
         files = metadata.distribution("tbb").files or []
     except metadata.PackageNotFoundError:
@@ -226,9 +230,10 @@ def _load_tbb() -> bool:
             break
     try:
         from numba.np.ufunc import tbbpool  # noqa: F401
-    except ImportError:
+        version = ctypes.CDLL("libtbb.so.12").TBB_runtime_interface_version
+    except (ImportError, OSError, AttributeError):
         return False
-    return True
+    return version() >= TBB_INTERFACE_MIN
 
 
 def _numba_threads() -> bool:

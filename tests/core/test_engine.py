@@ -118,6 +118,14 @@ def test_batched_numba_falls_back_to_the_pool_when_numbas_threads_cannot_start(m
     np.testing.assert_allclose(st.descend(W, r)[0], ref.descend(W, r)[0], rtol=1e-13)
 
 
+@pytest.mark.skipif(not _numba_threads(), reason="numba's TBB threading layer not available")
+def test_a_tbb_older_than_numba_accepts_is_not_asked_for(monkeypatch):
+    from theorem_lab import compiled
+    assert compiled._load_tbb()
+    monkeypatch.setattr(compiled, "TBB_INTERFACE_MIN", 10 ** 9)
+    assert not compiled._load_tbb()
+
+
 _FORK_AFTER_THREADS = """
 import os, numpy as np, theorem_lab as tl
 from theorem_lab import batched_steps
