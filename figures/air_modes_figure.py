@@ -40,7 +40,6 @@ def build(plt, result: dict):
     a.set_xlabel(r"mode $i$ ($\lambda_1\geq\lambda_2\geq\dots$)")
     a.set_ylabel(r"$(e_i^\top z)^2/n$")
     a.set_title(f"(a) label energy per mode (grey: $i=K={result['K']}$)")
-    a.legend(loc="lower left", fontsize=6, frameon=True, framealpha=0.9, edgecolor="none")
     t = np.asarray(result["step"])
     shown = result["shown"]
     for j, mode in enumerate(shown):
@@ -58,13 +57,31 @@ def build(plt, result: dict):
     b.set_title(r"(b) GD on $y$; dotted: frozen kernel")
     c.set_ylabel(r"$(e_i^\top(f(W_t,X)-\tilde y))^2$")
     c.set_title("(c) to $\\tilde y$: Alg. 1 solid, GD dashed")
-    handles, labels = b.get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=len(shown), fontsize=6,
-               bbox_to_anchor=(0.5, 0.0))
     fig.suptitle(f"AIR mode by mode (n={result['n']}, seed {result['seed']}, {result['ntk']} NTK "
                  rf"at $W_0$; Algorithm 1: $\alpha_t$ = {result['schedule']})", fontsize=7)
-    fig.tight_layout(rect=(0, 0.06, 1, 1))
+    fig.tight_layout()
+    # the legends go under the panels, where they cover no data: (a)'s inside its panel hid the
+    # energies of modes 6-15; the modes' legend under (b) and (c), whose lines it names
+    style.legend_below(a, ncol=2, fontsize=6)
+    _legend_under(fig, (b, c), *b.get_legend_handles_labels(), ncol=3, fontsize=6)
     return fig
+
+
+def _legend_under(fig, axes, handles, labels, ncol, pad_pt=4.0, **kwargs):
+    """A figure legend centred under ``axes`` (side by side) and their tick and axis labels,
+    with columns dropped while it is wider than they are together."""
+    renderer = fig.canvas.get_renderer()
+    bottom = min(min(ax.bbox.y0, ax.xaxis.get_tightbbox(renderer).y0) for ax in axes)
+    left, right = min(ax.bbox.x0 for ax in axes), max(ax.bbox.x1 for ax in axes)
+    anchor = ((left + right) / 2 / fig.bbox.width,
+              (bottom - pad_pt * fig.dpi / 72) / fig.bbox.height)
+    while True:
+        legend = fig.legend(handles, labels, loc="upper center", bbox_to_anchor=anchor, ncol=ncol,
+                            **kwargs)
+        if ncol == 1 or legend.get_window_extent(renderer).width <= right - left:
+            return legend
+        legend.remove()
+        ncol -= 1
 
 
 def modes_figure(run_dir, stem=None) -> list:

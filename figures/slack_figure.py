@@ -73,8 +73,10 @@ def _strip(ax, part: list, lo: float, hi: float, findings: dict) -> None:
                 ax.scatter(groups[side][:1], [y], s=12, marker=marker, color="0.35", zorder=5)
         ids = findings.get(key)
         if ids:
-            ax.text(1.01, y, ", ".join(ids), transform=ax.get_yaxis_transform(), va="center",
-                    ha="left", fontsize=5.5, color=COUNTEREXAMPLE, fontweight="bold")
+            # 6 points right of the axis end, clear of the ▶ a ratio of ∞ is drawn with there
+            ax.annotate(", ".join(ids), (1.0, y), xycoords=ax.get_yaxis_transform(),
+                        xytext=(6, 0), textcoords="offset points", va="center", ha="left",
+                        fontsize=5.5, color=COUNTEREXAMPLE, fontweight="bold")
     labels = [f"{lemma}: {name}" for (lemma, name), _, _ in part]
     ax.set_yticks(range(len(part)),
                   [t if len(t) <= LABEL_CHARS else t[:LABEL_CHARS - 1] + "…" for t in labels],

@@ -79,17 +79,28 @@ def context():
         yield plt
 
 
-def ticks_at(axis, values, most: int = 8) -> None:
+def ticks_at(axis, values, most: int = 8, merge: float = 0.04) -> None:
     """Label a log ``axis`` (``ax.xaxis``) at the values run, as plain numbers, when they are at
     most ``most``: over a span of a decade or less the log axis's own labels are minor ones
-    (2×10¹, 3×10¹, …) that crowd each other and name none of the values run."""
+    (2×10¹, 3×10¹, …) that crowd each other and name none of the values run. Values closer than
+    ``merge`` of the values' log span (T₂ = 398 at n = 50 and 399 at n = 100) would print on top
+    of each other: they get one tick, at the smallest, labelled with the range ('398–399')."""
+    import math
+
     from matplotlib.ticker import FixedLocator, NullLocator
     values = sorted({float(v) for v in values})
     if not values or len(values) > most:
         return
-    axis.set_major_locator(FixedLocator(values))
+    span = math.log10(values[-1] / values[0]) if values[0] > 0 else 0.0
+    groups = [[values[0]]]
+    for v in values[1:]:
+        if groups[-1][0] > 0 and math.log10(v / groups[-1][0]) < merge * span:
+            groups[-1].append(v)
+        else:
+            groups.append([v])
+    axis.set_major_locator(FixedLocator([g[0] for g in groups]))
     axis.set_minor_locator(NullLocator())
-    axis.set_ticklabels([f"{v:g}" for v in values])
+    axis.set_ticklabels([f"{g[0]:g}" if len(g) == 1 else f"{g[0]:g}–{g[-1]:g}" for g in groups])
 
 
 def legend_below(ax, pad_pt: float = 4.0, **kwargs):

@@ -213,6 +213,18 @@ def resolve_engine(backend: str, device: str, dtype: str,
         return ("torch" if backend == "auto" else backend), "cuda", dtype
     if backend == "auto" and device in ("auto", "cpu") and not cuda_available():
         return "numpy", "cpu", dtype
+    # resolve_backend's own errors name the Python parameters ('device', device='auto'); on the
+    # command line they are the options, in the one-line template of every other bad value
+    if backend == "numpy" and device == "cuda":
+        raise fail("--device", OWNER, "auto or cpu with --backend numpy", device)
+    if device == "cuda" and not cuda_available():
+        raise fail("--device", OWNER, "auto or cpu on this machine (no CUDA device is visible)",
+                   device)
+    if backend == "cupy":
+        import importlib.util
+        if importlib.util.find_spec("cupy") is None:
+            raise fail("--backend", OWNER, "auto, numpy or torch unless CuPy is installed "
+                       "(pip install 'theorem-lab[gpu]')", backend)
     bk = resolve_backend(backend, device, dtype, OWNER)
     return bk.name, bk.device, bk.dtype
 

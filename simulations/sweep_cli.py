@@ -210,13 +210,15 @@ def _run(args, points, varying, methods, seeds, workers, out) -> int:
     store.close()
     cells = summarise(whole, runs)
     failed = [r for r in runs.values() if r["status"] != "finished"]
+    mine = set(plan.run_ids.values())           # this invocation's runs (the exit code's)
     summary = ({
         "out": str(out), "store": str(Path(out) / ResultStore.FILENAME), "figure": [],
         "figure_error": None, "runs_total": len(ids), "runs_skipped": plan.skipped,
         "runs_failed": len(failed), "seconds": time.perf_counter() - started,
         "methods": whole.methods, "seeds": whole.seeds, "varying": varying_fields(whole.points),
         "cells": cells, "this_sweep": {"runs": plan.total_runs, "methods": methods,
-                                       "seeds": seeds, "cells": len(points)},
+                                       "seeds": seeds, "cells": len(points),
+                                       "failed": sum(r["run_id"] in mine for r in failed)},
         "runs": [{k: r[k] for k in ("run_id", "cell", "method", "seed", "status", "error",
                                     "seconds", "summary")} for r in runs.values()]})
     _write_summary(out, summary)                  # before the figures, which read it
@@ -237,8 +239,7 @@ def _run(args, points, varying, methods, seeds, workers, out) -> int:
         wall = time.perf_counter() - started
         trained = [r for r in runs.values() if r["started"] >= started_epoch]
         sys.stdout.write("\n".join(report(trained, wall)) + "\n")
-    mine = set(plan.run_ids.values())           # the exit code is about this invocation's runs
-    failed = [r for r in failed if r["run_id"] in mine]
+    failed = [r for r in failed if r["run_id"] in mine]   # the exit code is about this invocation's runs
     if failed:
         kinds = {}
         for r in failed:
@@ -282,8 +283,13 @@ def render(cells: list, summary: dict) -> str:
             lines.append(f"   {requirements_line(cell['hypotheses'])} (seed-0 data)")
     if cells:
         lines.append(f"\n{SECONDS_NOTE}.")
-    lines.append(f"\n{summary['runs_total']} run(s), {summary['runs_skipped']} reused from the "
-                 f"store, {summary['runs_failed']} failed; {summary['seconds']:.1f} s. "
+    this = summary["this_sweep"]
+    whole = (f" The store holds {summary['runs_total']} run(s) of every sweep written into it "
+             f"({summary['runs_failed']} not finished), all in the tables above."
+             if summary["runs_total"] != this["runs"] or summary["runs_failed"] != this["failed"]
+             else "")
+    lines.append(f"\n{this['runs']} run(s), {summary['runs_skipped']} reused from the "
+                 f"store, {this['failed']} failed; {summary['seconds']:.1f} s.{whole} "
                  f"Results: {summary['store']}"
                  + (f"; figure: {', '.join(f for f in summary['figure'] if f.endswith('.png'))}"
                     if summary["figure"] else ""))

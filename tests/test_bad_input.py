@@ -14,6 +14,7 @@ The public Python functions have their own table below (``API_CASES``), same tem
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 
@@ -100,6 +101,11 @@ CASES += rows(S, "--lr", ["fast", "0", "-1", "nan", "inf", "auto,auto", "auto,",
 for opt, good in (("--activation", "tanh"), ("--label-fn", "clipped"), ("--backend", "numpy"),
                   ("--device", "cpu"), ("--dtype", "float64"), ("--methods", "gd")):
     CASES += rows(S, opt, ["bogus", "", f"{good},{good}", f"{good},", f",{good}"])
+# without the hardware or library they need, named as the options (not backend='cupy', device=)
+CASES += rows(S, "--device", ["cuda"] if not cuda_available() else [])
+CASES += [(S + ["--backend", "numpy", "--device", "cuda"], "--device")]
+if importlib.util.find_spec("cupy") is None:
+    CASES += rows(S, "--backend", ["cupy"])
 CASES += rows(S, "--schedule", ["bogus", "linear:end=0", "linear:tau=3", "", "linear,linear",
                                 "linear,"])
 CASES += rows(S, "--seeds", ["0", "-1", "x", "1.5", "0,1", ""])

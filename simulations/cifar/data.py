@@ -13,6 +13,7 @@ from __future__ import annotations
 import gzip
 import io
 import pickle
+import re
 import struct
 import tarfile
 from dataclasses import dataclass
@@ -50,11 +51,19 @@ class ImageData:
         return tuple(self.x_train.shape[1:])
 
 
-def for_command(exc: ParameterError, owner: str) -> ParameterError:
+def for_command(exc: ParameterError, owner: str, download: bool = True) -> ParameterError:
     """A missing-data error (``_bad``, written for 'cifar train') as the error of the command that
-    was run (``owner``: 'cifar ntk-air', 'cifar teacher-epochs'), which has the same --data-dir."""
-    return ParameterError(str(exc).replace("The '--data-dir' parameter of cifar train ",
-                                           f"The '--data-dir' parameter of {owner} ", 1))
+    was run (``owner``: 'cifar ntk-air', 'cifar teacher-epochs'), which has the same --data-dir.
+    ``download``: whether that command has --download; without it the advice names the command
+    that fetches the files."""
+    text = str(exc).replace("The '--data-dir' parameter of cifar train ",
+                            f"The '--data-dir' parameter of {owner} ", 1)
+    if not download:
+        found = re.search(r"must hold the (\S+) files", text)
+        dataset = found.group(1) if found else "DATASET"
+        text = text.replace("Pass --download or point", "Fetch them with 'theorem-lab cifar train "
+                            f"--dataset {dataset} --data-dir DIR --download' or point", 1)
+    return ParameterError(text)
 
 
 def _bad(dataset: str, directory, expected: str, why: str = "") -> ParameterError:

@@ -151,7 +151,7 @@ def run(args) -> int:
     try:
         result = NA.run(cfg, lambda line: print(line, file=sys.stderr, flush=True))
     except ParameterError as exc:       # the data loader's --data-dir error names 'cifar train'
-        raise for_command(exc, "cifar ntk-air") from None
+        raise for_command(exc, "cifar ntk-air", download=False) from None
     summary = {"experiment": "ntk-air", "profile": cfg.profile, "config": cfg.hashed(),
                **NA.collect(cfg), "open": NA.OPEN, "computed_now": result["computed"],
                "air": air, "store": cfg.out}

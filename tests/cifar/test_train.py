@@ -183,3 +183,29 @@ def test_missing_data_is_named_under_the_command_that_was_run(tmp_path, capsys, 
     assert main(["cifar", *command, "--data-dir", str(tmp_path), "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err.strip().splitlines()[-1]
     assert f"The '--data-dir' parameter of cifar {command[0]} must hold the" in err
+
+
+@pytest.mark.parametrize("command", [["ntk-air", "--profile", "fast"],
+                                     ["teacher-epochs", "--profile", "paper"]])
+def test_missing_data_advice_names_only_options_the_command_has(tmp_path, capsys, command):
+    """The loader's advice 'Pass --download' was kept under ntk-air, which has no --download:
+    there it names the command that fetches the files."""
+    import argparse
+
+    from theorem_lab.cli import build_parser
+
+    def sub(parser, name):
+        action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+        return action.choices[name]
+    options = sub(sub(build_parser("cifar"), "cifar"), command[0])._option_string_actions
+    has_download = "--download" in options
+    assert has_download == (command[0] == "teacher-epochs")     # as the commands are today
+    assert main(["cifar", *command, "--data-dir", str(tmp_path), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    if has_download:
+        assert "Pass --download or point --data-dir" in err, err
+    else:
+        assert "--download" not in err.replace("theorem-lab cifar train --dataset cifar10 "
+                                               "--data-dir DIR --download", ""), err
+        assert "Fetch them with 'theorem-lab cifar train --dataset cifar10 --data-dir DIR " \
+               "--download'" in err, err

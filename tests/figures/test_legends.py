@@ -2,7 +2,10 @@
 
 import pytest
 
+import numpy as np
+
 from theorem_lab.figures import style
+from theorem_lab.figures.air_modes_figure import build as air_modes_build
 from theorem_lab.figures.cifar_figures import epochs_build
 from theorem_lab.figures.generalization_figure import build as theorem2_build
 from theorem_lab.figures.ntk_air_figure import build_figure2
@@ -43,10 +46,24 @@ NTK_AIR = {"noise": [0.0, 0.1, 0.2, 0.3], "seeds": [0, 1], "profile": "smoke",
                        "trained": {"mean": [0.69, 0.64, 0.7, 0.6], "std": [0.25, 0.17, 0.14, 0.12]}}}
 
 
+_t = np.arange(0, 1501, 50)
+_modes = [1, 5, 6, 100, 200]
+_lam = np.geomspace(1.0, 1e-4, 200)
+# air.json's 'modes' figure: panel (a)'s legend sat inside the panel, over modes 6-15's energies
+AIR_MODES = {"n": 200, "seed": 0, "ntk": "empirical", "schedule": "linear:end=750,start=0",
+             "K": 5, "rho": 0.3, "lr": 1.0, "lam": _lam.tolist(), "step": _t.tolist(),
+             "energy_clean": np.geomspace(0.5, 1e-6, 200).tolist(),
+             "energy_noisy": np.full(200, 5e-3).tolist(), "shown": _modes,
+             **{key: [(np.exp(-_lam[m - 1] * _t) * scale).tolist() for m in _modes]
+                for key, scale in (("gd_noisy", 1.0), ("gd_predicted", 1.0), ("sd_clean", 0.5),
+                                   ("gd_clean", 0.8))}}
+
+
 @pytest.mark.parametrize("build, data", [(epochs_build, PAIR), (theorem2_build, THEOREM2),
                                          (theorem2_build, THEOREM2_SETTINGS),
-                                         (build_figure2, NTK_AIR)],
-                         ids=["epochs", "theorem2", "theorem2_settings", "ntk_air_figure2"])
+                                         (build_figure2, NTK_AIR), (air_modes_build, AIR_MODES)],
+                         ids=["epochs", "theorem2", "theorem2_settings", "ntk_air_figure2",
+                              "air_modes"])
 def test_legends_sit_under_the_panels(build, data):
     with style.context() as plt:
         fig = build(plt, data)

@@ -50,6 +50,34 @@ def test_slack_figure_marks_ratio_one_violations_and_findings():
         plt.close(fig)
 
 
+def test_finding_id_clears_the_axis_end_marker():
+    """A refuted statement whose ratio is ∞ (lhs > 0 = rhs) has its ▶ at the axis end; its finding
+    id was drawn 1 % of the axis width further on, over that marker (I-6, I-13 on the real file)."""
+    rows = [{"lemma": "8", "statement": "L8 p_t bound [hyp fail]", "kind": "outside", "sample": i,
+             "lhs": 1.0, "rhs": 0.0, "ratio": None, "holds": False, "config": i} for i in range(2)]
+    long = "sum|rbar|<=(4|r0|+8sqrt n)" * 2       # labels as long as check's: narrow strips
+    rows += [{"lemma": "2", "statement": f"L2-{j} {long}", "kind": "claim", "sample": i,
+              "lhs": 1e-3, "rhs": 1.0, "ratio": 1e-3, "holds": True, "config": i}
+             for i in range(2) for j in range(90)]        # two strips, as check's 93 rows
+    samples = {"format": "theorem-lab-check-samples/1", "samples": 2, "seed": 0,
+               "configs": [{}] * 2, "rows": rows}
+    with style.context() as plt:
+        fig = build(plt, samples, findings={("8", "L8 p_t bound [hyp fail]"): ["I-6"]})
+        fig.canvas.draw()
+        renderer = fig.canvas.get_renderer()
+        ax = next(a for a in fig.axes if a.texts)
+        (label,) = ax.texts
+        _, hi = ax.get_xlim()
+        ends = [c for c in ax.collections if any(o[0] == hi for o in c.get_offsets())]
+        assert ends
+        text_box = label.get_window_extent(renderer)
+        for c in ends:               # a marker's size is √s points across, centred on its point
+            x = ax.transData.transform((hi, 0))[0]          # the axis end, in pixels
+            right = x + max(c.get_sizes()) ** 0.5 / 2 * fig.dpi / 72
+            assert text_box.x0 > right, ("the id overlaps the ▶", text_box.x0, right)
+        plt.close(fig)
+
+
 def test_findings_map_statements_to_ids_from_the_packaged_files():
     found = refuting_findings()
     assert found[("stage2", "F7 sigma_min(J(W0,X))>=2alpha_II")] == ["I-8"]

@@ -44,7 +44,7 @@ BAD = [
     (["--rho-h", "0.7"], "'--rho-h'", "[0, 0.5)"),
 ]
 if not cuda_available():
-    BAD.append((["--device", "cuda"], "'device'", "no CUDA device"))
+    BAD.append((["--device", "cuda"], "'--device'", "no CUDA device"))
 if importlib.util.find_spec("ray") is not None:   # an unreachable head fails fast, not hangs
     BAD.append((["--executor", "ray", "--address", "127.0.0.1:1"], "'--address'", "reachable"))
     BAD.append((["--executor", "ray", "--address", "head-without-port"], "'--address'", "host:port"))

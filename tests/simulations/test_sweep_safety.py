@@ -51,6 +51,27 @@ def test_summary_and_report_cover_every_sweep_in_the_store(tmp_path, capsys):
     assert "k = 16" in report and "k = 32" in report
 
 
+def test_last_line_counts_this_sweeps_runs_and_names_the_store_apart(tmp_path, capsys):
+    """A second sweep into a store printed the store's totals as its own ('2 run(s), 0 reused
+    from the store' for a sweep of one run), and an earlier sweep's failures as its failures."""
+    out = tmp_path / "s"
+    assert main([*TINY, "--out", str(out), "--methods", "gd", "--width", "16", "--lr", "50"]) == 1
+    capsys.readouterr()
+    assert main([*TINY, "--out", str(out), "--methods", "gd", "--width", "32"]) == 0
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    assert last.startswith("1 run(s), 0 reused from the store, 0 failed; "), last
+    assert "The store holds 2 run(s) of every sweep written into it (1 not finished)" in last, last
+    summary = _strict((out / "summary.json").read_text())
+    assert summary["this_sweep"]["failed"] == 0 and summary["runs_failed"] == 1
+    assert main([*TINY, "--out", str(out), "--methods", "gd", "--width", "32"]) == 0
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    assert last.startswith("1 run(s), 1 reused from the store, 0 failed; "), last
+    fresh = tmp_path / "t"                       # a store of this sweep alone: no second sentence
+    assert main([*TINY, "--out", str(fresh), "--methods", "gd"]) == 0
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    assert last.startswith("1 run(s), 0 reused") and "The store holds" not in last, last
+
+
 def test_instability_names_the_step_and_the_fix():
     rows = [{"step": 0, "loss": 32.6}, {"step": 3, "loss": 40.0},
             {"step": 6, "loss": 32.6 * UNSTABLE_FACTOR * 1.01}]
