@@ -25,6 +25,8 @@ from functools import lru_cache
 from importlib import metadata
 from typing import Callable, Optional
 
+from theorem_lab.output import CACHE_ENV  # noqa: F401  (tests set it through this module)
+
 from .grid import RunConfig, cell_label, config_hash, run_config, trajectory_config
 from .store import interrupts_held
 
@@ -456,18 +458,16 @@ def summarise(plan: Plan, runs: dict) -> list:
     return cells
 
 
-CACHE_ENV = "THEOREM_LAB_CACHE_DIR"   # where cached vacuity reports go ('off': no cache)
 
 
 def _cache_file(point: dict):
     """The cache file of a point's vacuity report: keyed by the point and the source of the
     code that computes it (constants, requirements, data), so an edit invalidates it."""
-    from pathlib import Path
-    where = os.environ.get(CACHE_ENV) or str(Path.home() / ".cache" / "theorem-lab")
-    if where == "off":
+    from theorem_lab.output import cache_dir
+    where = cache_dir("requirements")
+    if where is None:
         return None
-    return (Path(where) / "requirements"
-            / f"{config_hash({'point': point, 'code': requirements_digest()})}.json")
+    return where / f"{config_hash({'point': point, 'code': requirements_digest()})}.json"
 
 
 def requirements_digest() -> str:

@@ -275,8 +275,6 @@ def choose(X, v, activation: Activation, bk: Backend, steps: "int | None" = None
 
 
 # --- the choice on disk, keyed by the machine ----------------------------------------------------
-CACHE_ENV = "THEOREM_LAB_CACHE_DIR"    # as the sweep's vacuity cache; 'off': time in every process
-
 
 _NUMBA_TARGET_ENV = ("NUMBA_THREADING_LAYER", "NUMBA_CPU_NAME", "NUMBA_CPU_FEATURES")
 
@@ -288,24 +286,32 @@ def machine_id() -> str:
     numpy, torch, numba and tbb versions (read without importing them; tbb: whether
     ``batched:numba`` runs on numba's threads or the Python pool, compiled.THREADS), and the
     numba settings that change its kernels (``_NUMBA_TARGET_ENV``)."""
-    from importlib import metadata
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return "|".join(str(x) for x in (this_cpu(), cpus, os.environ.get("OMP_NUM_THREADS"),
+                                     np.__version__, *versions((*IMPORT_S, "tbb")),
+                                     *(os.environ.get(v) for v in _NUMBA_TARGET_ENV)))
 
+
+def this_cpu() -> str:
+    """``cpu_id`` of this machine (``platform.processor()`` where /proc/cpuinfo is missing)."""
     try:
         with open("/proc/cpuinfo") as fh:
-            cpu = cpu_id(fh.read())
+            return cpu_id(fh.read())
     except OSError:
         import platform
-        cpu = platform.processor()
-    versions = []
-    for lib in (*IMPORT_S, "tbb"):
+        return platform.processor()
+
+
+def versions(libs) -> list:
+    """The installed versions of ``libs``, read without importing them (None: not installed)."""
+    from importlib import metadata
+    out = []
+    for lib in libs:
         try:
-            versions.append(metadata.version(lib))
+            out.append(metadata.version(lib))
         except metadata.PackageNotFoundError:
-            versions.append(None)
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return "|".join(str(x) for x in (cpu, cpus, os.environ.get("OMP_NUM_THREADS"),
-                                     np.__version__, *versions,
-                                     *(os.environ.get(v) for v in _NUMBA_TARGET_ENV)))
+            out.append(None)
+    return out
 
 
 def cpu_id(cpuinfo: str) -> str:
@@ -324,14 +330,14 @@ def cpu_id(cpuinfo: str) -> str:
 def _cache_file(key: tuple, names: tuple, loop: str = "back to back"):
     import hashlib
     import json
-    from pathlib import Path
 
-    where = os.environ.get(CACHE_ENV) or str(Path.home() / ".cache" / "theorem-lab")
-    if where == "off":
-        return None
+    from .output import cache_dir
     from .simd_width import stored_width
+    where = cache_dir("kernels")
+    if where is None:
+        return None
     text = json.dumps([machine_id(), stored_width(), list(key), list(names), TIMED, loop])
-    return Path(where) / "kernels" / (hashlib.sha256(text.encode()).hexdigest()[:20] + ".json")
+    return where / (hashlib.sha256(text.encode()).hexdigest()[:20] + ".json")
 
 
 def _read_cache(path) -> "tuple | None":

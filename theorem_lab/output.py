@@ -106,6 +106,17 @@ def check_not_input(name: str, target: Path, owner: str, inputs) -> Path:
     return Path(target)
 
 
+CACHE_ENV = "THEOREM_LAB_CACHE_DIR"    # the caches' folder ('off': no cache on disk)
+
+
+def cache_dir(part: str) -> "Path | None":
+    """``$THEOREM_LAB_CACHE_DIR/part`` (default ~/.cache/theorem-lab/part), where the kernel
+    timings, the vector width and the sweep's vacuity reports are cached; None where the
+    variable is 'off'."""
+    where = os.environ.get(CACHE_ENV) or str(Path.home() / ".cache" / "theorem-lab")
+    return None if where == "off" else Path(where) / part
+
+
 def write_cache_json(path: Path, obj) -> None:
     """Write ``obj`` as JSON to ``path`` atomically (a temporary file renamed over it, so a
     concurrent reader sees the old file or the new one); where it cannot be written (a read-only

@@ -24,7 +24,7 @@ import os
 import subprocess
 import sys
 
-from .output import write_cache_json
+from .output import cache_dir, write_cache_json
 
 MARGIN = 0.05           # 512 bits is chosen when its pass is at least 5 % faster
 PROBE_ENV = "THEOREM_LAB_SIMD_PROBE"    # set in the measuring subprocesses: they apply nothing
@@ -79,36 +79,19 @@ def machine() -> str:
     """What a width measurement is valid for: the CPU (``kernel_choice.cpu_id``: model and a
     digest of its feature flags) and the numba and llvmlite versions. Not the thread settings
     (the probe runs on one thread; the sweep sets OMP_NUM_THREADS in its workers)."""
-    from importlib import metadata
-
-    from .kernel_choice import cpu_id
-    try:
-        with open("/proc/cpuinfo") as fh:
-            cpu = cpu_id(fh.read())
-    except OSError:
-        import platform
-        cpu = platform.processor()
-    versions = []
-    for lib in ("numba", "llvmlite"):
-        try:
-            versions.append(metadata.version(lib))
-        except metadata.PackageNotFoundError:
-            versions.append(None)
-    return "|".join(str(x) for x in (cpu, *versions))
+    from .kernel_choice import this_cpu, versions
+    return "|".join(str(x) for x in (this_cpu(), *versions(("numba", "llvmlite"))))
 
 
 def _cache_path():
     """(file, machine key), the file named by a digest of the key; (None, None) with the cache off."""
     import hashlib
-    from pathlib import Path
 
-    from .kernel_choice import CACHE_ENV
-    where = os.environ.get(CACHE_ENV) or str(Path.home() / ".cache" / "theorem-lab")
-    if where == "off":
+    where = cache_dir("kernels")
+    if where is None:
         return None, None
     key = machine()
-    name = f"simd_width-{hashlib.sha256(key.encode()).hexdigest()[:16]}.json"
-    return Path(where) / "kernels" / name, key
+    return where / f"simd_width-{hashlib.sha256(key.encode()).hexdigest()[:16]}.json", key
 
 
 def _stored() -> "dict | None":

@@ -93,13 +93,21 @@ class _InterruptAfterCommit:
         return getattr(self.db, name)
 
 
+def _interrupted(store, connection, write):
+    """``write()`` on ``store`` through the wrapping ``connection``; it must raise
+    KeyboardInterrupt. The store's own connection is back afterwards."""
+    real = store.db
+    store.db = connection(real)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            write()
+    finally:
+        store.db = real
+
+
 def test_an_interrupt_after_commit_keeps_the_run_and_propagates(tmp_path):
     with ResultStore(tmp_path) as s:
-        real = s.db
-        s.db = _InterruptAfterCommit(real)
-        with pytest.raises(KeyboardInterrupt):
-            s.write(_record())
-        s.db = real
+        _interrupted(s, _InterruptAfterCommit, lambda: s.write(_record()))
         assert s.count_rows() == (1, 3)         # the committed run stays, whole
         assert s.final_ids() == {"a" * 16}
 
@@ -118,11 +126,7 @@ class _InterruptDuringInsert(_InterruptAfterCommit):
 
 def test_ctrl_c_during_a_write_is_held_until_the_run_is_stored(tmp_path):
     with ResultStore(tmp_path) as s:
-        real = s.db
-        s.db = _InterruptDuringInsert(real)
-        with pytest.raises(KeyboardInterrupt):
-            s.write(_record())
-        s.db = real
+        _interrupted(s, _InterruptDuringInsert, lambda: s.write(_record()))
         assert s.count_rows() == (1, 3)
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler   # restored
 
@@ -140,11 +144,7 @@ def test_ctrl_c_while_a_batch_is_stored_keeps_every_run_of_it(tmp_path):
         tasks = [{"task_id": "t"}]
 
     with ResultStore(tmp_path) as s:
-        real = s.db
-        s.db = _InterruptDuringInsert(real)
-        with pytest.raises(KeyboardInterrupt):
-            execute(Plan(), Executor(), s)
-        s.db = real
+        _interrupted(s, _InterruptDuringInsert, lambda: execute(Plan(), Executor(), s))
         assert s.count_rows() == (3, 9)
 
 
