@@ -96,6 +96,7 @@ class ResultStore:
             self.db.execute("PRAGMA synchronous=NORMAL")   # durable against process kills
             self._create()
         self.db.row_factory = sqlite3.Row
+        self.readonly = readonly
 
     def _create(self):
         cols = ", ".join(f"{_quote(c)} REAL" for c in COLUMNS if c != "step")
@@ -112,6 +113,12 @@ class ResultStore:
         self.db.execute("COMMIT")
 
     def close(self):
+        """Close the connection. A writer first takes the file out of WAL mode when no other
+        connection holds it, so that no results.sqlite-wal/-shm stay behind: a read-only
+        connection opened later (the figures, the report) cannot remove them itself."""
+        if not self.readonly:
+            with contextlib.suppress(sqlite3.OperationalError):     # busy: another reader
+                self.db.execute("PRAGMA journal_mode=DELETE")
         self.db.close()
 
     def __enter__(self):

@@ -47,7 +47,31 @@ def test_round_trip(tmp_path):
         got = traj[c]
         assert all((math.isnan(a) and math.isnan(b)) or a == b for a, b in zip(got, want)), c
     assert (tmp_path / "results.sqlite").exists()
-    assert sqlite3.connect(tmp_path / "results.sqlite").execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def _journal_mode(path):
+    db = sqlite3.connect(path)
+    try:
+        return db.execute("PRAGMA journal_mode").fetchone()[0]
+    finally:
+        db.close()
+
+
+def test_wal_while_writing_and_no_wal_files_left_after_readers(tmp_path):
+    """WAL while a writer is open (readers see finished runs during a sweep); closed, the file
+    leaves WAL so that a later read-only connection (figures, report) leaves no -wal/-shm."""
+    s = ResultStore(tmp_path)
+    s.write(_record())
+    assert _journal_mode(tmp_path / "results.sqlite") == "wal"
+    with ResultStore(tmp_path, readonly=True) as r:      # a reader during the sweep
+        assert r.final_ids() == {"a" * 16}
+        s.close()                                        # cannot leave WAL now: no error
+    with ResultStore(tmp_path) as s:                     # the next writer finds it as it was
+        assert s.final_ids() == {"a" * 16}
+    for _ in range(2):
+        with ResultStore(tmp_path, readonly=True) as r:
+            assert len(r.runs()) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["results.sqlite"]
 
 
 def test_rewrite_replaces_the_run_and_its_rows(tmp_path):
