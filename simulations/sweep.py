@@ -25,6 +25,7 @@ from functools import lru_cache
 from importlib import metadata
 from typing import Callable, Optional
 
+from theorem_lab.engine import UNSTABLE_FACTOR
 from theorem_lab.output import CACHE_ENV  # noqa: F401  (tests set it through this module)
 
 from .grid import RunConfig, cell_label, config_hash, run_config, trajectory_config
@@ -286,32 +287,27 @@ def _records(task, cfg, data, net, traj, started: float, seconds: float, env: di
     return out
 
 
-# A run whose loss rises above UNSTABLE_FACTOR × its starting loss (and stays finite) is
-# 'unstable', not 'finished': with a stable step size GD on the MSE decreases the loss (descent
-# lemma, η ≤ 1/λ_max), and the self-distillation targets stay in [−1, 1], so the loss can only
-# creep up by a small factor while α_t moves. Evidence: `sweep --lr auto,1000 --seeds 2` (tanh):
-# lr = auto never exceeds 1.0× its start; lr = 1000 jumps from 32.6 to 982 (30×) at step 1 and
-# stays there. Exploding (non-finite or 10⁶×) losses stop the run in train() as 'diverged'.
-UNSTABLE_FACTOR = 10.0
+# A run whose loss rises above UNSTABLE_FACTOR × its starting loss at any step (and stays
+# finite) is 'unstable', not 'finished' (engine.UNSTABLE_FACTOR says why and what was measured).
+# Exploding (non-finite or 10⁶×) losses stop the run in train() as 'diverged'.
 
 
-def instability(rows: list, lr: float, lr_rule: str) -> "str | None":
-    """The 'unstable' message of a logged trajectory, or None when its loss stayed in range.
-    The step named is the first logged one above the limit (the loss may have risen earlier)."""
-    losses = [(r["step"], r.get("loss")) for r in rows]
-    losses = [(t, x) for t, x in losses if x is not None and math.isfinite(x)]
-    if len(losses) < 2:
+def instability(info: dict, upto: Optional[int] = None) -> "str | None":
+    """The 'unstable' message of a run (``RunInfo.as_dict()``), or None when its loss stayed
+    at most UNSTABLE_FACTOR × its start at every step (up to step ``upto``: early stop's τ).
+    The engine checks every step, not only the logged ones (``loss_rise``, ``loss_peak``)."""
+    rise, peak = info.get("loss_rise"), info.get("loss_peak")
+    if rise is None or (upto is not None and rise["step"] > upto):
         return None
-    start = max(losses[0][1], 1e-12)
-    for t, x in losses[1:]:
-        if x > UNSTABLE_FACTOR * start:
-            fix = ("lower --lr (the default, auto, is 1/λ_max(J₀J₀ᵀ))" if lr_rule == "fixed"
-                   else "lower --lr")
-            return (f"unstable: the loss rose from {losses[0][1]:.4g} to {x:.4g} "
-                    f"({x / start:.3g}× its start) by step {int(t)} (the first recorded step above "
-                    f"{UNSTABLE_FACTOR:g}×) with lr={lr:.4g} "
-                    f"({lr_rule}); {fix}")
-    return None
+    start = info["loss_start"]
+    lr, rule = info["lr"], info["lr_rule"]
+    fix = "lower --lr (the default, auto, is 1/λ_max(J₀J₀ᵀ))" if rule == "fixed" else "lower --lr"
+    top = ""
+    if peak is not None and peak["step"] != rise["step"] and (upto is None or peak["step"] <= upto):
+        top = f"; its peak {peak['loss']:.4g} at step {peak['step']}"
+    return (f"unstable: the loss rose from {start:.4g} to {rise['loss']:.4g} "
+            f"({rise['loss'] / max(start, 1e-12):.3g}× its start) at step {rise['step']} (the "
+            f"first step above {UNSTABLE_FACTOR:g}×{top}) with lr={lr:.4g} ({rule}); {fix}")
 
 
 def task_steps(task: dict) -> int:
@@ -323,11 +319,8 @@ def _summarise_run(method: str, traj, rows: list, steps: int):
     """(summary, status, error, trajectory rows) of one record from a trajectory."""
     summary, status, error, kept = _summarise_trajectory(method, traj, rows)
     if status == "finished":
-        seen = kept
-        if method == "early-stop" and summary.get("step") is not None:    # GD's loss at τ too:
-            seen = kept + [{"step": summary["step"],                      # ½‖f − y‖² (α_t = 1)
-                            "loss": 0.5 * summary["l2_noisy"] ** 2}]
-        why = instability(seen, traj.info.lr, traj.info.lr_rule)
+        upto = summary.get("step") if method == "early-stop" else None   # early stop: up to τ
+        why = instability(traj.info.as_dict(), upto)
         if why is not None:
             status, error = "unstable", why
     return summary, status, error, kept

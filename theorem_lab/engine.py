@@ -13,7 +13,9 @@ points of one shape, ``air``, the proof's paired runs and the width search call 
 
 Bookkeeping lives on the device as (B,) arrays updated without host synchronisation: T1 (first
 step with sgn f = ỹ everywhere), T1_stable, the best clean ℓ2 and its step and weights (the
-oracle), the weights at τ_b (LSO19 early stop), the divergence mask. A run whose loss is
+oracle), the weights at τ_b (LSO19 early stop), the largest loss and the first step whose loss
+exceeds ``UNSTABLE_FACTOR`` × loss₀ (at every step, not only the logged ones), the divergence
+mask. A run whose loss is
 non-finite or exceeds ``DIVERGE_FACTOR``·max(loss₀, 1) is frozen at that step (its W stops
 moving, its bookkeeping stops) while the others go on. Logged rows (``trajectory.COLUMNS``) are
 written into one preallocated (B, rows, columns) device buffer that the host reads once, at the
@@ -47,6 +49,15 @@ from .kernel_choice import choose
 from .trajectory import COLUMNS
 
 DIVERGE_FACTOR = 1e6   # a loss above this multiple of max(initial loss, 1) counts as exploding
+UNSTABLE_FACTOR = 10.0  # a finite loss above this multiple of its start marks the run unstable:
+                        # with a stable step size GD on the MSE decreases the loss (descent
+                        # lemma, η ≤ 1/λ_max) and the self-distillation targets stay in [−1, 1],
+                        # so the loss can only creep up by a small factor while α_t moves.
+                        # Evidence: `sweep --lr auto,1000 --seeds 2` (tanh): lr = auto never
+                        # exceeds 1.0× its start; lr = 1000 jumps from 32.6 to 982 (30×) at
+                        # step 1 and stays there. With lr = 2-10 (n=100 K=4 d=8 k=64-256) the
+                        # loss jumps 29-180× at step 1 and is back below 10× by step 2-6: seen
+                        # only at logged steps, such runs passed as stable (measured)
 CHUNK = 64             # steps between host reads of the metric buffer (and progress calls)
 LABEL_CODES = {"clipped": 0, "sign": 1, "identity": 2}
 MEMORY_LIMIT_ENV = "THEOREM_LAB_MEMORY_LIMIT"   # bytes; a batch whose state exceeds it raises
@@ -101,6 +112,10 @@ class RunOutcome:
     T1: Optional[int]
     T1_stable: Optional[int]
     best_step: int                     # argmin_t ‖f(W_t) − ỹ‖₂ (the oracle iterate)
+    loss_start: float                  # the loss at step 0
+    loss_peak: tuple                   # (step, loss): the largest finite loss (first such step)
+    loss_rise: Optional[tuple]         # (step, loss): the first step whose loss exceeded
+                                       # UNSTABLE_FACTOR·max(loss₀, 1e-12); None if none did
     W_best: object
     W_stop: object                     # W at τ (None if the run ended before it)
     W_final: object
@@ -362,6 +377,8 @@ def advance(bt: Batch, s: "_State", t, alphas, host: bool, stop=None,
     loss = 0.5 * sumsq(xp, r)
     if s.limit is None:            # a loss above this counts as exploding (from step 0's)
         s.limit = DIVERGE_FACTOR * _clip(xp, loss, 1.0, None)
+        s.loss0 = loss
+        s.rise_limit = UNSTABLE_FACTOR * _clip(xp, loss, 1e-12, None)
     _set_column(alphas, t, alpha)
     l2_clean = _norm(xp, f - bt.y_true)
     newly = s.bookkeep(bt, t, f, l2_clean, loss, host, stop)  # diverging at t count at t
@@ -419,6 +436,12 @@ class _State:
     W_best: object = None
     W_stop: object = None
     limit: object = None       # the divergence threshold, DIVERGE_FACTOR·max(loss₀, 1)
+    loss0: object = None       # the loss at step 0
+    rise_limit: object = None  # UNSTABLE_FACTOR·max(loss₀, 1e-12)
+    peak_loss: object = None   # the largest finite loss so far, and its (first) step
+    peak_step: object = None
+    rise_loss: object = None   # the loss at the first step above rise_limit, and that step
+    rise_step: object = None   # (−1: none yet)
 
     @classmethod
     def initial(cls, bt: "Batch") -> "_State":
@@ -430,12 +453,15 @@ class _State:
                 best_l2=xp.full((B,), math.inf, dtype=dt, device=dev),
                 path=xp.zeros((B,), dtype=dt, device=dev), W=xp.asarray(bt.W0, copy=True))
         s.W_best, s.W_stop = s.W, xp.zeros_like(s.W)
+        s.peak_loss = xp.full((B,), -math.inf, dtype=dt, device=dev)
+        s.rise_loss = xp.full((B,), math.nan, dtype=dt, device=dev)
+        s.peak_step, s.rise_step = _ints(xp, B, 0, dev), _ints(xp, B, -1, dev)
         return s
 
     def bookkeep(self, bt: "Batch", t, f, l2_clean, loss, host: bool, stop=None):
-        """T1, T1_stable, the oracle, W at τ (``stop``: the runs whose τ is t) and divergence
-        at step t (an int or a (1,) device array); returns the (B,) mask of runs that diverge
-        at t. No host synchronisation on a device."""
+        """T1, T1_stable, the oracle, W at τ (``stop``: the runs whose τ is t), the loss's peak
+        and rise, and divergence at step t (an int or a (1,) device array); returns the (B,)
+        mask of runs that diverge at t. No host synchronisation on a device."""
         xp = bt.xp
         live = self.active
         correct = xp.all(_sign(xp, f) == bt.y_true, axis=1) & live
@@ -448,9 +474,23 @@ class _State:
         self.W_best = _select(xp, host, better, self.W, self.W_best)
         if stop is not None:                              # τ_b is known on the host
             self.W_stop = _select(xp, host, stop & live, self.W, self.W_stop)
+        self._watch_loss(xp, t, loss, live, host)
         newly = (~xp.isfinite(loss) | (loss > self.limit)) & live
         self.div_step = xp.where(newly, t, self.div_step)
         return newly
+
+    def _watch_loss(self, xp, t, loss, live, host: bool) -> None:
+        """The loss's peak and its first rise above ``rise_limit``. A first rise is always a
+        new peak (every loss before it was at most the limit), so on the host a step with no
+        new peak, the common one, ends after one mask."""
+        higher = xp.isfinite(loss) & (loss > self.peak_loss) & live
+        if host and not bool(higher.any()):
+            return
+        self.peak_loss = xp.where(higher, loss, self.peak_loss)
+        self.peak_step = xp.where(higher, t, self.peak_step)
+        rises = higher & (loss > self.rise_limit) & (self.rise_step < 0)
+        self.rise_loss = xp.where(rises, loss, self.rise_loss)
+        self.rise_step = xp.where(rises, t, self.rise_step)
 
 
 def _divergence_rows(bt: Batch, s: _State, alphas: np.ndarray) -> np.ndarray:
@@ -471,6 +511,8 @@ def _outcomes(bt: Batch, s: _State, host, log_at, alphas, last: int, status: str
     """Per-run ``RunOutcome`` from the host copies of the buffers."""
     ints = lambda a: [int(x) for x in to_numpy(a)]                                 # noqa: E731
     div, T1, T1s, best, tau = (ints(a) for a in (s.div_step, s.T1, s.T1_stable, s.best_step, bt.tau))
+    peak_t, rise_t = ints(s.peak_step), ints(s.rise_step)
+    loss0, peak, rise = (to_numpy(a).astype(float) for a in (s.loss0, s.peak_loss, s.rise_loss))
     div_rows = _divergence_rows(bt, s, alphas) if max(div, default=-1) >= 0 else None
     out = []
     for b in range(bt.B):
@@ -488,7 +530,10 @@ def _outcomes(bt: Batch, s: _State, host, log_at, alphas, last: int, status: str
             diverged_step=end if diverged else None,
             T1=T1[b] if 0 <= T1[b] <= end else None,
             T1_stable=T1s[b] if 0 <= T1s[b] <= end else None,
-            best_step=best[b], W_best=s.W_best[b],
+            best_step=best[b], loss_start=float(loss0[b]),
+            loss_peak=(peak_t[b], float(peak[b])),
+            loss_rise=(rise_t[b], float(rise[b])) if 0 <= rise_t[b] <= end else None,
+            W_best=s.W_best[b],
             W_stop=s.W_stop[b] if 0 <= tau[b] <= end else None, W_final=s.W[b],
             kernel=bt.step.name))
     return out

@@ -26,7 +26,8 @@ from typing import Callable
 
 GRAPH_ENV = "THEOREM_LAB_CUDA_GRAPH"    # 'off': every step launched eagerly (comparisons)
 WARMUP = 2                              # plain steps run eagerly before the recording
-FIELDS = ("T1", "T1_stable", "div_step", "best_step", "active", "best_l2", "path", "W", "W_best")
+FIELDS = ("T1", "T1_stable", "div_step", "best_step", "active", "best_l2", "path", "W", "W_best",
+          "peak_loss", "peak_step", "rise_loss", "rise_step")
 
 
 def _torch_cuda(bk) -> bool:

@@ -160,7 +160,8 @@ def train(data: ClusterableData, net: TwoLayerNet, method: str = "self-distill",
     with status 'interrupted'. Either way the trajectory so far is returned. A loss that jumps
     and stays finite below that (a too-large ``lr`` with a bounded activation such as tanh)
     does not stop the run: its status stays 'finished', and ``traj.loss`` shows it; the sweep
-    stores such runs as 'unstable' (loss above 10× its start, ``simulations.sweep.instability``).
+    stores such runs as 'unstable' (a loss above 10× its start at any step: ``traj.loss_rise``,
+    ``simulations.sweep.instability``).
     ``track_every=m`` adds, every
     m steps, the spectral quantities of ``kernels.track_spectrum`` (σ_min(J(W_t, X̃), S₊),
     λ_min(J_tJ_tᵀ), the top-K NTK eigenvalues) to ``traj.tracked``; they cost an n×n
@@ -233,6 +234,8 @@ def train_many(datas: Sequence[ClusterableData], nets: Sequence[TwoLayerNet],
                        T2=T2(out.alphas, data.n), early_stop_step=run.tau,
                        early_stop=snap(out.W_stop, run.tau) if out.W_stop is not None else None,
                        oracle=snap(out.W_best, out.best_step), diverged_step=out.diverged_step,
+                       loss_start=out.loss_start, loss_peak=_at(out.loss_peak),
+                       loss_rise=_at(out.loss_rise),
                        seconds=seconds, activation_note=act.note, kernel=out.kernel, matmul=matmul,
                        graph=out.graph, config=asdict(cfg))
         traj = Trajectory(columns=out.columns, info=info)
@@ -285,6 +288,11 @@ def _resolve(cfg: TrainConfig, data: ClusterableData, net: TwoLayerNet, memo=Non
                                           constant=resolve_early_stop_constant(cfg.early_stop_constant)))
     label_function(cfg.label_fn, run.rho_h)          # validates h (and ρ_h < 1/2 for clipped)
     return run, {"lambda_max_J0": lam_max, "lambda_C": lam_C, "schedule": sched.spec}
+
+
+def _at(pair) -> Optional[dict]:
+    """engine's (step, loss) pair as ``RunInfo``'s {step, loss} (None stays None)."""
+    return None if pair is None else {"step": int(pair[0]), "loss": float(pair[1])}
 
 
 def _snapshot(net: TwoLayerNet, data: ClusterableData, bk):

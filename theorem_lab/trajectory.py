@@ -42,6 +42,10 @@ class RunInfo:
     early_stop: Optional[dict] = None  # the iterate at τ₀ (None if the run ended before it)
     oracle: Optional[dict] = None      # the best-clean-ℓ2 iterate
     diverged_step: Optional[int] = None
+    loss_start: float = float("nan")   # the loss ½‖f − ŷ₀‖² at step 0
+    loss_peak: Optional[dict] = None   # {step, loss}: the largest finite loss, every step seen
+    loss_rise: Optional[dict] = None   # {step, loss}: the first step whose loss exceeded
+                                       # engine.UNSTABLE_FACTOR × its start (None: none did)
     seconds: float = 0.0               # wall time of the run (a batch's time shared out)
     activation_note: str = ""
     kernel: str = ""                   # the step kernel the engine chose (kernel_choice.py)

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import theorem_lab as tl
-from theorem_lab import batched_steps, kernel_choice
+from theorem_lab import batched_steps, engine, kernel_choice
 from theorem_lab import step as step_module
 from theorem_lab.step import GradientStep
 from theorem_lab.train import train_many
@@ -26,7 +26,8 @@ def _assert_same(a, b, rtol=1e-10):
     assert list(a.columns) == list(b.columns)
     for c in a.columns:
         np.testing.assert_allclose(a.columns[c], b.columns[c], rtol=rtol, atol=1e-12, err_msg=c)
-    for snap in ("oracle", "early_stop"):
+    np.testing.assert_allclose(a.loss_start, b.loss_start, rtol=rtol, atol=1e-12)
+    for snap in ("oracle", "early_stop", "loss_peak", "loss_rise"):
         x, y = getattr(a, snap), getattr(b, snap)
         assert (x is None) == (y is None)
         if x is not None:
@@ -687,3 +688,21 @@ def test_cuda_float32_allows_tf32_and_records_it(monkeypatch):
     assert matmul_precision(Backend("torch", "cpu", "float32")) is None
     data, net = _problem(0)
     assert tl.train(data, net, steps=3, backend="torch", dtype="float32").info.matmul is None
+
+
+@pytest.mark.parametrize("lr", [2.0, "auto"])
+def test_the_loss_peak_and_rise_are_seen_at_every_step_not_only_logged_ones(lr):
+    """lr = 2: the loss jumps above 10× its start at step 1 and falls back before step 10."""
+    data = tl.make_clusterable(n=100, K=4, d=8, seed=0, n_test=10)
+    net = tl.TwoLayerNet.init(8, 64, seed=0)
+    sparse = tl.train(data, net, "gd", steps=60, lr=lr, log_every=10)
+    every = tl.train(data, net, "gd", steps=60, lr=lr, log_every=1)
+    loss = np.asarray(every.loss)
+    assert sparse.loss_start == every.loss_start == loss[0]
+    assert sparse.loss_peak == every.loss_peak == {"step": int(np.argmax(loss)), "loss": loss.max()}
+    above = np.nonzero(loss > engine.UNSTABLE_FACTOR * loss[0])[0]
+    if lr == "auto":
+        assert above.size == 0 and sparse.loss_rise is None and sparse.loss_peak["step"] == 0
+    else:
+        assert above[0] == 1 and sparse.loss_rise == every.loss_rise == {"step": 1, "loss": loss[1]}
+        assert np.max(np.asarray(sparse.loss)[1:]) < engine.UNSTABLE_FACTOR * loss[0]   # unlogged

@@ -72,13 +72,36 @@ def test_last_line_counts_this_sweeps_runs_and_names_the_store_apart(tmp_path, c
     assert last.startswith("1 run(s), 0 reused") and "The store holds" not in last, last
 
 
-def test_instability_names_the_step_and_the_fix():
-    rows = [{"step": 0, "loss": 32.6}, {"step": 3, "loss": 40.0},
-            {"step": 6, "loss": 32.6 * UNSTABLE_FACTOR * 1.01}]
-    why = instability(rows, 1000.0, "fixed")
-    assert why is not None and "by step 6 (the first recorded step above 10×)" in why and "lower --lr (the default, auto," in why
-    assert instability(rows[:2], 0.1, "auto") is None                 # a 1.2× creep is not
-    assert instability([{"step": 0, "loss": 1.0}, {"step": 3, "loss": float("nan")}], 1, "x") is None
+def _info(rise=None, peak=None, start=32.6, lr=1000.0, rule="fixed"):
+    return {"loss_start": start, "loss_rise": rise, "loss_peak": peak, "lr": lr, "lr_rule": rule}
+
+
+def test_instability_names_the_step_the_peak_and_the_fix():
+    rise = {"step": 6, "loss": 32.6 * UNSTABLE_FACTOR * 1.01}
+    why = instability(_info(rise, {"step": 9, "loss": 5000.0}))
+    assert why is not None and "at step 6 (the first step above 10×; its peak 5000 at step 9)" in why
+    assert "(10.1× its start)" in why and "lower --lr (the default, auto," in why
+    assert "its peak" not in instability(_info(rise, rise))          # the peak is the rise
+    assert "its peak" not in instability(_info(rise, {"step": 9, "loss": 5e3}), upto=7)  # after τ
+    assert instability(_info(None, {"step": 0, "loss": 32.6}), upto=None) is None   # never above
+    assert instability(_info(rise, rise), upto=5) is None            # early stop at τ = 5: before it
+    assert instability(_info(rise, rise, rule="auto")).endswith("; lower --lr")
+
+
+def test_a_loss_spike_between_logged_steps_is_unstable(tmp_path, capsys):
+    """lr = 2 here: the loss jumps to 14.8× its start at step 1 and is back below 10× by the
+    first logged step, 10. Judged from the logged rows alone it was stored as 'finished'."""
+    out = tmp_path / "s"
+    rc = main(["sweep", "--n", "100", "--clusters", "4", "--dim", "8", "--width", "64",
+               "--steps", "40", "--n-test", "0", "--log-every", "10", "--methods", "gd",
+               "--lr", "2", "--workers", "1", "--no-figure", "--json", "--out", str(out)])
+    (run,) = _strict(capsys.readouterr().out)["runs"]
+    assert rc == 1 and run["status"] == "unstable", run
+    assert "at step 1 (the first step above 10×" in run["error"]
+    with ResultStore(out, readonly=True) as store:
+        steps = store.trajectory(run["run_id"])["step"]
+        loss = store.trajectory(run["run_id"])["loss"]
+    assert 1 not in steps and max(loss) < UNSTABLE_FACTOR * loss[0]    # not in the logged rows
 
 
 def test_a_run_whose_loss_jumps_and_stays_is_unstable_not_finished(tmp_path, capsys):
@@ -104,7 +127,8 @@ def test_early_stop_read_off_an_unstable_gd_run_is_unstable_too(tmp_path, capsys
     assert rc == 1
     es = next(r for r in runs if r["method"] == "early-stop")
     assert es["summary"]["step"] >= 1 and es["status"] == "unstable", es
-    assert f"by step {es['summary']['step']} " in es["error"]
+    rise = int(es["error"].split(" at step ")[1].split()[0])
+    assert 1 <= rise <= es["summary"]["step"], es["error"]        # the rise came before τ
     assert all(r["status"] == "unstable" for r in runs)
 
 
