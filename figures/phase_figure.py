@@ -109,6 +109,7 @@ def build(plt, runs: list):
                                                                1, len(pairs)), squeeze=False)
     names = {"T2": r"$T_2$ (first $t$ with $\alpha_t<1/(24\sqrt{n})$)", "eps": style.LABELS["eps"],
              "width": style.LABELS["width"], "rho": style.LABELS["rho"]}
+    with_boundary = []
     for ax, (x, y) in zip(axes[0], pairs):
         fixed = held(runs, x, y)
         grid = cells(runs, x, y, fixed)
@@ -145,9 +146,10 @@ def build(plt, runs: list):
             c, wrong = fit_boundary(grid)
             t = np.geomspace(_edges(xs)[0], _edges(xs)[-1], 100)
             ax.plot(t, np.sqrt(c / t), color="red", lw=1.2,
-                    label=fr"$\varepsilon^2T_2={c:.3g}$ ({wrong} of {len(grid)} cells off)")
+                    label=fr"boundary $\varepsilon^2T_2={c:.3g}$ ({wrong} of {len(grid)} cells "
+                          "on the wrong side of it)")
             ax.set_ylim(_edges(ys)[0], _edges(ys)[-1])
-            ax.legend(loc="lower left", fontsize=6, frameon=True, framealpha=0.85)
+            with_boundary.append(ax)
         ax.set_xlabel(names[x])
         ax.set_ylabel(names[y])
         ax.grid(False)
@@ -155,6 +157,8 @@ def build(plt, runs: list):
         ax.set_title(f"self-distillation, final residual (threshold {THRESHOLD:g}: red)"
                      + (f"\nat {where}" if where else ""), fontsize=7)
     fig.tight_layout()
+    for ax in with_boundary:                             # under the axes: it covers no cell
+        style.legend_below(ax, fontsize=6, frameon=False)
     return fig
 
 

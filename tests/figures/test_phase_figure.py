@@ -56,8 +56,10 @@ def test_figure_draws_cells_and_the_contour():
         ax = fig.axes[0]
         assert len(ax.texts) == 16                                    # one value per cell
         contour = [l for l in ax.get_lines() if "varepsilon^2T_2" in l.get_label()]
-        assert len(contour) == 1 and "0 of 16 cells off" in contour[0].get_label()
+        assert len(contour) == 1 and "(0 of 16 cells on the wrong side of it)" in contour[0].get_label()
         assert ax.get_xscale() == "log" and ax.get_yscale() == "log"
+        legend = ax.get_legend()                                       # under the axes: it
+        assert legend.get_window_extent(fig.canvas.get_renderer()).y1 <= ax.bbox.y0   # hides no cell
         plt.close(fig)
         assert PF.build(plt, [_run(0.1, 100, 1.0)]) is None
 
