@@ -67,7 +67,7 @@ def build(plt, result: dict):
     caps = [r["capacity"] for r in rows if r["T2"] and r["method"] == "self-distill" and r["capacity"]]
     if T2s and caps:
         t = np.geomspace(min(T2s), max(T2s), 20)
-        ax_c.plot(t, min(caps) * t / min(T2s), color="0.55", ls=(0, (10, 4)), lw=1.3,  # long dashes: no n line style
+        ax_c.plot(t, min(caps) * t / min(T2s), color="0.5", ls=(0, (10, 4)), lw=1.3,  # long dashes: no n line style
                   label=r"$\propto T_2$ (I-16: the proof allows this)")
     for ax in (ax_e, ax_c):
         ax.set_xscale("log")

@@ -96,6 +96,9 @@ def test_theorem2_capacity_lines_say_which_n_they_are():
             assert len(styles) == 2 and len(set(styles)) == 2
         labels = [t.get_text() for t in ax.get_legend().get_texts()]
         assert "$n = 50$" in labels and "$n = 100$" in labels
+        (ref,) = [ln for ln in ax.get_lines() if ln.get_color() == "0.5"]
+        dashes = lambda ln: ln._unscaled_dash_pattern    # noqa: E731 (get_linestyle says '--')
+        assert dashes(ref) not in {dashes(ln) for ln in drawn}       # not an n's line style
         plt.close(fig)
 
 
