@@ -81,7 +81,8 @@ def test_plain_steps_through_static_buffers_equal_the_eager_loop(monkeypatch, ac
         assert [t.status for t in graphed] == ["finished", "diverged", "finished"]
     assert graphed[0].early_stop is not None
     for a, b in zip(eager, graphed):
-        for name in ("T1", "T1_stable", "status", "steps_done", "diverged_step"):
+        for name in ("T1", "T1_stable", "status", "steps_done", "diverged_step", "loss_start",
+                     "loss_peak", "loss_rise"):
             assert getattr(a, name) == getattr(b, name), name
         for c in a.columns:
             np.testing.assert_array_equal(a.columns[c], b.columns[c], err_msg=c)
