@@ -5,7 +5,10 @@ layout and library (``bench_step.measure``), plus one pass of φ over the (n, k)
 (``bench_step.phi_pass_s``), both measured now, in this process, for each shape the sweep ran
 (on its device: on CUDA every timed call is synchronised).
 A trajectory that made T steps has the floor T·(GEMMs + φ pass); the gd and early-stop records
-of one seed share one trajectory (one task), and are counted once.
+of one seed share one trajectory (one task), and are counted once. The runs' time is split as
+the engine measured it (``RunInfo.seconds_stepping``, ``seconds_logging``): the steps, the
+logged rows (a test-set forward each), and the rest (data, λ_max, S₊, kernel choice, start-up of
+the kernels' libraries), each against the same floor.
 """
 
 from __future__ import annotations
@@ -14,16 +17,19 @@ SHAPE = ("n", "dim", "width", "activation", "backend", "device", "dtype")
 
 
 def trajectories(records) -> list:
-    """(shape, steps done, seconds, kernel) of every trajectory behind ``records`` (store rows
-    of the runs trained by this invocation), one per task."""
+    """(shape, steps done, seconds, kernel, (stepping, logging) seconds) of every trajectory
+    behind ``records`` (store rows of the runs trained by this invocation), one per task."""
     seen, out = set(), []
     for r in records:
         if r["task_id"] in seen or r["status"] == "error":
             continue
         seen.add(r["task_id"])
         c = r["config"]
-        out.append((tuple(c[f] for f in SHAPE), int(r["info"].get("steps_done") or 0),
-                    float(r["seconds"]), r["info"].get("kernel")))
+        info = r["info"]
+        out.append((tuple(c[f] for f in SHAPE), int(info.get("steps_done") or 0),
+                    float(r["seconds"]), info.get("kernel"),
+                    (float(info.get("seconds_stepping") or 0.0),
+                     float(info.get("seconds_logging") or 0.0))))
     return out
 
 
@@ -40,14 +46,14 @@ def floor_per_step(shape: tuple) -> float:
 def report(records, wall_s: float) -> list[str]:
     """Lines: per shape, the engine's seconds against the floor, and the whole sweep's."""
     by_shape: dict = {}
-    for shape, steps, seconds, kernel in trajectories(records):
-        s = by_shape.setdefault(shape, [0, 0, 0.0, set()])
-        s[0], s[1], s[2] = s[0] + 1, s[1] + steps, s[2] + seconds
+    for shape, steps, seconds, kernel, (stepping, logging) in trajectories(records):
+        s = by_shape.setdefault(shape, [0, 0, 0.0, set(), 0.0, 0.0])
+        s[0], s[1], s[2], s[4], s[5] = s[0] + 1, s[1] + steps, s[2] + seconds, s[4] + stepping, s[5] + logging
         s[3].add(kernel or "?")
     if not by_shape:
         return ["engine: no runs were trained by this invocation"]
     lines, total_floor, total_engine = [], 0.0, 0.0
-    for shape, (runs, steps, seconds, kernels) in by_shape.items():
+    for shape, (runs, steps, seconds, kernels, stepping, logging) in by_shape.items():
         n, d, k, activation, backend, device, dtype = shape
         per = floor_per_step(shape)
         floor = per * steps
@@ -57,7 +63,8 @@ def report(records, wall_s: float) -> list[str]:
                      f"{', '.join(sorted(kernels))}): {runs} run(s), "
                      f"{steps} run-steps in {seconds:.3g} s; compute floor (2 GEMMs + 1 φ pass "
                      f"= {1e3 * per:.3g} ms per run-step, measured now) {floor:.3g} s: "
-                     f"{seconds / floor:.2f}×")
+                     f"{seconds / floor:.2f}× = steps {stepping / floor:.2f}× + logged rows "
+                     f"{logging / floor:.2f}× + set-up {(seconds - stepping - logging) / floor:.2f}×")
     if total_floor > 0:
         lines.append(f"engine: the sweep took {wall_s:.3g} s from its start to here "
                      f"(runs, store, summary, figures) = {wall_s / total_floor:.2f}× the floor "

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import math
 import os
+import time
 from dataclasses import dataclass
 from typing import Callable, Optional, Sequence
 
@@ -120,6 +121,9 @@ class RunOutcome:
     W_stop: object                     # W at τ (None if the run ended before it)
     W_final: object
     kernel: str = ""                   # the training step's kernel (kernel_choice.CANDIDATES)
+    seconds_loop: float = 0.0          # the batch's step loop, wall (logging included)
+    seconds_logging: float = 0.0       # of which computing the logged rows (host time: on a
+                                       # device, their launches)
     graph: Optional[str] = None        # torch on CUDA: the plain steps' CUDA graph, 'captured',
                                        # 'off', 'unused', 'eager' or 'failed: …'
                                        # (step_graph.StepGraph.status); None elsewhere
@@ -303,13 +307,18 @@ def run(runs: Sequence[RunInputs], v, activation: Activation, steps: int, bk: Ba
     graph = _graph(bt, alphas, host)
     reported, status, t = 0, "finished", 0
 
+    logging = [0.0]
+
     def record(t, f, target, r, alpha, acc_noisy, loss, l2_clean):
         if row_of[t] >= 0:
+            since = time.perf_counter()
             buf[:, int(row_of[t]), :] = metrics_row(bt, s.W, f, r, alpha, acc_noisy, s.path,
                                                     loss, l2_clean)
+            logging[0] += time.perf_counter() - since
         if t in observe_at:
             observe(t, s.W, f, target, alpha)
 
+    loop_started = time.perf_counter()
     try:
         for t in range(steps + 1):
             looked_at = row_of[t] >= 0 or t in observe_at
@@ -331,8 +340,10 @@ def run(runs: Sequence[RunInputs], v, activation: Activation, steps: int, bk: Ba
         status = "interrupted"
     last = reported if status == "interrupted" else t
     outcomes = _outcomes(bt, s, to_numpy(buf), log_at, to_numpy(alphas), last, status)
+    loop_s = time.perf_counter() - loop_started          # after the buffers' host copies
     for out in outcomes:
         out.graph = graph.status if graph is not None else step_graph.setting(bk)
+        out.seconds_loop, out.seconds_logging = loop_s, logging[0]
     return outcomes
 
 

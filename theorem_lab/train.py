@@ -236,8 +236,10 @@ def train_many(datas: Sequence[ClusterableData], nets: Sequence[TwoLayerNet],
                        oracle=snap(out.W_best, out.best_step), diverged_step=out.diverged_step,
                        loss_start=out.loss_start, loss_peak=_at(out.loss_peak),
                        loss_rise=_at(out.loss_rise),
-                       seconds=seconds, activation_note=act.note, kernel=out.kernel, matmul=matmul,
-                       graph=out.graph, config=asdict(cfg))
+                       seconds=seconds,
+                       seconds_stepping=(out.seconds_loop - out.seconds_logging) / B,
+                       seconds_logging=out.seconds_logging / B, activation_note=act.note,
+                       kernel=out.kernel, matmul=matmul, graph=out.graph, config=asdict(cfg))
         traj = Trajectory(columns=out.columns, info=info)
         traj.W_final = out.W_final
         trajs.append(traj)

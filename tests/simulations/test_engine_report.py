@@ -32,11 +32,18 @@ def test_verbose_counts_each_trajectory_once_against_the_measured_floor(tmp_path
     assert calls == [(30, 5, 16, "tanh", "numpy", "cpu", "float64")]
     (records,) = seen
     assert len(records) == 6                              # 3 methods × 2 seeds, 4 trajectories
-    engine_s = sum(s for _, _, s, _ in engine_report.trajectories(records))
-    kernels = {kernel for *_, kernel in engine_report.trajectories(records)}
+    found = engine_report.trajectories(records)
+    engine_s = sum(s for _, _, s, _, _ in found)
+    kernels = {kernel for _, _, _, kernel, _ in found}
     assert kernels and f"(kernel {', '.join(sorted(kernels))})" in line
-    ratio = float(re.search(r": ([\d.]+)×$", line).group(1))
+    parts = r": ([\d.]+)× = steps ([\d.]+)× \+ logged rows ([\d.]+)× \+ set-up ([\d.]+)×$"
+    ratio, steps_x, rows_x, setup_x = map(float, re.search(parts, line).groups())
     assert ratio == pytest.approx(engine_s / (80 * 1e-4), abs=0.006)
+    assert ratio == pytest.approx(steps_x + rows_x + setup_x, abs=0.02)     # the parts add up
+    assert min(steps_x, rows_x, setup_x) > 0                                # each was measured
+    for r in records:                                   # a run's parts are within its time
+        info = r["info"]
+        assert 0 < info["seconds_logging"] < info["seconds_stepping"] + info["seconds_logging"] < r["seconds"]
     assert "the sweep took" in out
     # a second invocation reuses every run: nothing trained, nothing measured
     assert main(["sweep", *GRID, "--out", str(tmp_path / "s"), "--verbose"]) == 0
