@@ -11,7 +11,7 @@ GRID = ["--n", "30", "--clusters", "3", "--dim", "6", "--width", "32", "--steps"
         "--n-test", "10", "--log-every", "7", "--seeds", "3", "--rho", "0.1,0.3",
         "--schedule", "linear,exponential:tau=20", "--label-fn", "clipped,sign",
         "--workers", "1", "--no-figure", "--json"]
-TIMING = {"seconds", "started", "ended", "kernel"}
+TIMING = {"seconds", "seconds_stepping", "seconds_logging", "started", "ended", "kernel"}
 
 
 def _numbers(obj, path=""):
