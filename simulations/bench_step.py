@@ -118,8 +118,10 @@ def measure(n=1000, d=50, k=4096, activation="tanh", backend="numpy", dtype="flo
             repeats=10, threads=None, block_rows=None, seed=0, inner=3,
             settle=SETTLE_S, engine="auto", device="cpu") -> dict:
     """Time step, naive step and every GEMM layout in ``repeats`` alternating rounds of
-    ``inner`` calls each; return the minima (seconds) and medians."""
+    ``inner`` calls each; return the minima (seconds) and medians. torch float32 on CUDA runs
+    with the engine's matmul precision (TF32 unless $THEOREM_LAB_TF32=off), recorded."""
     P = _problem(n, d, k, backend, dtype, seed, device)
+    matmul = _precision(backend, device, dtype)
     sync = synchronizer(backend, device)
     fast = GradientStep(P["X"], P["v"], activation, threads=threads, block_rows=block_rows,
                         engine=engine)
@@ -158,7 +160,7 @@ def measure(n=1000, d=50, k=4096, activation="tanh", backend="numpy", dtype="flo
     flops = 4.0 * n * d * k
     return {
         "backend": backend, "device": device, "dtype": dtype, "activation": activation,
-        "n": n, "d": d, "k": k,
+        "n": n, "d": d, "k": k, "matmul": matmul,
         "threads": fast.threads if fast.kind == "numpy" else _torch_threads(),
         "path": fast.kind, "repeats": repeats,
         "step_s": best["step"], "step_median_s": med["step"], "naive_s": best["naive"],
@@ -197,13 +199,22 @@ def environment(device: str = "cpu") -> dict:
     return env
 
 
+def _precision(backend, device, dtype) -> "str | None":
+    """Set the engine's float32 matmul precision for these arrays (backend.matmul_precision:
+    'tf32' or 'ieee' for torch float32 on CUDA, None elsewhere) and return it."""
+    import theorem_lab as tl
+    from theorem_lab.backend import matmul_precision
+    return matmul_precision(tl.resolve_backend(backend, device, dtype, owner=_OWNER))
+
+
 def format_table(rows) -> str:
     head = (f"{'backend':7} {'path':11} {'dtype':7} {'act':8} {'thr':>3} {'step ms':>8} {'GEMMs ms':>8} "
             f"{'ratio':>6} {'ref ms':>7} {'r/ref':>6} {'naive ms':>8} {'naive r':>7} "
             f"{'GFLOP/s':>7} {'GEMM GF':>7}")
     lines = [head, "-" * len(head)]
     for r in rows:
-        mark = "" if r["ratio"] <= TARGET_RATIO else "  > target"
+        mark = ("" if r["ratio"] <= TARGET_RATIO else "  > target") + (
+            f"  ({r['matmul'].upper()} matmuls)" if r.get("matmul") else "")
         lines.append(
             f"{r['backend']:7} {r['path']:11} {r['dtype']:7} {r['activation']:8} {r['threads']:>3} "
             f"{1e3 * r['step_s']:8.2f} {1e3 * r['gemms_s']:8.2f} {r['ratio']:6.2f} "
@@ -385,6 +396,7 @@ def engine_candidates(n, d, k, activation, backend, dtype, B=1, repeats=5, seed=
     from theorem_lab import engine, kernel_choice
 
     bk = tl.resolve_backend(backend, device, dtype, owner=_OWNER)
+    matmul = _precision(backend, device, dtype)           # as the engine's runs have it
     rng = np.random.default_rng(seed)
     X = rng.standard_normal((B, n, d))
     X /= np.linalg.norm(X, axis=2, keepdims=True)
@@ -397,7 +409,8 @@ def engine_candidates(n, d, k, activation, backend, dtype, B=1, repeats=5, seed=
                 device=device)
     phi = phi_pass_s(n, k, activation, backend, dtype, device=device)
     floor = B * (g["gemms_s"] + phi)
-    out = {"backend": backend, "device": device, "dtype": dtype, "activation": activation, "B": B,
+    out = {"backend": backend, "device": device, "dtype": dtype, "matmul": matmul,
+           "activation": activation, "B": B,
            "candidates_s": seconds, "chosen": chosen, "chosen_s": seconds.get(chosen, float("nan")),
            "fastest": min(seconds, key=seconds.get), "gemms_s": g["gemms_s"], "phi_pass_s": phi,
            "overhead": seconds.get(chosen, float("nan")) / floor}
@@ -472,7 +485,8 @@ def format_engine(rows) -> str:
         jax = f"  jax.jit {1e3 * r['jax_s']:.2f}" if "jax_s" in r else "  (jax not installed)"
         stale = (f" (fastest now: {r['fastest']}; the cached choice is re-measured after "
                  f"deleting $THEOREM_LAB_CACHE_DIR/kernels)") if r["fastest"] != r["chosen"] else ""
-        lines.append(f"{r['backend']:6} {r['dtype']:7} {r['activation']:8} B={r['B']:<3} {cands}  "
+        tf32 = f" ({r['matmul'].upper()})" if r.get("matmul") else ""
+        lines.append(f"{r['backend']:6} {r['dtype']:7}{tf32} {r['activation']:8} B={r['B']:<3} {cands}  "
                      f"| φ pass {1e3 * r['phi_pass_s']:.2f}  GEMMs {1e3 * r['gemms_s']:.2f}  "
                      f"chosen {r['chosen']}{stale}  overhead {r['overhead']:.2f}{jax}")
     return "\n".join(lines)

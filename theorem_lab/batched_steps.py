@@ -59,10 +59,12 @@ def _t(xp, a):
 def sumsq(xp, a):
     """Σ a² over the last axis. numpy: ``einsum``, not BLAS (``vecdot`` calls OpenBLAS, whose
     threads then spin for ~0.1 s and take the cores from the threaded step kernels: the
-    headline's step went from 36 to 57 ms, measured); elsewhere the namespace's ``vecdot``."""
+    headline's step went from 36 to 57 ms, measured); elsewhere a product and a sum, not
+    ``vecdot``: array_api_compat's is a matmul, which torch on CUDA runs in TF32 for float32 (the
+    loss and every logged norm rounded to ~1e-3)."""
     if isinstance(a, np.ndarray):
         return np.einsum("...i,...i->...", a, a)
-    return xp.vecdot(a, a)
+    return xp.sum(a * a, axis=-1)
 
 
 def sumsq_runs(xp, a):

@@ -210,6 +210,7 @@ def train_many(datas: Sequence[ClusterableData], nets: Sequence[TwoLayerNet],
     check_size(_OWNER, {}, trajectory_bytes(steps, log_every),
                what=f"the per-step record of {steps} steps")
     bk = resolve_backend(backend, device, dtype, _OWNER)
+    matmul = matmul_precision(bk)      # before λ_max (lr='auto'): every matmul of the run in it
     act = nets[0].activation
     started = time.perf_counter()
     memo: dict = {}             # runs of one (data, W₀) (gd, early-stop, self-distill) share λ_max
@@ -219,7 +220,6 @@ def train_many(datas: Sequence[ClusterableData], nets: Sequence[TwoLayerNet],
     if track_every is not None:
         observe = _tracker(datas[0], nets[0], bk, tracked)
     log_at = log_steps(steps, log_every, range(0, steps + 1, track_every or steps + 1))
-    matmul = matmul_precision(bk)
     outcomes = engine.run(runs, nets[0].v, act, steps, bk, log_at, observe=observe,
                           observe_at=log_steps(steps, track_every) if track_every else (),
                           progress=progress)

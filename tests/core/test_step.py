@@ -242,6 +242,9 @@ def test_bench_measure_reports_consistent_ratios():
     assert row["gemms_s"] <= row["gemms_ref_s"]       # the best layouts include the reference's
     assert row["ratio"] == pytest.approx(row["step_s"] / row["gemms_s"])
     assert row["step_gflops"] == pytest.approx(4 * 40 * 3 * 16 / row["step_s"] / 1e9)
+    from theorem_lab.simulations.bench_step import format_table
+    assert row["matmul"] is None and "TF32" not in format_table([row])   # the CPU: IEEE only
+    assert format_table([{**row, "matmul": "tf32"}]).endswith("(TF32 matmuls)")   # CUDA float32
 
 
 def test_bench_cli_json_and_bad_input(capsys):
