@@ -115,7 +115,8 @@ class RunOutcome:
     T1_stable: Optional[int]
     best_step: int                     # argmin_t ‖f(W_t) − ỹ‖₂ (the oracle iterate)
     loss_start: float                  # the loss at step 0
-    loss_peak: tuple                   # (step, loss): the largest finite loss (first such step)
+    loss_peak: Optional[tuple]         # (step, loss): the largest finite loss (first such
+                                       # step); None if no step had one (interrupted at step 0)
     loss_rise: Optional[tuple]         # (step, loss): the first step whose loss exceeded
                                        # UNSTABLE_FACTOR·max(loss₀, 1e-12); None if none did
     W_best: object
@@ -529,7 +530,8 @@ def _outcomes(bt: Batch, s: _State, host, log_at, alphas, last: int, status: str
     ints = lambda a: [int(x) for x in to_numpy(a)]                                 # noqa: E731
     div, T1, T1s, best, tau = (ints(a) for a in (s.div_step, s.T1, s.T1_stable, s.best_step, bt.tau))
     peak_t, rise_t = ints(s.peak_step), ints(s.rise_step)
-    loss0, peak, rise = (to_numpy(a).astype(float) for a in (s.loss0, s.peak_loss, s.rise_loss))
+    peak, rise = (to_numpy(a).astype(float) for a in (s.peak_loss, s.rise_loss))
+    loss0 = np.full(bt.B, math.nan) if s.loss0 is None else to_numpy(s.loss0).astype(float)
     div_rows = _divergence_rows(bt, s, alphas) if max(div, default=-1) >= 0 else None
     out = []
     for b in range(bt.B):
@@ -548,7 +550,7 @@ def _outcomes(bt: Batch, s: _State, host, log_at, alphas, last: int, status: str
             T1=T1[b] if 0 <= T1[b] <= end else None,
             T1_stable=T1s[b] if 0 <= T1s[b] <= end else None,
             best_step=best[b], loss_start=float(loss0[b]),
-            loss_peak=(peak_t[b], float(peak[b])),
+            loss_peak=(peak_t[b], float(peak[b])) if math.isfinite(peak[b]) else None,
             loss_rise=(rise_t[b], float(rise[b])) if 0 <= rise_t[b] <= end else None,
             W_best=s.W_best[b],
             W_stop=s.W_stop[b] if 0 <= tau[b] <= end else None, W_final=s.W[b],

@@ -706,3 +706,18 @@ def test_the_loss_peak_and_rise_are_seen_at_every_step_not_only_logged_ones(lr):
     else:
         assert above[0] == 1 and sparse.loss_rise == every.loss_rise == {"step": 1, "loss": loss[1]}
         assert np.max(np.asarray(sparse.loss)[1:]) < engine.UNSTABLE_FACTOR * loss[0]   # unlogged
+
+
+def test_an_interrupt_in_step_0_returns_an_interrupted_run(monkeypatch):
+    """Ctrl-C before step 0's loss exists: no start, peak or rise, and no error."""
+    from theorem_lab import engine as engine_module
+    real = engine_module.advance
+
+    def interrupted(bt, s, t, *args, **kwargs):
+        if t == 0 and s.limit is None and kwargs.get("step") is None:   # not the kernel timing
+            raise KeyboardInterrupt
+        return real(bt, s, t, *args, **kwargs)
+    monkeypatch.setattr(engine_module, "advance", interrupted)
+    tr = tl.train(*_problem(0), steps=20, log_every=5)
+    assert tr.status == "interrupted" and tr.steps_done == 0
+    assert np.isnan(tr.loss_start) and tr.loss_peak is None and tr.loss_rise is None
