@@ -23,10 +23,13 @@ import json
 import os
 import subprocess
 import sys
+import time
 
 from .output import cache_dir, write_cache_json
 
 MARGIN = 0.05           # 512 bits is chosen when its pass is at least 5 % faster
+PROBE_S = 0.0           # seconds this process spent measuring (once per machine: not a start-up
+                        # cost of numba that later processes pay; kernel_choice._start)
 PROBE_ENV = "THEOREM_LAB_SIMD_PROBE"    # set in the measuring subprocesses: they apply nothing
 _PROBE = """
 import time
@@ -126,10 +129,14 @@ def choice(host_features: str) -> dict:
     stored = _stored()
     if stored:
         return stored
+    global PROBE_S
+    started = time.perf_counter()
     try:
         ns = {"default": 1e9 * probe(None), "512": 1e9 * probe(wide)}
     except (RuntimeError, OSError, ValueError, subprocess.TimeoutExpired):
         return {"width": "default"}
+    finally:
+        PROBE_S += time.perf_counter() - started
     out = {"machine": key, "width": decide(ns["default"], ns["512"]), "ns": ns}
     write_cache_json(path, out)
     return out
