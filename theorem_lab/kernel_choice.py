@@ -7,8 +7,9 @@ each candidate once per (backend, device, dtype, activation, shape class) and ca
 (and torch's and numba's start-up times) for the process and, on the CPU, on disk in
 ``$THEOREM_LAB_CACHE_DIR/kernels`` (default ~/.cache/theorem-lab; 'off' disables it), keyed by
 the machine (``machine_id``: CPU model and feature flags, usable CPUs, thread setting, library
-versions), so later processes and sweep workers skip the timing; ``pick`` then chooses for the
-run at hand. Delete the folder to re-measure. ``THEOREM_LAB_KERNEL`` forces one candidate (tests,
+versions) and by the kernels' own code (``code_digest``: a new version of them is timed anew),
+so later processes and sweep workers skip the timing; ``pick`` then chooses for the run at
+hand. Delete the folder to re-measure. ``THEOREM_LAB_KERNEL`` forces one candidate (tests,
 reproductions).
 """
 
@@ -19,6 +20,8 @@ import os
 import sys
 import time
 from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
 from typing import Callable
 
 import numpy as np
@@ -346,8 +349,29 @@ def _cache_file(key: tuple, names: tuple, loop: str = "back to back"):
     where = cache_dir("kernels")
     if where is None:
         return None
-    text = json.dumps([machine_id(), stored_width(), list(key), list(names), TIMED, loop])
+    text = json.dumps([machine_id(), stored_width(), list(key), list(names), TIMED, loop,
+                       code_digest()])
     return where / (hashlib.sha256(text.encode()).hexdigest()[:20] + ".json")
+
+
+KERNEL_MODULES = ("batched_steps", "step", "step_units", "compiled", "engine", "kernel_choice")
+
+
+@lru_cache(maxsize=None)
+def code_digest() -> str:
+    """A digest of the source of the kernels and of the loop that times them
+    (``KERNEL_MODULES``, read without importing them): timings stored by other code are not a
+    measurement of this code (a kernel made faster kept losing to its own old timing)."""
+    import hashlib
+    from importlib.util import find_spec
+    h = hashlib.sha256()
+    for name in KERNEL_MODULES:
+        spec = find_spec(f"{__package__}.{name}")
+        try:
+            h.update(Path(spec.origin).read_bytes())
+        except (AttributeError, TypeError, OSError):
+            h.update(name.encode())
+    return h.hexdigest()[:16]
 
 
 def _read_cache(path) -> "tuple | None":

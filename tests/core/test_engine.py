@@ -721,3 +721,17 @@ def test_an_interrupt_in_step_0_returns_an_interrupted_run(monkeypatch):
     tr = tl.train(*_problem(0), steps=20, log_every=5)
     assert tr.status == "interrupted" and tr.steps_done == 0
     assert np.isnan(tr.loss_start) and tr.loss_peak is None and tr.loss_rise is None
+
+
+def test_the_stored_kernel_timings_are_keyed_by_the_kernels_code(tmp_path, monkeypatch):
+    """Timings measured on other kernel code are not read back: the kernels changed, so they
+    are timed anew (a kernel made faster lost to its own old timing)."""
+    monkeypatch.setenv("THEOREM_LAB_CACHE_DIR", str(tmp_path))
+    key, names = ("numpy", "cpu", "float64", "tanh", (1, 5, 2, 4)), ("batched",)
+    now = kernel_choice._cache_file(key, names)
+    assert kernel_choice._cache_file(key, names) == now                  # stable
+    import hashlib
+    unread = hashlib.sha256("".join(kernel_choice.KERNEL_MODULES).encode()).hexdigest()[:16]
+    assert kernel_choice.code_digest.__wrapped__() not in ("", unread)    # the sources were read
+    monkeypatch.setattr(kernel_choice, "code_digest", lambda: "other kernels")
+    assert kernel_choice._cache_file(key, names) != now
