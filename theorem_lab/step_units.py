@@ -51,7 +51,7 @@ def _tanh_exp(Z, P, T):
 
 def _tanh_numba(Z, P, T):
     from . import compiled               # imports numba (an optional dependency)
-    compiled.tanh_pass(Z, P)
+    compiled.phi_dphi_pass(Z, P)
 
 
 def _relu_numpy(Z, P, T):

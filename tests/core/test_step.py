@@ -325,6 +325,35 @@ def test_compiled_tanh_within_its_stated_error():
         compiled.tanh_epilogue(Z3[:, :, ::2], v[::2], f, [])
 
 
+
+@NEEDS_NUMBA
+def test_compiled_float32_tanh_within_its_stated_error():
+    """The float32 kernel (float32 arithmetic) against float64's tanh of the same float32
+    inputs: relative error ≤ 3e-7 (2.5 ulp) in φ, absolute ≤ 2.5e-7 in φ'; φ(±inf) = ±1,
+    φ(−0) = −0, subnormals kept, NaN propagates; the epilogue takes it for float32 blocks."""
+    from theorem_lab import compiled
+    rng = np.random.default_rng(1)
+    z = np.concatenate([np.linspace(-20, 20, 200_001), rng.uniform(-1, 1, 200_000),
+                        np.geomspace(1e-45, 1, 3001), -np.geomspace(1e-45, 1, 3001),
+                        [0.0, -0.0, 18.0, -800.0, 3e38, np.inf, -np.inf]]).astype(np.float32)
+    Z, Phi = z[None].copy(), np.empty((1, z.size), dtype=np.float32)
+    compiled.phi_dphi_pass(Z, Phi)
+    phi, dphi, ref = Phi[0], Z[0], np.tanh(z.astype(np.float64))
+    assert phi.dtype == np.float32
+    assert (np.abs(phi - ref) <= 3e-7 * np.abs(ref)).all()
+    assert np.abs(dphi - (1 - ref ** 2)).max() <= 2.5e-7 and (dphi >= 0).all()
+    assert list(phi[-2:]) == [1.0, -1.0] and np.signbit(phi[z.size - 6])
+    Zn, Pn = np.array([[np.nan, 1.0]], dtype=np.float32), np.empty((1, 2), dtype=np.float32)
+    compiled.phi_dphi_pass(Zn, Pn)
+    assert np.isnan(Zn[0, 0]) and np.isnan(Pn[0, 0]) and Pn[0, 1] == pytest.approx(np.tanh(1.0))
+    Z3 = (rng.standard_normal((2, 5, 7)) * 3).astype(np.float32)
+    v, f = rng.standard_normal(7).astype(np.float32), np.empty((2, 5), dtype=np.float32)
+    ref3 = np.tanh(Z3.astype(np.float64))
+    compiled.tanh_epilogue(Z3, v, f, [])
+    np.testing.assert_allclose(f, ref3 @ v, rtol=2e-6, atol=2e-6)
+    np.testing.assert_allclose(Z3, 1 - ref3 ** 2, rtol=0, atol=2.5e-7)
+    assert [str(sig[0].dtype) for sig in compiled.tanh_rows32.signatures] == ["float32"]
+
 @NEEDS_NUMBA
 def test_compiled_kernels_fall_back_to_no_cache_where_none_is_writable(monkeypatch):
     """numba raises at decoration where no cache location is writable (a read-only install and
