@@ -24,7 +24,8 @@ z ∈ [−30, 30], ±[1e-300, 1] and the extremes: relative error ≤ 4.7e-16 in
 blocks take the same scheme in float32 arithmetic (``_tanh_row32``: Taylor to r⁷, a cap of 18;
 ≤ 3e-7 relative in φ, ≤ 2.5e-7 absolute in φ'), 2.7× faster than the float64 kernel on float32
 data; with it the float32 step of ``per-run:threads/numba`` at n=1000 d=50 k=4096 went from
-7.7 to 5.4-5.8 ms on the 2-core Xeon (``per-run:torch``, 4.7-5.1, stays the faster there).
+7.7 to 5.2-5.8 ms on the 2-core Xeon, and ``per-run:units/numba`` (5.1-5.4) and ``per-run:torch``
+(4.7-7.3 from round to round) now trade the first place there (measured).
 
 Every kernel is compiled on first use (about 1.4 s) and cached on disk by numba (``cache=True``:
 next to this file, or numba's user cache where that is read-only), so later processes load it.
