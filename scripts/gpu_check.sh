@@ -22,6 +22,8 @@ fi
 OUT=${OUT:-$T/gpu-check}
 mkdir -p "$OUT"
 exec > >(tee -a "$OUT/gpu_check.log") 2>&1
+TEE=$!
+trap 'exec 1>&- 2>&-; wait "$TEE" 2>/dev/null' EXIT      # the log complete before $OUT is read
 BUDGET_S=${BUDGET_S:-540}
 rc=0
 
@@ -39,7 +41,7 @@ step() {
     [ "$limit" -gt "$left" ] && limit=$left
     echo "== $name (limit $limit s)"
     t0=$(date +%s.%N)
-    timeout "$limit" "$@"; r=$?
+    timeout -k 10 "$limit" "$@"; r=$?      # -k: the CLIs end on SIGTERM as on Ctrl-C
     echo "== $name: rc $r, $(since "$t0") s wall"
     [ "$r" -eq 0 ] || rc=1
     return $r
@@ -140,6 +142,7 @@ fi
 # CIFAR-10 when CIFAR10_DIR points at cifar-10-batches-py or its parent, else synthetic images of
 # that shape: throughput only, the 93 % target needs the real data), with the GPU utilisation
 # sampled by nvidia-smi; then one paper-profile (shake-shake 26 2x32d) epoch on synthetic data.
+timeout -k 10 150 $PY -m pytest -q -m gpu tests/cifar -p no:cacheprovider || rc=1   # the image GPU tests
 if [ -n "${CIFAR10_DIR:-}" ]; then DATA=(--dataset cifar10 --data-dir "$CIFAR10_DIR"); \
 else DATA=(--dataset synthetic --synthetic-train 50000 --synthetic-test 10000); fi
 nvidia-smi --query-gpu=utilization.gpu --format=csv,noheader,nounits -lms 500 > "$T/cifar-util.txt" &

@@ -117,7 +117,7 @@ class ResultStore:
         connection holds it, so that no results.sqlite-wal/-shm stay behind: a read-only
         connection opened later (the figures, the report) cannot remove them itself."""
         if not self.readonly:
-            with contextlib.suppress(sqlite3.OperationalError):     # busy: another reader
+            with contextlib.suppress(sqlite3.Error):     # busy (another reader), or closed
                 self.db.execute("PRAGMA journal_mode=DELETE")
         self.db.close()
 

@@ -116,7 +116,8 @@ class RunOutcome:
     best_step: int                     # argmin_t ‖f(W_t) − ỹ‖₂ (the oracle iterate)
     loss_start: float                  # the loss at step 0
     loss_peak: Optional[tuple]         # (step, loss): the largest finite loss (first such
-                                       # step); None if no step had one (interrupted at step 0)
+                                       # step); None if no step up to steps_done had one
+                                       # (an interrupt: the chunk may have gone further)
     loss_rise: Optional[tuple]         # (step, loss): the first step whose loss exceeded
                                        # UNSTABLE_FACTOR·max(loss₀, 1e-12); None if none did
     W_best: object
@@ -124,8 +125,8 @@ class RunOutcome:
     W_final: object
     kernel: str = ""                   # the training step's kernel (kernel_choice.CANDIDATES)
     seconds_loop: float = 0.0          # the batch's step loop, wall (logging included)
-    seconds_logging: float = 0.0       # of which computing the logged rows (host time: on a
-                                       # device, their launches)
+    seconds_logging: float = 0.0       # of which the logged rows and ``observe`` (host time:
+                                       # on a device, their launches)
     graph: Optional[str] = None        # torch on CUDA: the plain steps' CUDA graph, 'captured',
                                        # 'off', 'unused', 'eager' or 'failed: …'
                                        # (step_graph.StepGraph.status); None elsewhere
@@ -323,7 +324,9 @@ def run(runs: Sequence[RunInputs], v, activation: Activation, steps: int, bk: Ba
                                                     loss, l2_clean)
             logging[0] += time.perf_counter() - since
         if t in observe_at:
+            since = time.perf_counter()
             observe(t, s.W, f, target, alpha)
+            logging[0] += time.perf_counter() - since
 
     loop_started = time.perf_counter()
     try:
@@ -550,7 +553,8 @@ def _outcomes(bt: Batch, s: _State, host, log_at, alphas, last: int, status: str
             T1=T1[b] if 0 <= T1[b] <= end else None,
             T1_stable=T1s[b] if 0 <= T1s[b] <= end else None,
             best_step=best[b], loss_start=float(loss0[b]),
-            loss_peak=(peak_t[b], float(peak[b])) if math.isfinite(peak[b]) else None,
+            loss_peak=((peak_t[b], float(peak[b])) if math.isfinite(peak[b]) and peak_t[b] <= end
+                       else None),
             loss_rise=(rise_t[b], float(rise[b])) if 0 <= rise_t[b] <= end else None,
             W_best=s.W_best[b],
             W_stop=s.W_stop[b] if 0 <= tau[b] <= end else None, W_final=s.W[b],

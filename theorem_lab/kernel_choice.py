@@ -354,7 +354,8 @@ def _cache_file(key: tuple, names: tuple, loop: str = "back to back"):
     return where / (hashlib.sha256(text.encode()).hexdigest()[:20] + ".json")
 
 
-KERNEL_MODULES = ("batched_steps", "step", "step_units", "compiled", "engine", "kernel_choice")
+KERNEL_MODULES = ("batched_steps", "step", "step_units", "compiled", "activations", "simd_width",
+                  "engine", "kernel_choice")
 
 
 @lru_cache(maxsize=None)

@@ -47,8 +47,8 @@ class RunInfo:
     loss_rise: Optional[dict] = None   # {step, loss}: the first step whose loss exceeded
                                        # engine.UNSTABLE_FACTOR × its start (None: none did)
     seconds: float = 0.0               # wall time of the run (a batch's time shared out)
-    seconds_stepping: float = 0.0      # of which the GD steps, and the logged rows (both
-    seconds_logging: float = 0.0       # shared out; the rest: set-up, kernel choice)
+    seconds_stepping: float = 0.0      # of which the GD steps, and the logged rows with any
+    seconds_logging: float = 0.0       # tracking (both shared out; the rest: set-up, kernel choice)
     activation_note: str = ""
     kernel: str = ""                   # the step kernel the engine chose (kernel_choice.py)
     matmul: Optional[str] = None       # CUDA float32 (torch): 'tf32' or 'ieee'; None elsewhere

@@ -735,3 +735,14 @@ def test_the_stored_kernel_timings_are_keyed_by_the_kernels_code(tmp_path, monke
     assert kernel_choice.code_digest.__wrapped__() not in ("", unread)    # the sources were read
     monkeypatch.setattr(kernel_choice, "code_digest", lambda: "other kernels")
     assert kernel_choice._cache_file(key, names) != now
+
+
+def test_an_interrupted_runs_loss_peak_stays_within_its_steps(monkeypatch):
+    """The loop may run on to the end of a chunk after the last step it reports: the peak (like
+    the rise) is reported only where it lies within steps_done."""
+    def stop(t):
+        raise KeyboardInterrupt
+    data, net = _problem(0)
+    tr = tl.train(data, net, "gd", steps=100, lr=5.0, log_every=10, progress=stop)
+    assert tr.status == "interrupted" and tr.steps_done == 0
+    assert tr.loss_peak in (None, {"step": 0, "loss": tr.loss_start}) and tr.loss_rise is None

@@ -39,11 +39,15 @@ def test_verbose_counts_each_trajectory_once_against_the_measured_floor(tmp_path
     parts = r": ([\d.]+)× = steps ([\d.]+)× \+ logged rows ([\d.]+)× \+ set-up ([\d.]+)×$"
     ratio, steps_x, rows_x, setup_x = map(float, re.search(parts, line).groups())
     assert ratio == pytest.approx(engine_s / (80 * 1e-4), abs=0.006)
-    assert ratio == pytest.approx(steps_x + rows_x + setup_x, abs=0.02)     # the parts add up
     assert min(steps_x, rows_x, setup_x) > 0                                # each was measured
+    loop = {r["task_id"]: (r["info"]["seconds_stepping"], r["info"]["seconds_logging"])
+            for r in records}                           # the engine's own timers, per trajectory
+    assert steps_x == pytest.approx(sum(s for s, _ in loop.values()) / (80 * 1e-4), abs=0.006)
+    assert rows_x == pytest.approx(sum(g for _, g in loop.values()) / (80 * 1e-4), abs=0.006)
     for r in records:                                   # a run's parts are within its time
         info = r["info"]
-        assert 0 < info["seconds_logging"] < info["seconds_stepping"] + info["seconds_logging"] < r["seconds"]
+        assert 0 < info["seconds_logging"] and 0 < info["seconds_stepping"]
+        assert info["seconds_stepping"] + info["seconds_logging"] < r["seconds"]
     assert "the sweep took" in out
     # a second invocation reuses every run: nothing trained, nothing measured
     assert main(["sweep", *GRID, "--out", str(tmp_path / "s"), "--verbose"]) == 0

@@ -72,6 +72,7 @@ def test_wal_while_writing_and_no_wal_files_left_after_readers(tmp_path):
         with ResultStore(tmp_path, readonly=True) as r:
             assert len(r.runs()) == 1
     assert sorted(p.name for p in tmp_path.iterdir()) == ["results.sqlite"]
+    s.close()                                            # closing twice is harmless
 
 
 def test_rewrite_replaces_the_run_and_its_rows(tmp_path):
