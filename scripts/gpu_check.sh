@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
 # GPU checks in one short script (run from the repository root on a machine with CUDA).
 #   scripts/gpu_check.sh wheels   HERE, before the device call: the wheels the device image lacks
-#                                 (array-api-compat) into .whl/ (keep it out of git:
-#                                 echo /.whl/ >> .git/info/exclude); the run carries it:
+#                                 (array-api-compat) into .whl/ (git-ignored); the run carries it:
 #                                 run(command="bash scripts/gpu_check.sh engine", carry=[".whl"])
 #   scripts/gpu_check.sh engine   the gpu-marked tests and issue 10's engine targets, within
 #                                 BUDGET_S (default 540 s: one 10-minute device call)
@@ -41,7 +40,7 @@ step() {
     [ "$limit" -gt "$left" ] && limit=$left
     echo "== $name (limit $limit s)"
     t0=$(date +%s.%N)
-    timeout -k 10 "$limit" "$@"; r=$?      # -k: the CLIs end on SIGTERM as on Ctrl-C
+    timeout -k 10 "$limit" "$@"; r=$?      # SIGTERM first (the CLIs stop as on Ctrl-C), KILL 10 s on
     echo "== $name: rc $r, $(since "$t0") s wall"
     [ "$r" -eq 0 ] || rc=1
     return $r
