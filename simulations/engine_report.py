@@ -45,22 +45,23 @@ def floor_per_step(shape: tuple) -> float:
 
 def report(records, wall_s: float) -> list[str]:
     """Lines: per shape, the engine's seconds against the floor, and the whole sweep's."""
-    by_shape: dict = {}
+    by_shape: dict = {}           # shape -> (runs, steps, seconds, stepping, logging) summed
+    kernels: dict = {}
     for shape, steps, seconds, kernel, (stepping, logging) in trajectories(records):
-        s = by_shape.setdefault(shape, [0, 0, 0.0, set(), 0.0, 0.0])
-        s[0], s[1], s[2], s[4], s[5] = s[0] + 1, s[1] + steps, s[2] + seconds, s[4] + stepping, s[5] + logging
-        s[3].add(kernel or "?")
+        old = by_shape.get(shape, (0, 0, 0.0, 0.0, 0.0))
+        by_shape[shape] = tuple(a + b for a, b in zip(old, (1, steps, seconds, stepping, logging)))
+        kernels.setdefault(shape, set()).add(kernel or "?")
     if not by_shape:
         return ["engine: no runs were trained by this invocation"]
     lines, total_floor, total_engine = [], 0.0, 0.0
-    for shape, (runs, steps, seconds, kernels, stepping, logging) in by_shape.items():
+    for shape, (runs, steps, seconds, stepping, logging) in by_shape.items():
         n, d, k, activation, backend, device, dtype = shape
         per = floor_per_step(shape)
         floor = per * steps
         total_floor, total_engine = total_floor + floor, total_engine + seconds
         where = f"{backend}/{device}/{dtype}" if device != "cpu" else f"{backend}/{dtype}"
         lines.append(f"engine: n={n} d={d} k={k} {activation} {where} (kernel "
-                     f"{', '.join(sorted(kernels))}): {runs} run(s), "
+                     f"{', '.join(sorted(kernels[shape]))}): {runs} run(s), "
                      f"{steps} run-steps in {seconds:.3g} s; compute floor (2 GEMMs + 1 φ pass "
                      f"= {1e3 * per:.3g} ms per run-step, measured now) {floor:.3g} s: "
                      f"{seconds / floor:.2f}× = steps {stepping / floor:.2f}× + logged rows "
