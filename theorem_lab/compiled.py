@@ -77,7 +77,7 @@ LN2_LO32 = F32(1.4286068203094172e-06)  # ln 2 − LN2_HI32
 LOG2E32 = F32(LOG2E)
 A_MAX32 = F32(18.0)                     # |z| ≥ 9: φ within 1 ulp of ±1, φ' = 4e^-18 < 6.1e-8
 C32 = tuple(F32(c) for c in C[:7])      # to r⁷: truncation < 1.3e-8 for |r| ≤ ln2/2
-HALF32, ONE32, TWO32, FOUR32, ZERO32 = F32(0.5), F32(1.0), F32(2.0), F32(4.0), F32(0.0)
+HALF32, ONE32, TWO32, FOUR32 = F32(0.5), F32(1.0), F32(2.0), F32(4.0)
 
 
 def _jit(**options):
@@ -162,21 +162,13 @@ def _tanh_row32(z_row, phi):
         z_row[i] = d if z == z else z
 
 
-@_jit(fastmath={"reassoc"})
-def _dot32(a, b):
-    acc = ZERO32
-    for i in range(a.shape[0]):
-        acc += a[i] * b[i]
-    return acc
-
-
 @_jit()
 def tanh_rows32(Z, v, f):
     """``tanh_rows`` for float32 blocks (Z, v, f all float32)."""
     phi = np.empty(Z.shape[1], dtype=Z.dtype)
     for i in range(Z.shape[0]):
         _tanh_row32(Z[i], phi)
-        f[i] = _dot32(phi, v)
+        f[i] = _dot(phi, v)
 
 
 @_jit()
@@ -188,7 +180,8 @@ def tanh_pass32(Z, Phi):
 
 @_jit(fastmath={"reassoc"})
 def _dot(a, b):
-    acc = 0.0
+    """Σ a_i b_i in a's dtype (float32 rows stay float32)."""
+    acc = a.dtype.type(0)
     for i in range(a.shape[0]):
         acc += a[i] * b[i]
     return acc
