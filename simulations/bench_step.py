@@ -177,10 +177,23 @@ def _torch_threads():
     return torch.get_num_threads()
 
 
+def cpu_model() -> str:
+    """'model name, family F model M' of this CPU from /proc/cpuinfo (platform's name elsewhere)."""
+    from theorem_lab.kernel_choice import cpuinfo_fields
+    try:
+        with open("/proc/cpuinfo") as fh:
+            fields = cpuinfo_fields(fh.read())
+    except OSError:
+        return platform.processor() or platform.machine()
+    return f"{fields.get('model name', '?')}, family {fields.get('cpu family', '?')} " \
+           f"model {fields.get('model', '?')}"
+
+
 def environment(device: str = "cpu") -> dict:
     import numpy
     env = {"python": platform.python_version(), "numpy": numpy.__version__,
-           "cpus": default_threads(), "machine": platform.processor() or platform.machine()}
+           "cpus": default_threads(), "machine": platform.processor() or platform.machine(),
+           "cpu": cpu_model()}
     try:
         import torch
         env["torch"] = torch.__version__
@@ -190,10 +203,14 @@ def environment(device: str = "cpu") -> dict:
         pass
     try:
         from threadpoolctl import threadpool_info
-        env["blas"] = sorted({f"{i['internal_api']} {i.get('version')} ({i['num_threads']} thr)"
+        env["blas"] = sorted({f"{i['internal_api']} {i.get('version')} {i.get('architecture')} "
+                              f"kernels ({i['num_threads']} thr)"
                               for i in threadpool_info() if i["user_api"] == "blas"})
     except Exception:  # pragma: no cover
         pass
+    # set by hand or by the machine's set-up, they change the GEMMs (OPENBLAS_CORETYPE=Haswell:
+    # AVX2 kernels on an AVX-512 CPU); kernel_choice keys its timings by them too
+    env.update({k: v for k, v in sorted(os.environ.items()) if k.startswith("OPENBLAS_")})
     if hasattr(os, "getloadavg"):
         env["loadavg_1min"] = os.getloadavg()[0]
     return env

@@ -290,6 +290,7 @@ def choose(X, v, activation: Activation, bk: Backend, steps: "int | None" = None
 # --- the choice on disk, keyed by the machine ----------------------------------------------------
 
 _NUMBA_TARGET_ENV = ("NUMBA_THREADING_LAYER", "NUMBA_CPU_NAME", "NUMBA_CPU_FEATURES")
+_BLAS_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS")
 
 
 def machine_id() -> str:
@@ -298,11 +299,13 @@ def machine_id() -> str:
     without, want different kernels), the CPUs this process may use, the thread setting and the
     numpy, torch, numba and tbb versions (read without importing them; tbb: whether
     ``batched:numba`` runs on numba's threads or the Python pool, compiled.THREADS), and the
-    numba settings that change its kernels (``_NUMBA_TARGET_ENV``)."""
+    numba settings that change its kernels (``_NUMBA_TARGET_ENV``), and the settings of the
+    OpenBLAS that runs the GEMMs (``_BLAS_ENV``: OPENBLAS_CORETYPE=Haswell runs AVX2 kernels on
+    an AVX-512 CPU, and its GEMMs took 1.5× longer on a 2-core Zen 5 EPYC, measured)."""
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return "|".join(str(x) for x in (this_cpu(), cpus, os.environ.get("OMP_NUM_THREADS"),
                                      np.__version__, *versions((*IMPORT_S, "tbb")),
-                                     *(os.environ.get(v) for v in _NUMBA_TARGET_ENV)))
+                                     *(os.environ.get(v) for v in (*_NUMBA_TARGET_ENV, *_BLAS_ENV))))
 
 
 def this_cpu() -> str:
@@ -327,14 +330,20 @@ def versions(libs) -> list:
     return out
 
 
-def cpu_id(cpuinfo: str) -> str:
-    """'model name/family/model/stepping/flags digest' of the first processor in a
-    /proc/cpuinfo text."""
-    import hashlib
+def cpuinfo_fields(cpuinfo: str) -> dict:
+    """The first processor's fields of a /proc/cpuinfo text (name -> value)."""
     fields: dict = {}
     for line in cpuinfo.splitlines():
         name, _, value = line.partition(":")
         fields.setdefault(name.strip(), value.strip())
+    return fields
+
+
+def cpu_id(cpuinfo: str) -> str:
+    """'model name/family/model/stepping/flags digest' of the first processor in a
+    /proc/cpuinfo text."""
+    import hashlib
+    fields = cpuinfo_fields(cpuinfo)
     flags = hashlib.sha256(fields.get("flags", "").encode()).hexdigest()[:8]
     return "/".join([fields.get("model name", ""), fields.get("cpu family", ""),
                      fields.get("model", ""), fields.get("stepping", ""), flags])

@@ -530,6 +530,28 @@ def test_machines_with_one_model_name_but_other_instruction_sets_do_not_share_a_
     assert kernel_choice.cpu_id(both) == avx2                     # the first processor's
 
 
+@pytest.mark.parametrize("variable", ["OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS"])
+def test_kernel_timings_under_other_openblas_settings_are_not_reused(monkeypatch, variable):
+    """OPENBLAS_CORETYPE=Haswell runs AVX2 GEMMs on an AVX-512 CPU (1.5× slower on a Zen 5
+    EPYC): timings measured under one setting are not a measurement of the other."""
+    monkeypatch.delenv(variable, raising=False)
+    unset = kernel_choice.machine_id()
+    monkeypatch.setenv(variable, "Haswell")
+    assert kernel_choice.machine_id() != unset
+    monkeypatch.setenv(variable, "SkylakeX")
+    assert len({unset, kernel_choice.machine_id()}) == 2
+
+
+def test_the_bench_names_the_cpu_the_blas_kernels_and_the_openblas_settings(monkeypatch):
+    from theorem_lab.simulations.bench_step import environment
+    monkeypatch.setenv("OPENBLAS_SOMETHING", "x")
+    env = environment()
+    assert env["OPENBLAS_SOMETHING"] == "x"
+    if os.path.exists("/proc/cpuinfo"):
+        assert ", family " in env["cpu"] and " model " in env["cpu"]
+    assert all(" kernels (" in b for b in env.get("blas", []))
+
+
 def test_the_kernel_choice_is_cached_on_disk_per_machine(tmp_path, monkeypatch):
     """A second process (here: the per-process cache emptied) reads the measured choice instead
     of timing again; another thread setting, 'off', or a damaged file time afresh."""
