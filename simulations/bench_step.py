@@ -364,7 +364,7 @@ def phi_pass_s(n, k, activation, backend, dtype, repeats=5, device="cpu") -> flo
     if activation in COMPILED and numba_available():
         from theorem_lab import compiled
         Phi = np.empty_like(Z)
-        ops[activation].append(lambda: compiled.phi_dphi_pass(Z, Phi))
+        ops[activation].append(lambda: compiled.phi_dphi_pass(Z, Phi, activation))
     best = float("inf")
     for _ in range(repeats):
         for op in ops[activation]:

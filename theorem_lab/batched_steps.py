@@ -30,9 +30,9 @@ Candidates (all agree with the array-API reference to rounding; tests/core/test_
                      (``step._np_tanh_exp``): no torch import, and faster than numpy's tanh
                      where that has no SIMD loop (8.7-13.7 ns per element for the epilogue
                      against 21-24 on the AVX2 EPYC; torch's tanh ≈ 6.6, measured);
-* ``…/numba``        numpy, tanh, numba installed (``pip install theorem-lab[fast]``): the
-                     candidate before the slash with tanh compiled in one vectorised pass
-                     (compiled.py: 3.4 ns per element there). Timed only where the work
+* ``…/numba``        numpy, tanh or erf, numba installed (``pip install theorem-lab[fast]``):
+                     the candidate before the slash with φ and φ' compiled in one vectorised
+                     pass (compiled.py: tanh 3.4 ns per element there). Timed only where the work
                      could repay numba's start-up (import and loading the cached kernel, ≈ 1.1
                      s, measured), and charged it when picked, as torch's import;
 * ``batched:numba``  numpy, tanh, numba, small d·k (``kernel_choice.COMPILED_DK``): the whole step compiled
@@ -47,8 +47,8 @@ import numpy as np
 
 from .activations import Activation
 from .backend import Backend
-from .step import (COMPILED, GradientStep, default_threads, numpy_epilogue, parallel, split,
-                   torch_epilogue)
+from .step import (COMPILED, COMPILED_STEP, GradientStep, default_threads, numpy_epilogue,
+                   parallel, split, torch_epilogue)
 from .step_units import UnitsStep
 
 
@@ -309,11 +309,12 @@ def make_step(name: str, X, v, activation, bk: Backend):
     name, _, lib = name.partition("/")
     ufuncs = lib if lib in ("torch", "exp", "numba") and bk.name == "numpy" else "numpy"
     fusable = bk.name == "numpy" and (ufuncs == "torch"
-                                      or activation.name in FusedBatchedStep.ACTIVATIONS)
+                                      or activation.name in FusedBatchedStep.ACTIVATIONS
+                                      or (ufuncs == "numba" and activation.name in COMPILED))
     if name == "batched":
         return BatchedStep(X, v, activation, bk.xp)
     if name == "batched:numba":
-        if bk.name != "numpy" or activation.name not in COMPILED:
+        if bk.name != "numpy" or activation.name not in COMPILED_STEP:
             return make_step("batched:fused", X, v, activation, bk)
         return CompiledBatchedStep(X, v, activation, bk.xp)
     if name == "batched:threads":

@@ -30,7 +30,7 @@ from .activations import Activation
 from .backend import Backend
 from .batched_steps import FusedBatchedStep, make_step
 from .errors import check_choice
-from .step import COMPILED, NUMBA_FAILED, default_threads, numba_available
+from .step import COMPILED, COMPILED_STEP, NUMBA_FAILED, default_threads, numba_available
 
 CANDIDATES = ("batched", "batched:fused", "batched:threads", "per-run:torch", "per-run:threads",
               "batched:fused/torch", "batched:threads/torch", "per-run:threads/torch",
@@ -108,7 +108,7 @@ def candidates(bk: Backend, B: int = 1, nk: int = 1 << 30, act_name: str = "tanh
     compiled = numba_ok and act_name in COMPILED and numba_available()
     if compiled:
         batched += ["batched:fused/numba"] + (["batched:threads/numba"] if threads else [])
-        batched += ["batched:numba"] if dk <= COMPILED_DK else []
+        batched += ["batched:numba"] if dk <= COMPILED_DK and act_name in COMPILED_STEP else []
     if small:
         return tuple(batched)
     per_run = ["per-run:torch", "per-run:threads", "per-run:threads/torch"] if torch_ok \

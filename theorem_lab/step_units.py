@@ -15,8 +15,8 @@ k=4096); the whole float32 step took 7.8 ms against 9.5-11.5 for GradientStep's 
 is one more candidate that kernel_choice.py times, not a replacement.
 
 The elementwise pass of a (units, n) block writes φ' in place and φ into scratch, by numpy's
-ufuncs, tanh from exp (``ufuncs="exp"``) or the compiled tanh pass (``ufuncs="numba"``,
-compiled.tanh_pass), relu by numpy; the other activations by their reference ``phi_dphi``.
+ufuncs, tanh from exp (``ufuncs="exp"``) or the compiled tanh or erf pass (``ufuncs="numba"``,
+compiled.phi_dphi_pass), relu by numpy; the other activations by their reference ``phi_dphi``.
 """
 
 from __future__ import annotations
@@ -51,7 +51,12 @@ def _tanh_exp(Z, P, T):
 
 def _tanh_numba(Z, P, T):
     from . import compiled               # imports numba (an optional dependency)
-    compiled.phi_dphi_pass(Z, P)
+    compiled.phi_dphi_pass(Z, P, "tanh")
+
+
+def _erf_numba(Z, P, T):
+    from . import compiled
+    compiled.phi_dphi_pass(Z, P, "erf")
 
 
 def _relu_numpy(Z, P, T):
@@ -60,7 +65,8 @@ def _relu_numpy(Z, P, T):
 
 
 _PASSES = {("tanh", "numpy"): _tanh_numpy, ("tanh", "exp"): _tanh_exp,
-           ("tanh", "numba"): _tanh_numba, ("relu", "numpy"): _relu_numpy}
+           ("tanh", "numba"): _tanh_numba, ("erf", "numba"): _erf_numba,
+           ("relu", "numpy"): _relu_numpy}
 
 
 class UnitsStep:
