@@ -29,7 +29,7 @@ data; with it the float32 step of ``per-run:threads/numba`` at n=1000 d=50 k=409
 
 erf (φ(z) = √(π/2) erf(z/√2), φ' = e^{−z²/2}) takes the same route, e^{−z²/2} by the same
 Cody–Waite scheme and erf by two fitted polynomials (the erf section below): 1.6 ns per element
-for φ and φ' in float64 and 0.41 in float32, one thread, against 1.3-1.5 and 0.52 for torch's
+for φ and φ' in float64 and 0.41 in float32, one thread, against 1.2-1.5 and 0.52 for torch's
 erf alone on two threads, on a 2-core Zen 5 EPYC (measured).
 
 Every kernel is compiled on first use (about 1.4 s) and cached on disk by numba (``cache=True``:
