@@ -218,12 +218,13 @@ def tanh_pass(Z, Phi):
 #   u ≥ ERF_A:  φ(z) = sign(z) √(π/2) (1 − e^{−x} Q(1/u)/u),  Q a fit of u e^{u²} erfc(u) on
 #               1/u ∈ [1/6, 1/2] (u capped at ERF_U_MAX, where erfc(u) < 1e-17);
 # both computed and one kept (a select keeps the loop vectorised), the polynomials by Horner's
-# rule. The coefficients
-# were fitted in 60-digit arithmetic (mpmath) on 80 Chebyshev nodes, degrees 20 (R) and 14 (Q);
-# float32 (``_erf_row32``): degrees 9 and 5, u capped at 4 (erfc(4) = 1.5e-8). Measured against
-# scipy's erf and numpy's exp in float64 (tests/core/test_step.py): float64 φ within 1e-15
-# relative (against mpmath: 5.4e-16, scipy's own 6.1e-16) and φ' within 1.2e-16 absolute;
-# float32 within 5e-7 relative (4 ulp, just below the switch) and 9e-8 absolute.
+# rule. The coefficients are least-squares fits (relative error) in 60-digit arithmetic (mpmath)
+# at 4× as many Chebyshev nodes as the degree (scripts/fit_erf_coefficients.py prints them):
+# degrees 20 (R) and 14 (Q); for float32
+# (``_erf_row32``) 9 and 5, Q on 1/u ∈ [1/4, 1/2] (u capped at 4: erfc(4) = 1.5e-8). Measured
+# against scipy's erf and numpy's exp in float64 (tests/core/test_step.py): float64 φ within
+# 1e-15 relative (against mpmath: 5.4e-16, scipy's own 6.1e-16), φ' within 1.2e-16 absolute;
+# float32 φ within 5e-7 relative (4 ulp, just below the switch), φ' within 9e-8 absolute.
 SQRT_HALF_PI = math.sqrt(math.pi / 2)
 INV_SQRT2 = 1.0 / math.sqrt(2.0)
 ERF_A = 2.0

@@ -301,7 +301,7 @@ def machine_id() -> str:
     ``batched:numba`` runs on numba's threads or the Python pool, compiled.THREADS), and the
     numba settings that change its kernels (``_NUMBA_TARGET_ENV``), and the settings of the
     OpenBLAS that runs the GEMMs (``_BLAS_ENV``: OPENBLAS_CORETYPE=Haswell runs AVX2 kernels on
-    an AVX-512 CPU, and its GEMMs took 1.5× longer on a 2-core Zen 5 EPYC, measured)."""
+    an AVX-512 CPU, and its GEMMs took 1.6× longer on a 2-core Zen 5 EPYC, measured)."""
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return "|".join(str(x) for x in (this_cpu(), cpus, os.environ.get("OMP_NUM_THREADS"),
                                      np.__version__, *versions((*IMPORT_S, "tbb")),

@@ -394,6 +394,23 @@ def test_compiled_erf_within_its_stated_error():
 
 
 @NEEDS_NUMBA
+def test_the_erf_coefficients_are_what_their_script_fits():
+    """compiled.py's erf polynomials are the output of scripts/fit_erf_coefficients.py (float64
+    to the last bit, float32 as rounded to float32): the constants can be re-derived."""
+    import importlib.util
+    from pathlib import Path
+
+    from theorem_lab import compiled
+    path = Path(__file__).resolve().parents[2] / "scripts" / "fit_erf_coefficients.py"
+    spec = importlib.util.spec_from_file_location("fit_erf_coefficients", path)
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    for name, fitted in script.coefficients(compiled.ERF_A).items():
+        dtype = np.float32 if name.endswith("32") else np.float64
+        assert np.array_equal(np.asarray(fitted, dtype=dtype), np.asarray(getattr(compiled, name))), name
+
+
+@NEEDS_NUMBA
 def test_compiled_float32_erf_within_its_stated_error():
     """The float32 erf kernel against float64's erf of the same float32 inputs: relative error
     ≤ 5e-7 (4 ulp) in φ, largest just below the switch at |z| = 2√2, and absolute ≤ 9e-8 in φ'
