@@ -30,7 +30,7 @@ Candidates (all agree with the array-API reference to rounding; tests/core/test_
                      (``step._np_tanh_exp``): no torch import, and faster than numpy's tanh
                      where that has no SIMD loop (8.7-13.7 ns per element for the epilogue
                      against 21-24 on the AVX2 EPYC; torch's tanh ≈ 6.6, measured);
-* ``…/numba``        numpy, tanh or erf, numba installed (``pip install theorem-lab[fast]``):
+* ``…/numba``        numpy, tanh, erf or softplus, numba installed (``pip install theorem-lab[fast]``):
                      the candidate before the slash with φ and φ' compiled in one vectorised
                      pass (compiled.py: tanh 3.4 ns per element there). Timed only where the work
                      could repay numba's start-up (import and loading the cached kernel, ≈ 1.1

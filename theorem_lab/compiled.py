@@ -1,5 +1,5 @@
-"""tanh and erf kernels compiled by numba (optional: ``pip install theorem-lab[fast]``): the
-step's epilogue, and (tanh) the whole step of many small runs.
+"""tanh, erf and softplus kernels compiled by numba (optional: ``pip install theorem-lab[fast]``):
+the step's epilogue, and (tanh) the whole step of many small runs.
 
 numpy's float64 tanh and exp are scalar code on CPUs without AVX-512 (19 and 10 ns per element
 on a 2-core AVX2 EPYC, measured), and that pass costs more than the step's two GEMMs for small
@@ -27,10 +27,11 @@ data; with it the float32 step of ``per-run:threads/numba`` at n=1000 d=50 k=409
 7.7 to 5.2-5.8 ms on the 2-core Xeon, and ``per-run:units/numba`` (5.1-5.4) and ``per-run:torch``
 (4.7-7.3 from round to round) now trade the first place there (measured).
 
-erf (φ(z) = √(π/2) erf(z/√2), φ' = e^{−z²/2}) takes the same route, e^{−z²/2} by the same
-Cody–Waite scheme and erf by two fitted polynomials (the erf section below): 1.6 ns per element
-for φ and φ' in float64 and 0.41 in float32, one thread, against 1.2-1.5 and 0.52 for torch's
-erf alone on two threads, on a 2-core Zen 5 EPYC (measured).
+erf (φ(z) = √(π/2) erf(z/√2), φ' = e^{−z²/2}) and softplus (φ = log(1 + e^z), φ' = sigmoid)
+take the same route: the exponential by the same Cody–Waite scheme, erf and log1p by fitted
+polynomials (their sections below). One thread, 2-core Zen 5 EPYC, ns per element for φ and φ'
+(measured): erf 1.6-1.8 in float64 and 0.40 in float32, against 1.2-1.5 and 0.52 for torch's
+erf alone on two threads; softplus 1.3 and 0.32; tanh 0.72-0.78 and 0.26.
 
 Every kernel is compiled on first use (about 1.4 s) and cached on disk by numba (``cache=True``:
 next to this file, or numba's user cache where that is read-only), so later processes load it.
@@ -219,7 +220,7 @@ def tanh_pass(Z, Phi):
 #               1/u ∈ [1/6, 1/2] (u capped at ERF_U_MAX, where erfc(u) < 1e-17);
 # both computed and one kept (a select keeps the loop vectorised), the polynomials by Horner's
 # rule. The coefficients are least-squares fits (relative error) in 60-digit arithmetic (mpmath)
-# at 4× as many Chebyshev nodes as the degree (scripts/fit_erf_coefficients.py prints them):
+# at 4× as many Chebyshev nodes as the degree (scripts/fit_kernel_polynomials.py prints them):
 # degrees 20 (R) and 14 (Q); for float32
 # (``_erf_row32``) 9 and 5, Q on 1/u ∈ [1/4, 1/2] (u capped at 4: erfc(4) = 1.5e-8). Measured
 # against scipy's erf and numpy's exp in float64 (tests/core/test_step.py): float64 φ within
@@ -350,13 +351,122 @@ def erf_pass32(Z, Phi):
         _erf_row32(Z[i], Phi[i])
 
 
+# --- softplus: φ(z) = log(1 + e^z), φ'(z) = sigmoid(z) (activations.py) ------------------------
+# With t = e^{−|z|} ∈ (0, 1] (the Cody–Waite e^{−x} of _erf_row, x = |z|):
+#   φ(z) = max(z, 0) + log1p(t),  log1p(t) = t L(t),  L a fit of log1p(t)/t on t ∈ [0, 1]
+#          (degree 20; float32 8), which keeps φ's relative accuracy where φ ≈ e^z is tiny;
+#   φ'(z) = 1/(1 + t) for z ≥ 0 and t/(1 + t) below (activations._sigmoid's form);
+#   t = 0 for |z| ≥ X_MAX: φ(z) = e^z < 3.3e-308 set to 0 there (float32: e^-87 = 1.6e-38).
+# L by scripts/fit_kernel_polynomials.py, as erf's. Against numpy's logaddexp(0, z) and scipy's
+# expit (tests/core/test_step.py): float64 φ within 5e-16 relative, φ' within 2.3e-16 absolute;
+# float32 within 2.5e-7 and 1e-7.
+SOFTPLUS_L = (1.0, -0.4999999999999907, 0.3333333333319598, -0.2499999999192906,
+              0.19999999747635056, -0.16666661810732447, 0.14285651553045353,
+              -0.12499423715453885, 0.11107192158461526, -0.09979683413125184,
+              0.09008813443468591, -0.08070225913046529, 0.07013831998826023,
+              -0.05716684876813363, 0.04189782522815647, -0.02637275612683061,
+              0.01358050104388502, -0.0054123926390517935, 0.0015502464403971997,
+              -0.00028203616514875193, 2.436764320782283e-05)
+SOFTPLUS_L32 = tuple(F32(c) for c in (
+    0.9999999651599155, -0.49999435690455246, 0.33317934321994563, -0.24833945456850948,
+    0.1907130958332734, -0.1359060023528098, 0.07738073837705503, -0.028991956388973145,
+    0.005105825799480875))
+_L, _L32 = np.array(SOFTPLUS_L[::-1]), np.array(SOFTPLUS_L32[::-1], dtype=F32)
+
+
+@_jit(fastmath={"contract"})
+def _softplus_row(z_row, phi):
+    """φ(z) into ``phi`` and φ'(z) over ``z_row`` in place for softplus, one row (see above)."""
+    c = C
+    for i in range(z_row.shape[0]):
+        z = z_row[i]
+        x = abs(z)
+        xc = x if x < X_MAX else X_MAX                 # also NaN -> X_MAX: m stays in range
+        m = np.floor(xc * LOG2E + 0.5)
+        r = (xc - m * LN2_HI) - m * LN2_LO
+        r2 = r * r
+        r4 = r2 * r2
+        q = r * ((c[0] + c[1] * r) + r2 * (c[2] + c[3] * r)
+                 + r4 * ((c[4] + c[5] * r) + r2 * (c[6] + c[7] * r))
+                 + (r4 * r4) * ((c[8] + c[9] * r) + r2 * (c[10] + c[11] * r) + r4 * c[12]))
+        p = _bits_as_float64((1023 - np.int64(m)) << 52)       # 2^−m
+        t = p * q + p if x < X_MAX else 0.0                     # e^{−|z|}
+        log1p = 0.0
+        for j in range(_L.shape[0]):
+            log1p = log1p * t + _L[j]
+        y = (z if z > 0.0 else 0.0) + t * log1p
+        s = 1.0 / (1.0 + t)
+        d = s if z >= 0.0 else t * s
+        phi[i] = y if z == z else z
+        z_row[i] = d if z == z else z
+
+
+@_jit(fastmath={"contract"})
+def _softplus_row32(z_row, phi):
+    """``_softplus_row`` for float32 rows, in float32 arithmetic."""
+    c = C32
+    for i in range(z_row.shape[0]):
+        z = z_row[i]
+        x = abs(z)
+        xc = x if x < X_MAX32 else X_MAX32
+        m = np.floor(xc * LOG2E32 + HALF32)
+        r = (xc - m * LN2_HI32) - m * LN2_LO32
+        r2 = r * r
+        q = r * ((c[0] + c[1] * r) + r2 * (c[2] + c[3] * r)
+                 + (r2 * r2) * ((c[4] + c[5] * r) + r2 * c[6]))
+        p = _bits_as_float32((np.int32(127) - np.int32(m)) << np.int32(23))   # 2^−m
+        t = p * q + p if x < X_MAX32 else ZERO32
+        log1p = ZERO32
+        for j in range(_L32.shape[0]):
+            log1p = log1p * t + _L32[j]
+        y = (z if z > ZERO32 else ZERO32) + t * log1p
+        s = ONE32 / (ONE32 + t)
+        d = s if z >= ZERO32 else t * s
+        phi[i] = y if z == z else z
+        z_row[i] = d if z == z else z
+
+
+@_jit()
+def softplus_rows(Z, v, f):
+    """``tanh_rows`` for softplus."""
+    phi = np.empty(Z.shape[1], dtype=Z.dtype)
+    for i in range(Z.shape[0]):
+        _softplus_row(Z[i], phi)
+        f[i] = _dot(phi, v)
+
+
+@_jit()
+def softplus_rows32(Z, v, f):
+    """``tanh_rows`` for softplus on float32 blocks."""
+    phi = np.empty(Z.shape[1], dtype=Z.dtype)
+    for i in range(Z.shape[0]):
+        _softplus_row32(Z[i], phi)
+        f[i] = _dot(phi, v)
+
+
+@_jit()
+def softplus_pass(Z, Phi):
+    """``tanh_pass`` for softplus."""
+    for i in range(Z.shape[0]):
+        _softplus_row(Z[i], Phi[i])
+
+
+@_jit()
+def softplus_pass32(Z, Phi):
+    """``tanh_pass`` for softplus on float32 blocks."""
+    for i in range(Z.shape[0]):
+        _softplus_row32(Z[i], Phi[i])
+
+
 # (rows, pass) kernels per activation and dtype: the epilogue and the bare pass
 KERNELS = {("tanh", "float64"): (tanh_rows, tanh_pass), ("tanh", "float32"): (tanh_rows32, tanh_pass32),
-           ("erf", "float64"): (erf_rows, erf_pass), ("erf", "float32"): (erf_rows32, erf_pass32)}
+           ("erf", "float64"): (erf_rows, erf_pass), ("erf", "float32"): (erf_rows32, erf_pass32),
+           ("softplus", "float64"): (softplus_rows, softplus_pass),
+           ("softplus", "float32"): (softplus_rows32, softplus_pass32)}
 
 
 def epilogue(name: str):
-    """step.py's epilogue for activation ``name`` ('tanh' or 'erf') on C-contiguous numpy
+    """step.py's epilogue for activation ``name`` ('tanh', 'erf', 'softplus') on C-contiguous numpy
     blocks: Z (..., k) → φ' in place, f (...) = φ(Z) v (the scratch ``S`` is not needed); float32
     blocks take the float32 kernel."""
     def run(Z, v, f, S):

@@ -29,7 +29,7 @@ Engines, measured with ``theorem-lab bench step`` on a 2-core AVX-512 machine:
   numpy's float64 tanh runs at scalar speed, that made it the fastest float64 kernel (≈ 45 ms
   against 60-66 ms per step, n=1000 d=50 k=4096; kernel_choice.py picks by measurement).
   ``ufuncs="exp"``: tanh from numpy's exp (``_np_tanh_exp``), for where numpy's tanh is scalar
-  and torch would not repay its import; ``ufuncs="numba"``: tanh (or erf) in one compiled,
+  and torch would not repay its import; ``ufuncs="numba"``: tanh (erf, softplus) in one compiled,
   vectorised pass (compiled.py, 3.4 ns per element there against 8.9 for the exp form).
 * ``generic`` (``fast=False``, and CuPy): the straightforward array-API lines, the reference.
 
@@ -230,16 +230,16 @@ _EPILOGUES = {"numpy": {"tanh": (_np_tanh, 0), "softplus": (_np_softplus, 2),
                         "erf": (_torch_erf, 1), "relu": (_torch_relu, 1)},
               "exp": {"tanh": (_np_tanh_exp, 1)}}
 UFUNCS = ("numpy", "torch", "exp", "numba")   # what computes the epilogue on numpy blocks
-                                     # ('exp': numpy, tanh from exp; 'numba': tanh and erf
-                                     # compiled, compiled.py; other activations as 'numpy')
-COMPILED = ("tanh", "erf")           # the activations compiled.py has an epilogue for
+                                     # ('exp': numpy, tanh from exp; 'numba': tanh, erf and
+                                     # softplus compiled, compiled.py; relu as 'numpy')
+COMPILED = ("tanh", "erf", "softplus")   # the activations compiled.py has an epilogue for
 COMPILED_STEP = ("tanh",)            # ... and a whole step of small runs for (batched:numba)
 
 
 def numpy_epilogue(name: str, ufuncs: str = "numpy"):
     """(epilogue, scratch count) of activation ``name`` on numpy blocks by numpy's ufuncs
-    (``ufuncs="exp"``: tanh from exp, ``_np_tanh_exp``; ``"numba"``: tanh and erf compiled by
-    numba, ``compiled.epilogue``; the other activations have one form)."""
+    (``ufuncs="exp"``: tanh from exp, ``_np_tanh_exp``; ``"numba"``: tanh, erf and softplus
+    compiled by numba, ``compiled.epilogue``; relu has one form)."""
     if ufuncs == "numba" and name in COMPILED:
         from . import compiled           # imports numba (an optional dependency)
         return compiled.epilogue(name), 0

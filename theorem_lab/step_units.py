@@ -15,7 +15,7 @@ k=4096); the whole float32 step took 7.8 ms against 9.5-11.5 for GradientStep's 
 is one more candidate that kernel_choice.py times, not a replacement.
 
 The elementwise pass of a (units, n) block writes φ' in place and φ into scratch, by numpy's
-ufuncs, tanh from exp (``ufuncs="exp"``) or the compiled tanh or erf pass (``ufuncs="numba"``,
+ufuncs, tanh from exp (``ufuncs="exp"``) or the compiled tanh, erf or softplus pass (``ufuncs="numba"``,
 compiled.phi_dphi_pass), relu by numpy; the other activations by their reference ``phi_dphi``.
 """
 
@@ -59,6 +59,11 @@ def _erf_numba(Z, P, T):
     compiled.phi_dphi_pass(Z, P, "erf")
 
 
+def _softplus_numba(Z, P, T):
+    from . import compiled
+    compiled.phi_dphi_pass(Z, P, "softplus")
+
+
 def _relu_numpy(Z, P, T):
     np.maximum(Z, 0, out=P)                  # φ = max(z, 0)
     np.greater(Z, 0, out=Z)                  # φ' = 1{z > 0}
@@ -66,7 +71,7 @@ def _relu_numpy(Z, P, T):
 
 _PASSES = {("tanh", "numpy"): _tanh_numpy, ("tanh", "exp"): _tanh_exp,
            ("tanh", "numba"): _tanh_numba, ("erf", "numba"): _erf_numba,
-           ("relu", "numpy"): _relu_numpy}
+           ("softplus", "numba"): _softplus_numba, ("relu", "numpy"): _relu_numpy}
 
 
 class UnitsStep:

@@ -260,8 +260,9 @@ def test_every_kernel_candidate_agrees_with_the_reference(backend, activation, m
     for some in (names, no_torch):        # tanh from numpy's exp, with torch or without
         assert ("batched:fused/exp" in some) == (backend == "numpy" and activation == "tanh")
         assert ("per-run:threads/exp" in some) == ("batched:fused/exp" in some)
-    compiled = backend == "numpy" and activation in ("tanh", "erf") and kernel_choice.numba_available()
-    assert ("batched:fused/numba" in names) == compiled                # numba's tanh and erf
+    compiled = (backend == "numpy" and activation in ("tanh", "erf", "softplus")
+                and kernel_choice.numba_available())
+    assert ("batched:fused/numba" in names) == compiled                # numba's tanh, erf, softplus
     assert ("batched:threads/numba" in names) == (compiled and threads)
     assert ("per-run:threads/numba" in names) == compiled
     assert ("batched:numba" in names) == (compiled and activation == "tanh")   # the whole step
