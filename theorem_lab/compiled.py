@@ -109,31 +109,6 @@ def _bits_as_float64(typingctx, bits):
     return sig, codegen
 
 
-@_jit(fastmath={"contract"})
-def _tanh_row(z_row, phi):
-    """φ(z) into ``phi`` and φ'(z) over ``z_row`` in place, for one row (the module docstring).
-    Of fastmath only contraction (FMA): reassociation would undo the Cody–Waite split."""
-    c = C
-    for i in range(z_row.shape[0]):
-        z = z_row[i]
-        a = 2.0 * abs(z)
-        a = a if a < A_MAX else A_MAX                  # also NaN -> A_MAX: m stays in range
-        m = np.floor(a * LOG2E + 0.5)
-        r = (a - m * LN2_HI) - m * LN2_LO
-        r2 = r * r
-        r4 = r2 * r2
-        q = r * ((c[0] + c[1] * r) + r2 * (c[2] + c[3] * r)
-                 + r4 * ((c[4] + c[5] * r) + r2 * (c[6] + c[7] * r))
-                 + (r4 * r4) * ((c[8] + c[9] * r) + r2 * (c[10] + c[11] * r) + r4 * c[12]))
-        p = _bits_as_float64((1023 - np.int64(m)) << 52)       # 2^−m
-        E = p * q + (p - 1.0)                                  # expm1(−2|z|)
-        s = 1.0 / (2.0 + E)
-        t = math.copysign(-E * s, z)
-        d = 4.0 * (1.0 + E) * s * s
-        phi[i] = t if z == z else z
-        z_row[i] = d if z == z else z
-
-
 @intrinsic
 def _bits_as_float32(typingctx, bits):
     """The float32 whose IEEE bits are the int32 ``bits``."""
@@ -145,21 +120,60 @@ def _bits_as_float32(typingctx, bits):
     return sig, codegen
 
 
+@_jit(inline="always", fastmath={"contract"})
+def _exp_split(a):
+    """(2^−m, expm1(−r)) for a = m ln2 + r, 0 ≤ a ≤ 1022 ln2 (the caller caps it), so that
+    e^{−a} = 2^−m (1 + q) and expm1(−a) = 2^−m q + (2^−m − 1): the module docstring's scheme,
+    inlined into each row kernel (a call would stop the vectorisation)."""
+    c = C
+    m = np.floor(a * LOG2E + 0.5)
+    r = (a - m * LN2_HI) - m * LN2_LO
+    r2 = r * r
+    r4 = r2 * r2
+    q = r * ((c[0] + c[1] * r) + r2 * (c[2] + c[3] * r)
+             + r4 * ((c[4] + c[5] * r) + r2 * (c[6] + c[7] * r))
+             + (r4 * r4) * ((c[8] + c[9] * r) + r2 * (c[10] + c[11] * r) + r4 * c[12]))
+    return _bits_as_float64((1023 - np.int64(m)) << 52), q
+
+
+@_jit(inline="always", fastmath={"contract"})
+def _exp_split32(a):
+    """``_exp_split`` in float32 arithmetic (0 ≤ a ≤ 126 ln2; the series to r⁷)."""
+    c = C32
+    m = np.floor(a * LOG2E32 + HALF32)
+    r = (a - m * LN2_HI32) - m * LN2_LO32
+    r2 = r * r
+    q = r * ((c[0] + c[1] * r) + r2 * (c[2] + c[3] * r)
+             + (r2 * r2) * ((c[4] + c[5] * r) + r2 * c[6]))
+    return _bits_as_float32((np.int32(127) - np.int32(m)) << np.int32(23)), q
+
+
+@_jit(fastmath={"contract"})
+def _tanh_row(z_row, phi):
+    """φ(z) into ``phi`` and φ'(z) over ``z_row`` in place, for one row (the module docstring).
+    Of fastmath only contraction (FMA): reassociation would undo the Cody–Waite split."""
+    for i in range(z_row.shape[0]):
+        z = z_row[i]
+        a = 2.0 * abs(z)
+        a = a if a < A_MAX else A_MAX                  # also NaN -> A_MAX: m stays in range
+        p, q = _exp_split(a)                    # 2^−m, expm1(−r)
+        E = p * q + (p - 1.0)                                  # expm1(−2|z|)
+        s = 1.0 / (2.0 + E)
+        t = math.copysign(-E * s, z)
+        d = 4.0 * (1.0 + E) * s * s
+        phi[i] = t if z == z else z
+        z_row[i] = d if z == z else z
+
+
 @_jit(fastmath={"contract"})
 def _tanh_row32(z_row, phi):
     """``_tanh_row`` for float32 rows, in float32 arithmetic: relative error ≤ 3e-7 (2.5 ulp) in
     φ and absolute ≤ 2.5e-7 in φ' (tests/core/test_step.py)."""
-    c = C32
     for i in range(z_row.shape[0]):
         z = z_row[i]
         a = TWO32 * abs(z)
         a = a if a < A_MAX32 else A_MAX32
-        m = np.floor(a * LOG2E32 + HALF32)
-        r = (a - m * LN2_HI32) - m * LN2_LO32
-        r2 = r * r
-        q = r * ((c[0] + c[1] * r) + r2 * (c[2] + c[3] * r)
-                 + (r2 * r2) * ((c[4] + c[5] * r) + r2 * c[6]))
-        p = _bits_as_float32((np.int32(127) - np.int32(m)) << np.int32(23))   # 2^−m
+        p, q = _exp_split32(a)
         E = p * q + (p - ONE32)
         s = ONE32 / (TWO32 + E)
         t = math.copysign(-E * s, z)
@@ -260,19 +274,11 @@ _R32, _Q32 = np.array(ERF_R32[::-1], dtype=F32), np.array(ERF_Q32[::-1], dtype=F
 @_jit(fastmath={"contract"})
 def _erf_row(z_row, phi):
     """φ(z) into ``phi`` and φ'(z) over ``z_row`` in place for erf, one row (see above)."""
-    c = C
     for i in range(z_row.shape[0]):
         z = z_row[i]
         x = 0.5 * z * z
         xc = x if x < X_MAX else X_MAX                 # also NaN -> X_MAX: m stays in range
-        m = np.floor(xc * LOG2E + 0.5)
-        r = (xc - m * LN2_HI) - m * LN2_LO
-        r2 = r * r
-        r4 = r2 * r2
-        q = r * ((c[0] + c[1] * r) + r2 * (c[2] + c[3] * r)
-                 + r4 * ((c[4] + c[5] * r) + r2 * (c[6] + c[7] * r))
-                 + (r4 * r4) * ((c[8] + c[9] * r) + r2 * (c[10] + c[11] * r) + r4 * c[12]))
-        p = _bits_as_float64((1023 - np.int64(m)) << 52)       # 2^−m
+        p, q = _exp_split(xc)                    # 2^−m, expm1(−r)
         e = p * q + p if x < X_MAX else 0.0                     # e^{−z²/2}
         small = 0.0
         for j in range(_R.shape[0]):
@@ -292,17 +298,11 @@ def _erf_row(z_row, phi):
 @_jit(fastmath={"contract"})
 def _erf_row32(z_row, phi):
     """``_erf_row`` for float32 rows, in float32 arithmetic."""
-    c = C32
     for i in range(z_row.shape[0]):
         z = z_row[i]
         x = HALF32 * z * z
         xc = x if x < X_MAX32 else X_MAX32
-        m = np.floor(xc * LOG2E32 + HALF32)
-        r = (xc - m * LN2_HI32) - m * LN2_LO32
-        r2 = r * r
-        q = r * ((c[0] + c[1] * r) + r2 * (c[2] + c[3] * r)
-                 + (r2 * r2) * ((c[4] + c[5] * r) + r2 * c[6]))
-        p = _bits_as_float32((np.int32(127) - np.int32(m)) << np.int32(23))   # 2^−m
+        p, q = _exp_split32(xc)
         e = p * q + p if x < X_MAX32 else ZERO32
         small = ZERO32
         for j in range(_R32.shape[0]):
@@ -377,19 +377,11 @@ _L, _L32 = np.array(SOFTPLUS_L[::-1]), np.array(SOFTPLUS_L32[::-1], dtype=F32)
 @_jit(fastmath={"contract"})
 def _softplus_row(z_row, phi):
     """φ(z) into ``phi`` and φ'(z) over ``z_row`` in place for softplus, one row (see above)."""
-    c = C
     for i in range(z_row.shape[0]):
         z = z_row[i]
         x = abs(z)
         xc = x if x < X_MAX else X_MAX                 # also NaN -> X_MAX: m stays in range
-        m = np.floor(xc * LOG2E + 0.5)
-        r = (xc - m * LN2_HI) - m * LN2_LO
-        r2 = r * r
-        r4 = r2 * r2
-        q = r * ((c[0] + c[1] * r) + r2 * (c[2] + c[3] * r)
-                 + r4 * ((c[4] + c[5] * r) + r2 * (c[6] + c[7] * r))
-                 + (r4 * r4) * ((c[8] + c[9] * r) + r2 * (c[10] + c[11] * r) + r4 * c[12]))
-        p = _bits_as_float64((1023 - np.int64(m)) << 52)       # 2^−m
+        p, q = _exp_split(xc)                    # 2^−m, expm1(−r)
         t = p * q + p if x < X_MAX else 0.0                     # e^{−|z|}
         log1p = 0.0
         for j in range(_L.shape[0]):
@@ -404,17 +396,11 @@ def _softplus_row(z_row, phi):
 @_jit(fastmath={"contract"})
 def _softplus_row32(z_row, phi):
     """``_softplus_row`` for float32 rows, in float32 arithmetic."""
-    c = C32
     for i in range(z_row.shape[0]):
         z = z_row[i]
         x = abs(z)
         xc = x if x < X_MAX32 else X_MAX32
-        m = np.floor(xc * LOG2E32 + HALF32)
-        r = (xc - m * LN2_HI32) - m * LN2_LO32
-        r2 = r * r
-        q = r * ((c[0] + c[1] * r) + r2 * (c[2] + c[3] * r)
-                 + (r2 * r2) * ((c[4] + c[5] * r) + r2 * c[6]))
-        p = _bits_as_float32((np.int32(127) - np.int32(m)) << np.int32(23))   # 2^−m
+        p, q = _exp_split32(xc)
         t = p * q + p if x < X_MAX32 else ZERO32
         log1p = ZERO32
         for j in range(_L32.shape[0]):
