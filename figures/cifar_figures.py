@@ -30,9 +30,23 @@ LABELS = {"self-distill": style.METHOD_LABELS["self-distill"], "ce": "cross entr
 FIGURE4_RATE = 0.4
 
 
-def _runs(run_dir) -> list:
+def _runs(run_dir, run_ids=None) -> list:
+    """The store's runs; only those of ``run_ids`` where given."""
     with ResultStore(Path(run_dir), readonly=True) as store:
-        return store.runs()
+        return store.runs(set(run_ids)) if run_ids is not None else store.runs()
+
+
+def last_grid(run_dir) -> "set | None":
+    """The run ids of the grid that the last ``cifar table1`` into ``run_dir`` asked for (its
+    ``table1.json``), so that ``figures`` and ``report`` show that grid and not another one the
+    store also holds; None without a readable table1.json (then: the grid of most runs)."""
+    import json
+    try:
+        table = json.loads((Path(run_dir) / "table1.json").read_text(encoding="utf-8"))
+        return {i for ds in table["datasets"] for row in ds["rows"] for cell in row["cells"]
+                for i in cell["run_ids"]} or None
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def is_cifar(run_dir) -> bool:
@@ -40,19 +54,22 @@ def is_cifar(run_dir) -> bool:
     return T.is_cifar_store(_runs(run_dir))
 
 
-def load_table(run_dir) -> "dict | None":
-    """The Table 1 of the store (``table1.infer_grid``), None when it holds no table cell."""
-    grid, cells = T.infer_grid(_runs(run_dir))
+def load_table(run_dir, run_ids=None) -> "dict | None":
+    """The Table 1 of the store (``table1.infer_grid``; of the runs ``run_ids`` only, where
+    given), None when it holds no table cell."""
+    grid, cells = T.infer_grid(_runs(run_dir, run_ids))
     return None if grid is None else T.build_table(grid, cells)
 
 
-def load_pair(run_dir, dataset: str = "cifar10", rate: float = FIGURE4_RATE) -> "dict | None":
+def load_pair(run_dir, dataset: str = "cifar10", rate: float = FIGURE4_RATE,
+              run_ids=None) -> "dict | None":
     """The CE / self-distillation pair for Figure 4 with its trajectories, or None.
 
     Pairs share every setting but the method (and λ); preferred: ``dataset``, then the rate
-    nearest ``rate``, then the lowest seed; finished runs before unfinished ones."""
+    nearest ``rate``, then the lowest seed; finished runs before unfinished ones. Only among
+    the runs ``run_ids``, where given."""
     pairs: dict = {}
-    for r in _runs(run_dir):
+    for r in _runs(run_dir, run_ids):
         cell = T.cell_of(r["config"] or {})
         if cell is None or cell.method not in ("ce", "self-distill"):
             continue
@@ -150,13 +167,17 @@ def epochs_build(plt, pair: dict):
     return fig
 
 
-def table1_figures(run_dir, formats=("png", "pdf")) -> list:
+def table1_figures(run_dir, formats=("png", "pdf"), run_ids=None) -> list:
     """Draw ``table1`` and (when the store holds a CE / self-distillation pair) ``epochs`` into
-    ``run_dir``; return the paths."""
+    ``run_dir``; return the paths. ``run_ids``: draw those runs only (``cifar table1`` passes the
+    cells it was asked for: a store that also holds another grid, larger, would otherwise give
+    its figures); None: the grid of the last ``cifar table1`` there (``last_grid``), else the
+    grid the store holds most runs of."""
     run_dir = Path(run_dir)
+    run_ids = last_grid(run_dir) if run_ids is None else run_ids
     paths = []
-    for name, data, build in (("table1", load_table(run_dir), table1_build),
-                              ("epochs", load_pair(run_dir), epochs_build)):
+    for name, data, build in (("table1", load_table(run_dir, run_ids), table1_build),
+                              ("epochs", load_pair(run_dir, run_ids=run_ids), epochs_build)):
         if data is not None:
             with style.context() as plt:
                 paths += style.save(build(plt, data), run_dir / name, formats)

@@ -182,8 +182,10 @@ def _builders(run_path: Path) -> dict:
             "t1": lambda plt: build_t1(plt, sweep()[0], load_cells(run_path)),
             "vacuity": lambda plt: build_vacuity(plt, json.loads((run_path / RESULT_NAME).read_text())),
             "slack": slack,
-            "table1": lambda plt: _maybe(cifar_figures.table1_build, plt, cifar_figures.load_table(run_path)),
-            "epochs": lambda plt: _maybe(cifar_figures.epochs_build, plt, cifar_figures.load_pair(run_path)),
+            "table1": lambda plt: _maybe(cifar_figures.table1_build, plt, cifar_figures.load_table(
+                run_path, cifar_figures.last_grid(run_path))),
+            "epochs": lambda plt: _maybe(cifar_figures.epochs_build, plt, cifar_figures.load_pair(
+                run_path, run_ids=cifar_figures.last_grid(run_path))),
             "teacher_epochs": lambda plt: build_teacher(plt, result("teacher_epochs")),
             "ntk_air_figure2": lambda plt: build_figure2(plt, result("ntk_air_figure2")),
             "ntk_air_figure5": lambda plt: build_figure5(plt, result("ntk_air_figure5"))}

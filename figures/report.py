@@ -232,14 +232,15 @@ def cifar_blocks(table: "dict | None", environment: "dict | None", figures: "lis
 
 
 def _cifar_content(run_dir: Path, runs: list, base: Path) -> list:
-    from .cifar_figures import load_table, table1_figures
+    from .cifar_figures import last_grid, load_table, table1_figures
     names = [n for n, _ in CIFAR_FIGURES]
+    run_ids = last_grid(run_dir)               # the grid of the last `cifar table1` there
     if not all((run_dir / f"{n}.png").exists() for n in names):
-        table1_figures(run_dir)
+        table1_figures(run_dir, run_ids=run_ids)
     figs = [(os.path.relpath((run_dir / f"{n}.png").resolve(), base), c)
             for n, c in CIFAR_FIGURES if (run_dir / f"{n}.png").exists()]
     env = next((r["environment"] for r in runs if r["environment"]), None)
-    return cifar_blocks(load_table(run_dir), env, figs)
+    return cifar_blocks(load_table(run_dir, run_ids), env, figs)
 
 
 def write_report(run_dir, out=None) -> list:

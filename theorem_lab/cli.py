@@ -163,8 +163,8 @@ def _main(argv=None) -> int:
         args.draw_figure = lambda out: [path for mod, fn in SWEEP_FIGURES for path in
                                         getattr(importlib.import_module(mod), fn)(out)]
     if args.command == "cifar" and args.cifar == "table1":
-        args.draw_figure = lambda out: importlib.import_module(
-            "theorem_lab.figures.cifar_figures").table1_figures(out)
+        args.draw_figure = lambda out, run_ids=None: importlib.import_module(
+            "theorem_lab.figures.cifar_figures").table1_figures(out, run_ids=run_ids)
     if args.command == "air":
         args.plots = importlib.import_module("theorem_lab.figures.air_figures")   # figure2, figure5
     from .errors import ParameterError

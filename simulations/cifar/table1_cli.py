@@ -263,7 +263,7 @@ def _run(args, plan: dict) -> int:
     draw = getattr(args, "draw_figure", None)       # given by the composition root
     if not args.no_figure and draw is not None:
         try:
-            figures = [str(p) for p in draw(out)]
+            figures = [str(p) for p in draw(out, set(ids.values()))]   # this grid's runs
         except Exception as exc:   # results are stored; a figure bug must not lose the table
             figure_error = f"{type(exc).__name__}: {exc}"
             log.write(f"cifar table1: the figure failed ({figure_error}); results are in {shown}\n")

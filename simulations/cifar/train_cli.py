@@ -113,8 +113,14 @@ def run(args) -> int:
     check_output_dir("--out", cfg.out, "cifar train")    # before any data is read
     table = sys.stderr if cfg.json else sys.stdout
     session = Session(cfg)
-    print("  ".join(f"{h:>9s}" for h in TABLE), file=table, flush=True)
-    result = session.run(lambda row: print(_fmt(row), file=table, flush=True))
+    header = ["  ".join(f"{h:>9s}" for h in TABLE)]   # printed with the first epoch's row: an
+                                                      # error before it (the data) is one line
+
+    def on_row(row):
+        if header:
+            print(header.pop(), file=table, flush=True)
+        print(_fmt(row), file=table, flush=True)
+    result = session.run(on_row)
     summary = {**result["summary"], "run_id": result["run_id"], "status": result["status"],
                "parameters": result["info"]["parameters"], "noise": result["info"]["noise"]}
     if cfg.json:   # NaN (no validation split) as null: strict JSON

@@ -235,6 +235,8 @@ def test_figure4_objects(grid):
 
 def test_figures_and_report_commands_on_a_cifar_store(grid, tmp_path, capsys):
     out, _ = grid
+    # the folder's last grid asked for is GRID again (trains nothing; other tests ask for others)
+    assert table1(out, *GRID, "--no-figure") == 0
     assert main(["figures", str(out), "--which", "table1,epochs", "--format", "png",
                  "--out", str(tmp_path)]) == 0
     assert (tmp_path / "table1.png").stat().st_size > 0 and (tmp_path / "epochs.png").is_file()
@@ -245,6 +247,40 @@ def test_figures_and_report_commands_on_a_cifar_store(grid, tmp_path, capsys):
     assert md.startswith("# theorem-lab cifar report")
     assert "| self-distill | last epoch |" in md and "94.31" in md and "epochs.png" in md
     assert "data:image/png;base64," in (tmp_path / "r.html").read_text()
+
+
+def test_a_second_smaller_grid_into_the_same_store_gets_its_own_figures_and_report(
+        tmp_path, capsys):
+    """A store that already holds a larger grid (4 cells) takes a second command with another
+    setting (2 cells, two epochs): its figures, `figures` and `report` show the second grid (the
+    figures used to be drawn from the grid of most runs, the first one)."""
+    from theorem_lab.figures import cifar_figures as F
+    out = tmp_path / "store"
+    assert table1(out, "--methods", "self-distill,ce", "--rates", "0,0.4", "--datasets",
+                  "cifar10") == 0
+    first = F.last_grid(out)
+    drawn = []
+    real = F.table1_figures
+
+    def spy(run_dir, formats=("png", "pdf"), run_ids=None):
+        drawn.append(run_ids)
+        return real(run_dir, formats, run_ids)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(F, "table1_figures", spy)
+        assert table1(out, "--methods", "self-distill,ce", "--rates", "0.4", "--datasets",
+                      "cifar10", "--epochs", "2") == 0
+    second = F.last_grid(out)
+    assert len(first) == 4 and len(second) == 2 and not first & second
+    assert drawn == [second]                                  # the command drew its own grid
+    assert F.load_table(out)["rates"] == [0.0, 0.4]           # the store's larger grid...
+    assert F.load_table(out, second)["rates"] == [0.4]        # ...and the one asked for last
+    assert F.load_pair(out, run_ids=second)["trajectories"]["ce"]["step"] == [1.0, 2.0]
+    assert main(["report", str(out), "--out", str(tmp_path / "r.md")]) == 0
+    md = (tmp_path / "r.md").read_text()
+    assert "| method | quantity | p = 0.4 |" in md and "p = 0 |" not in md
+    assert "| schedule | 2 epochs," in md                      # the second grid's settings
+    capsys.readouterr()
 
 
 def test_the_data_file_is_the_papers_table():

@@ -175,6 +175,17 @@ def test_gpu_option_without_gpu(capsys):
     assert "'--device'" in capsys.readouterr().err
 
 
+def test_missing_data_under_cifar_train_is_one_line_and_nothing_else(tmp_path, capsys):
+    """The epoch table's header was printed before the data were read, so a missing file gave
+    the header and then the error; now the header comes with the first epoch's row."""
+    assert main(["cifar", "train", "--profile", "smoke", "--dataset", "mnist", "--data-dir",
+                 str(tmp_path), "--out", str(tmp_path / "o")]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    (line,) = captured.err.strip().splitlines()
+    assert line.startswith("theorem-lab cifar train: error: The '--data-dir' parameter")
+
+
 @pytest.mark.parametrize("command", [["ntk-air", "--profile", "fast"],
                                      ["teacher-epochs", "--profile", "paper"]])
 def test_missing_data_is_named_under_the_command_that_was_run(tmp_path, capsys, command):
