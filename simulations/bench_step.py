@@ -347,27 +347,36 @@ def _header(n, d, k, repeats, device="cpu") -> str:
 def phi_pass_s(n, k, activation, backend, dtype, repeats=5, device="cpu") -> float:
     """The irreducible elementwise work: one in-place transcendental pass over an (n, k) block
     (tanh: tanh; softplus: softplus; erf: erf; relu: max(z, 0)), the fastest of numpy, torch on
-    the same memory and, for tanh with numba installed, the compiled pass (compiled.py, which
-    gives φ' too), min over ``repeats``. On CUDA: torch's pass on the device (CuPy's for the
-    cupy backend), synchronised."""
+    the same memory (its own threads) and, with numba installed, the compiled pass (compiled.py,
+    which gives φ' too), numpy's and the compiled pass both also split by rows over the threads
+    the engine uses (``default_threads``: the engine's threaded kernels run their pass so, and a
+    one-thread floor flattered them), min over ``repeats``. On CUDA: torch's pass on the device
+    (CuPy's for the cupy backend), synchronised."""
     import torch
 
-    from theorem_lab.step import COMPILED, numba_available
+    from theorem_lab.step import COMPILED, numba_available, parallel, split
     if device == "cuda":
         return device_phi_pass_s(n, k, activation, backend, dtype, repeats)
     Z = np.full((n, k), 0.3, dtype=dtype)
-    T = torch.from_numpy(Z)
-    ops = {"tanh": [lambda: np.tanh(Z, out=Z), lambda: torch.tanh(T, out=T)],
-           "softplus": [lambda: torch.nn.functional.softplus(T)],
-           "erf": [lambda: torch.special.erf(T, out=T)],
-           "relu": [lambda: np.maximum(Z, 0, out=Z), lambda: torch.clamp_min(T, 0, out=T)]}
+    T, Phi = torch.from_numpy(Z), np.empty_like(Z)
+    blocks = {"tanh": [lambda Zb, Pb: np.tanh(Zb, out=Zb)],       # numpy or compiled: by rows
+              "relu": [lambda Zb, Pb: np.maximum(Zb, 0, out=Zb)], "softplus": [], "erf": []}
     if activation in COMPILED and numba_available():
         from theorem_lab import compiled
-        Phi = np.empty_like(Z)
-        ops[activation].append(lambda: compiled.phi_dphi_pass(Z, Phi, activation))
+        blocks[activation].append(lambda Zb, Pb: compiled.phi_dphi_pass(Zb, Pb, activation))
+    ops = {"tanh": [lambda: torch.tanh(T, out=T)],
+           "softplus": [lambda: torch.nn.functional.softplus(T)],
+           "erf": [lambda: torch.special.erf(T, out=T)],
+           "relu": [lambda: torch.clamp_min(T, 0, out=T)]}[activation]
+    parts = split(n, default_threads())
+    for block in blocks[activation]:
+        ops.append(lambda block=block: block(Z, Phi))
+        if len(parts) > 1:
+            ops.append(lambda block=block: parallel(
+                parts, lambda lo, hi, t: block(Z[lo:hi], Phi[lo:hi]), hold_blas=False))
     best = float("inf")
     for _ in range(repeats):
-        for op in ops[activation]:
+        for op in ops:
             Z[...] = 0.3
             t0 = time.perf_counter()
             op()

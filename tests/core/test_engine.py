@@ -669,6 +669,29 @@ def test_bench_many_times_the_engine_one_by_one_and_the_peer(capsys):
 
 
 @pytest.mark.parametrize("activation", ["tanh", "softplus", "erf", "relu"])
+def test_the_phi_pass_floor_also_times_the_pass_split_over_the_engines_threads(
+        activation, monkeypatch):
+    """The floor's φ pass is the fastest way to run it here: numpy's and the compiled pass are
+    also timed split by rows over the engine's threads (two threads: two halves), as the
+    engine's threaded kernels run it."""
+    from theorem_lab import step
+    from theorem_lab.simulations import bench_step
+    calls = []
+    real = step.parallel
+
+    def spy(parts, work, hold_blas=True):
+        calls.append([hi - lo for lo, hi in parts])
+        return real(parts, work, hold_blas)
+
+    monkeypatch.setattr(step, "parallel", spy)
+    monkeypatch.setattr(bench_step, "default_threads", lambda: 2)
+    assert bench_step.phi_pass_s(40, 16, activation, "numpy", "float64", repeats=2) > 0
+    split_blocks = (activation in ("tanh", "relu")) + (activation in step.COMPILED
+                                                       and step.numba_available())
+    assert calls == [[20, 20]] * 2 * split_blocks       # two repeats of each split candidate
+
+
+@pytest.mark.parametrize("activation", ["tanh", "softplus", "erf", "relu"])
 def test_the_device_phi_pass_runs_every_activation(activation):
     """bench step's φ pass on CUDA, here on torch's CPU tensors (the same lines)."""
     from theorem_lab.simulations.bench_step import device_phi_pass_s, synchronizer
