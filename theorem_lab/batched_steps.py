@@ -30,15 +30,16 @@ Candidates (all agree with the array-API reference to rounding; tests/core/test_
                      (``step._np_tanh_exp``): no torch import, and faster than numpy's tanh
                      where that has no SIMD loop (8.7-13.7 ns per element for the epilogue
                      against 21-24 on the AVX2 EPYC; torch's tanh ≈ 6.6, measured);
-* ``…/numba``        numpy, tanh, erf or softplus, numba installed (``pip install theorem-lab[fast]``):
-                     the candidate before the slash with φ and φ' compiled in one vectorised
-                     pass (compiled.py: tanh 3.4 ns per element there). Timed only where the work
-                     could repay numba's start-up (import and loading the cached kernel, ≈ 1.1
-                     s, measured), and charged it when picked, as torch's import;
-* ``batched:numba``  numpy, tanh, numba, small d·k (``kernel_choice.COMPILED_DK``): the whole step compiled
-                     (compiled.forward_runs / descend_runs: both GEMMs as loops over rows, the
-                     tanh pass on each row of Z while in cache), runs split among numba's
-                     TBB threads (compiled.THREADS) or the Python pool.
+* ``…/numba``        numpy, tanh, erf or softplus, numba installed (``pip install
+                     theorem-lab[fast]``): the candidate before the slash with φ and φ' compiled
+                     in one vectorised pass (compiled.py: tanh 3.4 ns per element there). Timed
+                     only where the work could repay numba's start-up (import and loading the
+                     cached kernel, ≈ 1.1 s, measured), and charged it when picked, as torch's
+                     import;
+* ``batched:numba``  numpy, tanh, erf or softplus, numba, small d·k (``kernel_choice.COMPILED_DK``):
+                     the whole step compiled (compiled.forward_runs / descend_runs: both GEMMs
+                     as loops over rows, the φ pass on each row of Z while in cache), runs split
+                     among numba's TBB threads (compiled.THREADS) or the Python pool.
 """
 
 from __future__ import annotations
@@ -47,8 +48,8 @@ import numpy as np
 
 from .activations import Activation
 from .backend import Backend
-from .step import (COMPILED, COMPILED_STEP, GradientStep, default_threads, numpy_epilogue,
-                   parallel, split, torch_epilogue)
+from .step import (COMPILED, GradientStep, default_threads, numpy_epilogue, parallel, split,
+                   torch_epilogue)
 from .step_units import UnitsStep
 
 
@@ -209,6 +210,7 @@ class CompiledBatchedStep(BatchedStep):
         self.parts = split(X.shape[0], default_threads() if threads is None else threads)
         self.cuts = np.array([lo for lo, _ in self.parts] + [X.shape[0]], dtype=np.int64)
         self.v = np.ascontiguousarray(v, dtype=X.dtype)
+        self.kind = compiled.KIND[activation.name]
 
     def forward(self, W):
         B, n, _ = self.X.shape
@@ -217,9 +219,10 @@ class CompiledBatchedStep(BatchedStep):
         f = np.empty((B, n), dtype=self.X.dtype)
         W = np.ascontiguousarray(W)
         c = self._compiled
-        if not self._on_numba_threads(c.forward_parts, self.X, W, self.v, self._dphi, f):
+        if not self._on_numba_threads(c.forward_parts, self.X, W, self.v, self._dphi, f,
+                                      tail=(self.kind,)):
             parallel(self.parts, lambda lo, hi, tid: c.forward_runs(
-                self.X, W, self.v, self._dphi, f, lo, hi), hold_blas=False)
+                self.X, W, self.v, self._dphi, f, lo, hi, self.kind), hold_blas=False)
         return f
 
     def descend(self, W, r):
@@ -232,14 +235,14 @@ class CompiledBatchedStep(BatchedStep):
                 self.X, self._dphi, r, self.v, W, out, sq, lo, hi), hold_blas=False)
         return out, sq
 
-    def _on_numba_threads(self, kernel, *args) -> bool:
+    def _on_numba_threads(self, kernel, *args, tail=()) -> bool:
         """Run ``kernel`` over the parts on numba's threads (compiled.THREADS); False where they
         are not used: one part, or no threading layer (numba's error is then remembered and the
         step falls back to the Python pool)."""
         if len(self.parts) == 1 or not self._compiled.THREADS:
             return False
         try:
-            kernel(*args, self.cuts)
+            kernel(*args, self.cuts, *tail)
         except ValueError as exc:            # "No threading layer could be loaded."
             if "threading layer" not in str(exc):
                 raise
@@ -314,7 +317,7 @@ def make_step(name: str, X, v, activation, bk: Backend):
     if name == "batched":
         return BatchedStep(X, v, activation, bk.xp)
     if name == "batched:numba":
-        if bk.name != "numpy" or activation.name not in COMPILED_STEP:
+        if bk.name != "numpy" or activation.name not in COMPILED:
             return make_step("batched:fused", X, v, activation, bk)
         return CompiledBatchedStep(X, v, activation, bk.xp)
     if name == "batched:threads":

@@ -182,22 +182,6 @@ def _tanh_row32(z_row, phi):
         z_row[i] = d if z == z else z
 
 
-@_jit()
-def tanh_rows32(Z, v, f):
-    """``tanh_rows`` for float32 blocks (Z, v, f all float32)."""
-    phi = np.empty(Z.shape[1], dtype=Z.dtype)
-    for i in range(Z.shape[0]):
-        _tanh_row32(Z[i], phi)
-        f[i] = _dot(phi, v)
-
-
-@_jit()
-def tanh_pass32(Z, Phi):
-    """``tanh_pass`` for float32 blocks."""
-    for i in range(Z.shape[0]):
-        _tanh_row32(Z[i], Phi[i])
-
-
 @_jit(fastmath={"reassoc"})
 def _dot(a, b):
     """Σ a_i b_i in a's dtype (float32 rows stay float32)."""
@@ -205,24 +189,6 @@ def _dot(a, b):
     for i in range(a.shape[0]):
         acc += a[i] * b[i]
     return acc
-
-
-@_jit()
-def tanh_rows(Z, v, f):
-    """Z (rows, k) → φ'(Z) in place, f (rows,) = φ(Z) v, row by row (φ in one row of scratch,
-    so each row is read and written once, in cache)."""
-    phi = np.empty(Z.shape[1], dtype=Z.dtype)
-    for i in range(Z.shape[0]):
-        _tanh_row(Z[i], phi)
-        f[i] = _dot(phi, v)
-
-
-@_jit()
-def tanh_pass(Z, Phi):
-    """Z (rows, k) → φ'(Z) in place and φ(Z) into Phi: the compiled pass alone (the bench's
-    floor, bench_step.phi_pass_s)."""
-    for i in range(Z.shape[0]):
-        _tanh_row(Z[i], Phi[i])
 
 
 # --- erf: φ(z) = √(π/2) erf(z/√2), φ'(z) = e^{−z²/2} (activations.py) -------------------------
@@ -319,38 +285,6 @@ def _erf_row32(z_row, phi):
         z_row[i] = e if z == z else z
 
 
-@_jit()
-def erf_rows(Z, v, f):
-    """``tanh_rows`` for erf."""
-    phi = np.empty(Z.shape[1], dtype=Z.dtype)
-    for i in range(Z.shape[0]):
-        _erf_row(Z[i], phi)
-        f[i] = _dot(phi, v)
-
-
-@_jit()
-def erf_rows32(Z, v, f):
-    """``tanh_rows`` for erf on float32 blocks."""
-    phi = np.empty(Z.shape[1], dtype=Z.dtype)
-    for i in range(Z.shape[0]):
-        _erf_row32(Z[i], phi)
-        f[i] = _dot(phi, v)
-
-
-@_jit()
-def erf_pass(Z, Phi):
-    """``tanh_pass`` for erf."""
-    for i in range(Z.shape[0]):
-        _erf_row(Z[i], Phi[i])
-
-
-@_jit()
-def erf_pass32(Z, Phi):
-    """``tanh_pass`` for erf on float32 blocks."""
-    for i in range(Z.shape[0]):
-        _erf_row32(Z[i], Phi[i])
-
-
 # --- softplus: φ(z) = log(1 + e^z), φ'(z) = sigmoid(z) (activations.py) ------------------------
 # With t = e^{−|z|} ∈ (0, 1] (the Cody–Waite e^{−x} of _erf_row, x = |z|):
 #   φ(z) = max(z, 0) + log1p(t),  log1p(t) = t L(t),  L a fit of log1p(t)/t on t ∈ [0, 1]
@@ -412,78 +346,106 @@ def _softplus_row32(z_row, phi):
         z_row[i] = d if z == z else z
 
 
+# --- the drivers: the row kernel of each activation, chosen by a branch per row (not per element:
+# the row loops stay vectorised) -------------------------------------------------------------
+
+TANH, ERF, SOFTPLUS = 0, 1, 2
+KIND = {"tanh": TANH, "erf": ERF, "softplus": SOFTPLUS}      # the row kernels' selector
+
+
 @_jit()
-def softplus_rows(Z, v, f):
-    """``tanh_rows`` for softplus."""
+def _row(z_row, phi, kind):
+    """The float64 row kernel of ``kind`` (``KIND``)."""
+    if kind == TANH:
+        _tanh_row(z_row, phi)
+    elif kind == ERF:
+        _erf_row(z_row, phi)
+    else:
+        _softplus_row(z_row, phi)
+
+
+@_jit()
+def _row32(z_row, phi, kind):
+    """The float32 row kernel of ``kind``."""
+    if kind == TANH:
+        _tanh_row32(z_row, phi)
+    elif kind == ERF:
+        _erf_row32(z_row, phi)
+    else:
+        _softplus_row32(z_row, phi)
+
+
+@_jit()
+def rows(Z, v, f, kind):
+    """Z (rows, k) → φ'(Z) in place, f (rows,) = φ(Z) v, row by row (φ in one row of scratch,
+    so each row is read and written once, in cache)."""
     phi = np.empty(Z.shape[1], dtype=Z.dtype)
     for i in range(Z.shape[0]):
-        _softplus_row(Z[i], phi)
+        _row(Z[i], phi, kind)
         f[i] = _dot(phi, v)
 
 
 @_jit()
-def softplus_rows32(Z, v, f):
-    """``tanh_rows`` for softplus on float32 blocks."""
+def rows32(Z, v, f, kind):
+    """``rows`` for float32 blocks (Z, v, f all float32), in float32 arithmetic."""
     phi = np.empty(Z.shape[1], dtype=Z.dtype)
     for i in range(Z.shape[0]):
-        _softplus_row32(Z[i], phi)
+        _row32(Z[i], phi, kind)
         f[i] = _dot(phi, v)
 
 
 @_jit()
-def softplus_pass(Z, Phi):
-    """``tanh_pass`` for softplus."""
+def passes(Z, Phi, kind):
+    """Z (rows, k) → φ'(Z) in place and φ(Z) into Phi: the compiled pass alone (the bench's
+    floor, bench_step.phi_pass_s)."""
     for i in range(Z.shape[0]):
-        _softplus_row(Z[i], Phi[i])
+        _row(Z[i], Phi[i], kind)
 
 
 @_jit()
-def softplus_pass32(Z, Phi):
-    """``tanh_pass`` for softplus on float32 blocks."""
+def passes32(Z, Phi, kind):
+    """``passes`` for float32 blocks."""
     for i in range(Z.shape[0]):
-        _softplus_row32(Z[i], Phi[i])
-
-
-# (rows, pass) kernels per activation and dtype: the epilogue and the bare pass
-KERNELS = {("tanh", "float64"): (tanh_rows, tanh_pass), ("tanh", "float32"): (tanh_rows32, tanh_pass32),
-           ("erf", "float64"): (erf_rows, erf_pass), ("erf", "float32"): (erf_rows32, erf_pass32),
-           ("softplus", "float64"): (softplus_rows, softplus_pass),
-           ("softplus", "float32"): (softplus_rows32, softplus_pass32)}
+        _row32(Z[i], Phi[i], kind)
 
 
 def epilogue(name: str):
-    """step.py's epilogue for activation ``name`` ('tanh', 'erf', 'softplus') on C-contiguous numpy
-    blocks: Z (..., k) → φ' in place, f (...) = φ(Z) v (the scratch ``S`` is not needed); float32
-    blocks take the float32 kernel."""
+    """step.py's epilogue for activation ``name`` ('tanh', 'erf', 'softplus') on C-contiguous
+    numpy blocks: Z (..., k) → φ' in place, f (...) = φ(Z) v (the scratch ``S`` is not needed);
+    float32 blocks take the float32 kernels (tanh: 1.0 ms against 2.7 for the float64 kernel on
+    (500, 4096) float32, one thread, 2-core Xeon, measured)."""
+    kind = KIND[name]
+
     def run(Z, v, f, S):
         if not (Z.flags.c_contiguous and f.flags.c_contiguous):
             raise ValueError("compiled.epilogue needs C-contiguous blocks")
         k = Z.shape[-1]
-        rows = KERNELS[name, "float32" if Z.dtype == np.float32 else "float64"][0]
-        rows(Z.reshape(-1, k), v.astype(Z.dtype, copy=False), f.reshape(-1))
+        (rows32 if Z.dtype == np.float32 else rows)(
+            Z.reshape(-1, k), v.astype(Z.dtype, copy=False), f.reshape(-1), kind)
     return run
 
 
-tanh_epilogue = epilogue("tanh")   # float32 blocks: 1.0 ms against 2.7 for the float64 kernel
-                                   # on (500, 4096), one thread, 2-core Xeon (measured)
+tanh_epilogue = epilogue("tanh")
 
 
 def phi_dphi_pass(Z, Phi, name: str = "tanh"):
     """Z (rows, k) → φ'(Z) in place, φ(Z) into Phi, by the kernel of ``name`` and Z's dtype."""
-    KERNELS[name, "float32" if Z.dtype == np.float32 else "float64"][1](Z, Phi)
+    (passes32 if Z.dtype == np.float32 else passes)(Z, Phi, KIND[name])
 
 
 # --- the whole step for small runs (kernel_choice's ``batched:numba``) -------------------------
 # For many small runs BLAS's batched GEMMs and the numpy calls around them cost as much as the
 # tanh pass (B=32 n=40 d=8 k=128: 0.90-0.94 ms per batched step with BLAS and the compiled
-# epilogue against 0.69-0.73 ms here, two threads, measured). Here each run's row of Z = X Wᵀ is built in one
-# k-vector and taken through the tanh pass while in L1, and GEMM 2 accumulates the (d, k)
-# gradient row by row. Meant for small d·k (the gradient and Wᵀ stay in cache).
+# epilogue against 0.69-0.73 ms here, two threads, measured). Here each run's row of Z = X Wᵀ is
+# built in one k-vector and taken through the activation's row kernel while in L1 (tanh, erf or
+# softplus), and GEMM 2 accumulates the (d, k) gradient row by row. Meant for small d·k (the
+# gradient and Wᵀ stay in cache).
 
 @_jit(fastmath={"contract"})
-def forward_runs(X, W, v, D, f, lo, hi):
+def forward_runs(X, W, v, D, f, lo, hi, kind):
     """Runs lo:hi of X (B, n, d), W (B, k, d): D[b] = φ'(X_b W_bᵀ) (n, k) and
-    f[b] = φ(X_b W_bᵀ) v (n,)."""
+    f[b] = φ(X_b W_bᵀ) v (n,), φ the activation ``kind`` (``KIND``; float64 row kernels, for
+    float32 blocks too)."""
     n, d = X.shape[1], X.shape[2]
     k = W.shape[1]
     WT = np.empty((d, k), dtype=D.dtype)
@@ -501,7 +463,7 @@ def forward_runs(X, W, v, D, f, lo, hi):
                 x = X[b, i, j]
                 for c in range(k):
                     z[c] += x * WT[j, c]
-            _tanh_row(z, phi)
+            _row(z, phi, kind)
             f[b, i] = _dot(phi, v)
             row = D[b, i]
             for c in range(k):
@@ -578,11 +540,11 @@ THREADS = _numba_threads()      # set to False if numba's threads fail to start 
 
 
 @_jit(parallel=True)
-def forward_parts(X, W, v, D, f, cuts):
+def forward_parts(X, W, v, D, f, cuts, kind):
     """``forward_runs`` on the runs cuts[p]:cuts[p+1] of every part p, the parts on numba's
     threads."""
     for p in numba.prange(cuts.shape[0] - 1):
-        forward_runs(X, W, v, D, f, cuts[p], cuts[p + 1])
+        forward_runs(X, W, v, D, f, cuts[p], cuts[p + 1], kind)
 
 
 @_jit(parallel=True)

@@ -30,7 +30,7 @@ from .activations import Activation
 from .backend import Backend
 from .batched_steps import FusedBatchedStep, make_step
 from .errors import check_choice
-from .step import COMPILED, COMPILED_STEP, NUMBA_FAILED, default_threads, numba_available
+from .step import COMPILED, NUMBA_FAILED, default_threads, numba_available
 
 CANDIDATES = ("batched", "batched:fused", "batched:threads", "per-run:torch", "per-run:threads",
               "batched:fused/torch", "batched:threads/torch", "per-run:threads/torch",
@@ -108,7 +108,7 @@ def candidates(bk: Backend, B: int = 1, nk: int = 1 << 30, act_name: str = "tanh
     compiled = numba_ok and act_name in COMPILED and numba_available()
     if compiled:
         batched += ["batched:fused/numba"] + (["batched:threads/numba"] if threads else [])
-        batched += ["batched:numba"] if dk <= COMPILED_DK and act_name in COMPILED_STEP else []
+        batched += ["batched:numba"] if dk <= COMPILED_DK else []
     if small:
         return tuple(batched)
     per_run = ["per-run:torch", "per-run:threads", "per-run:threads/torch"] if torch_ok \
@@ -180,7 +180,7 @@ def _start(lib: str) -> float:
     except Exception as exc:  # noqa: BLE001 - any failure: run without numba
         NUMBA_FAILED.append(f"{type(exc).__name__}: {exc}")
         return 0.0
-    stats = getattr(compiled.tanh_rows, "stats", None)          # numba's cache: hits, misses
+    stats = getattr(compiled.rows, "stats", None)               # numba's cache: hits, misses
     if ready or stats is None or not stats.cache_hits or stats.cache_misses:
         return 0.0
     return max(time.perf_counter() - t0 - simd_width.PROBE_S, 0.0)

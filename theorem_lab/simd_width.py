@@ -3,10 +3,10 @@
 LLVM tunes several AVX-512 CPUs to prefer 256-bit vectors (its ``prefer-256-bit`` tuning, kept
 from Skylake-X, whose clock dropped under 512-bit code), so numba, which asks LLVM for the host
 CPU, vectorises the compiled tanh with ymm registers even where zmm are faster. On a 2-core Xeon
-(family 6 model 167) ``compiled.tanh_pass`` took 1.34 ns per element at 256 bits and 1.03 at 512,
+(family 6 model 167) compiled.py's tanh pass took 1.34 ns per element at 256 bits and 1.03 at 512,
 and ``bench many``'s engine-quiet went from 12.2-12.5 to 10.1-11.8 µs per run-step (measured). On
 other CPUs (AMD's Zen 4 executes 512-bit vectors as two halves) it may not pay, so it is measured:
-once per machine, two short subprocesses compile and time ``tanh_pass`` at each width, the
+once per machine, two short subprocesses compile and time the tanh pass at each width, the
 faster (by at least ``MARGIN``) is kept on disk beside the kernel timings
 (``$THEOREM_LAB_CACHE_DIR/kernels``, keyed by ``machine``: CPU and numba), and ``apply`` sets
 numba's ``config.CPU_FEATURES`` before numba compiles anything in this process.
@@ -38,12 +38,12 @@ from theorem_lab import compiled
 rng = np.random.default_rng(0)
 Z0 = rng.standard_normal((32, 4096)) * 0.8
 Z, Phi = Z0.copy(), np.empty_like(Z0)
-compiled.tanh_pass(Z, Phi)
+compiled.phi_dphi_pass(Z, Phi, "tanh")
 best = float("inf")
 for _ in range(200):
     Z[...] = Z0
     t0 = time.perf_counter()
-    compiled.tanh_pass(Z, Phi)
+    compiled.phi_dphi_pass(Z, Phi, "tanh")
     best = min(best, time.perf_counter() - t0)
 print(best / Z0.size)
 """
@@ -64,7 +64,7 @@ def decide(ns_default: float, ns_wide: float) -> str:
 
 
 def probe(features: "str | None") -> float:
-    """Seconds per element of ``compiled.tanh_pass`` compiled in a fresh process for
+    """Seconds per element of compiled.py's tanh pass compiled in a fresh process for
     ``features`` (None: numba's default for the host)."""
     env = {k: v for k, v in os.environ.items() if k not in ("NUMBA_CPU_FEATURES", "NUMBA_CPU_NAME")}
     env[PROBE_ENV] = "1"

@@ -232,8 +232,7 @@ _EPILOGUES = {"numpy": {"tanh": (_np_tanh, 0), "softplus": (_np_softplus, 2),
 UFUNCS = ("numpy", "torch", "exp", "numba")   # what computes the epilogue on numpy blocks
                                      # ('exp': numpy, tanh from exp; 'numba': tanh, erf and
                                      # softplus compiled, compiled.py; relu as 'numpy')
-COMPILED = ("tanh", "erf", "softplus")   # the activations compiled.py has an epilogue for
-COMPILED_STEP = ("tanh",)            # ... and a whole step of small runs for (batched:numba)
+COMPILED = ("tanh", "erf", "softplus")   # the activations compiled.py has kernels for
 
 
 def numpy_epilogue(name: str, ufuncs: str = "numpy"):

@@ -265,7 +265,7 @@ def test_every_kernel_candidate_agrees_with_the_reference(backend, activation, m
     assert ("batched:fused/numba" in names) == compiled                # numba's tanh, erf, softplus
     assert ("batched:threads/numba" in names) == (compiled and threads)
     assert ("per-run:threads/numba" in names) == compiled
-    assert ("batched:numba" in names) == (compiled and activation == "tanh")   # the whole step
+    assert ("batched:numba" in names) == compiled                      # the whole step compiled
     assert ("per-run:units" in names) == (backend == "numpy")          # threads over hidden units
     assert ("per-run:units/exp" in names) == ("batched:fused/exp" in names)
     assert ("per-run:units/numba" in names) == compiled
