@@ -39,7 +39,7 @@ ORDER = tuple(style.METHOD_COLORS)   # self-distill, gd, early-stop
 # test accuracy often equals the training accuracy (1.0): hollow markers keep it visible there
 TEST_MARKER = {"marker": "o", "ms": 3, "mfc": "white", "mew": 0.8}
 LABEL_PT = 6                         # font size of the reference-level labels
-LABEL_AIR_PT = 1.5                   # space between two stacked reference-level labels
+LABEL_AIR_PT = 3.0                   # space between two stacked reference-level labels
 
 
 def settings(runs: list) -> dict:
