@@ -504,15 +504,25 @@ def jax_step(X, v, activation, dtype, lr=1e-3):
 
 
 def format_engine(rows) -> str:
+    """One block per (backend, dtype, activation): the floor, then every candidate fastest
+    first with its ratio to the floor, the chosen one and the fastest marked, and the JAX peer."""
     lines = ["engine kernels (kernel_choice.py): ms per batched step in the engine's loop (its "
-             "host work included); overhead = chosen / (B·(GEMMs + φ pass))"]
+             "host work included); × floor = that / (B·(GEMMs + φ pass))"]
     for r in rows:
-        cands = "  ".join(f"{name} {1e3 * s:.2f}" for name, s in r["candidates_s"].items())
-        jax = f"  jax.jit {1e3 * r['jax_s']:.2f}" if "jax_s" in r else "  (jax not installed)"
-        stale = (f" (fastest now: {r['fastest']}; the cached choice is re-measured after "
-                 f"deleting $THEOREM_LAB_CACHE_DIR/kernels)") if r["fastest"] != r["chosen"] else ""
+        floor = r["B"] * (r["gemms_s"] + r["phi_pass_s"])
         tf32 = f" ({r['matmul'].upper()})" if r.get("matmul") else ""
-        lines.append(f"{r['backend']:6} {r['dtype']:7}{tf32} {r['activation']:8} B={r['B']:<3} {cands}  "
-                     f"| φ pass {1e3 * r['phi_pass_s']:.2f}  GEMMs {1e3 * r['gemms_s']:.2f}  "
-                     f"chosen {r['chosen']}{stale}  overhead {r['overhead']:.2f}{jax}")
+        jax = (f"; jax.jit {1e3 * r['jax_s']:.2f} ms ({r['jax_s'] / (r['overhead'] * floor):.2f}× "
+               "the chosen's time)") if "jax_s" in r else "; (jax not installed)"
+        lines.append(f"{r['backend']} {r['dtype']}{tf32} {r['activation']} B={r['B']}: GEMMs "
+                     f"{1e3 * r['gemms_s']:.2f} + φ pass {1e3 * r['phi_pass_s']:.2f} ms, floor "
+                     f"{1e3 * floor:.2f} ms{jax}")
+        for name, sec in sorted(r["candidates_s"].items(), key=lambda kv: kv[1]):
+            marks = [m for m, on in (("chosen", name == r["chosen"]),
+                                     ("fastest now", name == r["fastest"])) if on]
+            lines.append(f"    {1e3 * sec:8.2f}  {sec / floor:5.2f}×  {name}"
+                         + (f"   <- {', '.join(marks)}" if marks else ""))
+        if r["fastest"] != r["chosen"]:
+            lines.append("    (the chosen kernel is the cached measurement; delete "
+                         "$THEOREM_LAB_CACHE_DIR/kernels to measure again)")
+        lines.append(f"    chosen: {r['chosen']}, overhead {r['overhead']:.2f}")
     return "\n".join(lines)

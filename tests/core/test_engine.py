@@ -613,6 +613,25 @@ def test_bench_step_shows_every_candidate_the_phi_pass_and_the_choice(capsys):
     assert row["overhead"] == pytest.approx(row["chosen_s"] / (3 * (row["gemms_s"] + row["phi_pass_s"])))
 
 
+def test_the_engine_table_lists_candidates_fastest_first_with_their_ratio_to_the_floor():
+    from theorem_lab.simulations.bench_step import format_engine
+    row = {"backend": "numpy", "dtype": "float64", "activation": "tanh", "B": 2,
+           "gemms_s": 4e-3, "phi_pass_s": 1e-3, "candidates_s": {"a": 0.030, "b": 0.012, "c": 0.020},
+           "chosen": "c", "fastest": "b", "overhead": 2.0, "jax_s": 0.010}
+    lines = format_engine([row]).splitlines()
+    assert lines[1] == ("numpy float64 tanh B=2: GEMMs 4.00 + φ pass 1.00 ms, floor 10.00 ms; "
+                        "jax.jit 10.00 ms (0.50× the chosen's time)")
+    assert [ln.split()[2] for ln in lines[2:5]] == ["b", "c", "a"]            # fastest first
+    assert lines[2].split()[:2] == ["12.00", "1.20×"] and lines[2].endswith("<- fastest now")
+    assert lines[3].endswith("<- chosen") and "delete $THEOREM_LAB_CACHE_DIR/kernels" in lines[5]
+    assert lines[6] == "    chosen: c, overhead 2.00"
+    del row["jax_s"]
+    row["fastest"] = "c"
+    lines = format_engine([row]).splitlines()
+    assert lines[1].endswith("; (jax not installed)") and lines[3].endswith("<- chosen, fastest now")
+    assert len(lines) == 6                                    # no re-measure hint
+
+
 @pytest.mark.parametrize("B", [1, 3])
 def test_the_jax_peer_takes_the_same_gd_step_as_ours(B):
     """The bench's JAX peer (one run jitted as it is, several through vmap) computes
