@@ -1,5 +1,5 @@
 """tanh, erf and softplus kernels compiled by numba (optional: ``pip install theorem-lab[fast]``):
-the step's epilogue, and (tanh) the whole step of many small runs.
+the step's epilogue, and the whole step of many small runs.
 
 numpy's float64 tanh and exp are scalar code on CPUs without AVX-512 (19 and 10 ns per element
 on a 2-core AVX2 EPYC, measured), and that pass costs more than the step's two GEMMs for small
@@ -156,8 +156,8 @@ def _tanh_row(z_row, phi):
         z = z_row[i]
         a = 2.0 * abs(z)
         a = a if a < A_MAX else A_MAX                  # also NaN -> A_MAX: m stays in range
-        p, q = _exp_split(a)                    # 2^−m, expm1(−r)
-        E = p * q + (p - 1.0)                                  # expm1(−2|z|)
+        p, q = _exp_split(a)                           # 2^−m, expm1(−r)
+        E = p * q + (p - 1.0)                          # expm1(−2|z|)
         s = 1.0 / (2.0 + E)
         t = math.copysign(-E * s, z)
         d = 4.0 * (1.0 + E) * s * s
@@ -201,8 +201,8 @@ def _dot(a, b):
 # both computed and one kept (a select keeps the loop vectorised), the polynomials by Horner's
 # rule. The coefficients are least-squares fits (relative error) in 60-digit arithmetic (mpmath)
 # at 4× as many Chebyshev nodes as the degree (scripts/fit_kernel_polynomials.py prints them):
-# degrees 20 (R) and 14 (Q); for float32
-# (``_erf_row32``) 9 and 5, Q on 1/u ∈ [1/4, 1/2] (u capped at 4: erfc(4) = 1.5e-8). Measured
+# degrees 20 (R) and 14 (Q); for float32 (``_erf_row32``) 9 and 5, Q on 1/u ∈ [1/4, 1/2] (u
+# capped at 4: erfc(4) = 1.5e-8). Measured
 # against scipy's erf and numpy's exp in float64 (tests/core/test_step.py): float64 φ within
 # 1e-15 relative (against mpmath: 5.4e-16, scipy's own 6.1e-16), φ' within 1.2e-16 absolute;
 # float32 φ within 5e-7 relative (4 ulp, just below the switch), φ' within 9e-8 absolute.
@@ -244,8 +244,8 @@ def _erf_row(z_row, phi):
         z = z_row[i]
         x = 0.5 * z * z
         xc = x if x < X_MAX else X_MAX                 # also NaN -> X_MAX: m stays in range
-        p, q = _exp_split(xc)                    # 2^−m, expm1(−r)
-        e = p * q + p if x < X_MAX else 0.0                     # e^{−z²/2}
+        p, q = _exp_split(xc)                          # 2^−m, expm1(−r)
+        e = p * q + p if x < X_MAX else 0.0            # e^{−z²/2}
         small = 0.0
         for j in range(_R.shape[0]):
             small = small * x + _R[j]
@@ -286,7 +286,7 @@ def _erf_row32(z_row, phi):
 
 
 # --- softplus: φ(z) = log(1 + e^z), φ'(z) = sigmoid(z) (activations.py) ------------------------
-# With t = e^{−|z|} ∈ (0, 1] (the Cody–Waite e^{−x} of _erf_row, x = |z|):
+# With t = e^{−|z|} ∈ (0, 1] (``_exp_split`` of x = |z|):
 #   φ(z) = max(z, 0) + log1p(t),  log1p(t) = t L(t),  L a fit of log1p(t)/t on t ∈ [0, 1]
 #          (degree 20; float32 8), which keeps φ's relative accuracy where φ ≈ e^z is tiny;
 #   φ'(z) = 1/(1 + t) for z ≥ 0 and t/(1 + t) below (activations._sigmoid's form);
@@ -315,8 +315,8 @@ def _softplus_row(z_row, phi):
         z = z_row[i]
         x = abs(z)
         xc = x if x < X_MAX else X_MAX                 # also NaN -> X_MAX: m stays in range
-        p, q = _exp_split(xc)                    # 2^−m, expm1(−r)
-        t = p * q + p if x < X_MAX else 0.0                     # e^{−|z|}
+        p, q = _exp_split(xc)                          # 2^−m, expm1(−r)
+        t = p * q + p if x < X_MAX else 0.0            # e^{−|z|}
         log1p = 0.0
         for j in range(_L.shape[0]):
             log1p = log1p * t + _L[j]
