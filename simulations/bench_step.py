@@ -511,11 +511,11 @@ def format_engine(rows) -> str:
     for r in rows:
         floor = r["B"] * (r["gemms_s"] + r["phi_pass_s"])
         tf32 = f" ({r['matmul'].upper()})" if r.get("matmul") else ""
-        jax = (f"; jax.jit {1e3 * r['jax_s']:.2f} ms ({r['jax_s'] / (r['overhead'] * floor):.2f}× "
+        jax = (f"; jax.jit {1e3 * r['jax_s']:.3g} ms ({r['jax_s'] / (r['overhead'] * floor):.2f}× "
                "the chosen's time)") if "jax_s" in r else "; (jax not installed)"
         lines.append(f"{r['backend']} {r['dtype']}{tf32} {r['activation']} B={r['B']}: GEMMs "
-                     f"{1e3 * r['gemms_s']:.2f} + φ pass {1e3 * r['phi_pass_s']:.2f} ms, floor "
-                     f"{1e3 * floor:.2f} ms{jax}")
+                     f"{1e3 * r['gemms_s']:.3g} + φ pass {1e3 * r['phi_pass_s']:.3g} ms, floor "
+                     f"{1e3 * floor:.3g} ms{jax}")
         for name, sec in sorted(r["candidates_s"].items(), key=lambda kv: kv[1]):
             marks = [m for m, on in (("chosen", name == r["chosen"]),
                                      ("fastest now", name == r["fastest"])) if on]
