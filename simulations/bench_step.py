@@ -179,12 +179,11 @@ def _torch_threads():
 
 def cpu_model() -> str:
     """'model name, family F model M' of this CPU from /proc/cpuinfo (platform's name elsewhere)."""
-    from theorem_lab.kernel_choice import cpuinfo_fields
-    try:
-        with open("/proc/cpuinfo") as fh:
-            fields = cpuinfo_fields(fh.read())
-    except OSError:
+    from theorem_lab.kernel_choice import cpuinfo_fields, read_cpuinfo
+    text = read_cpuinfo()
+    if text is None:
         return platform.processor() or platform.machine()
+    fields = cpuinfo_fields(text)
     return f"{fields.get('model name', '?')}, family {fields.get('cpu family', '?')} " \
            f"model {fields.get('model', '?')}"
 

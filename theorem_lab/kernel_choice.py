@@ -308,14 +308,22 @@ def machine_id() -> str:
                                      *(os.environ.get(v) for v in (*_NUMBA_TARGET_ENV, *_BLAS_ENV))))
 
 
-def this_cpu() -> str:
-    """``cpu_id`` of this machine (``platform.processor()`` where /proc/cpuinfo is missing)."""
+def read_cpuinfo() -> "str | None":
+    """/proc/cpuinfo's text; None where there is none (not Linux)."""
     try:
         with open("/proc/cpuinfo") as fh:
-            return cpu_id(fh.read())
+            return fh.read()
     except OSError:
+        return None
+
+
+def this_cpu() -> str:
+    """``cpu_id`` of this machine (``platform.processor()`` where /proc/cpuinfo is missing)."""
+    text = read_cpuinfo()
+    if text is None:
         import platform
         return platform.processor()
+    return cpu_id(text)
 
 
 def versions(libs) -> list:

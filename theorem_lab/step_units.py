@@ -25,7 +25,7 @@ import numpy as np
 
 from .activations import Activation, get_activation
 from .errors import ParameterError, check_choice, check_int
-from .step import BLOCK_BYTES, UFUNCS, default_threads, numba_available, parallel, split
+from .step import BLOCK_BYTES, COMPILED, UFUNCS, default_threads, numba_available, parallel, split
 
 _OWNER = "UnitsStep"
 
@@ -49,19 +49,13 @@ def _tanh_exp(Z, P, T):
     np.multiply(Z, T, out=Z)                 # φ' = t(2 − t)
 
 
-def _tanh_numba(Z, P, T):
-    from . import compiled               # imports numba (an optional dependency)
-    compiled.phi_dphi_pass(Z, P, "tanh")
-
-
-def _erf_numba(Z, P, T):
-    from . import compiled
-    compiled.phi_dphi_pass(Z, P, "erf")
-
-
-def _softplus_numba(Z, P, T):
-    from . import compiled
-    compiled.phi_dphi_pass(Z, P, "softplus")
+def _numba_pass(name: str):
+    """The compiled φ, φ' pass of activation ``name`` (compiled.phi_dphi_pass) in this module's
+    (Z, P, T) form."""
+    def run(Z, P, T):
+        from . import compiled           # imports numba (an optional dependency)
+        compiled.phi_dphi_pass(Z, P, name)
+    return run
 
 
 def _relu_numpy(Z, P, T):
@@ -70,8 +64,8 @@ def _relu_numpy(Z, P, T):
 
 
 _PASSES = {("tanh", "numpy"): _tanh_numpy, ("tanh", "exp"): _tanh_exp,
-           ("tanh", "numba"): _tanh_numba, ("erf", "numba"): _erf_numba,
-           ("softplus", "numba"): _softplus_numba, ("relu", "numpy"): _relu_numpy}
+           ("relu", "numpy"): _relu_numpy,
+           **{(name, "numba"): _numba_pass(name) for name in COMPILED}}
 
 
 class UnitsStep:
